@@ -1,0 +1,19 @@
+import type { MessageId, OrganizationId, UserId } from "./ids.js";
+import { SCHEMA_VERSION } from "./kinds.js";
+import type { Inbox, InboxMessage } from "./types.js";
+
+export function createInbox(input: { owner: UserId; organization: OrganizationId }): Inbox {
+  return {
+    kind: "inbox",
+    schemaVersion: SCHEMA_VERSION,
+    owner: input.owner,
+    organization: input.organization,
+    messages: {},
+  };
+}
+
+/** Posts a message (relay only). Posting the same id again is a no-op, so retries are safe. */
+export function postMessage(doc: Inbox, id: MessageId, message: InboxMessage): void {
+  if (doc.messages[id] !== undefined) return;
+  doc.messages[id] = { ...message, ref: message.ref ? { ...message.ref } : null };
+}

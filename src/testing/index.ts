@@ -1,0 +1,21 @@
+// oms-sync/testing: fast-check arbitraries and helpers to property-test merge behaviour.
+
+export { applyDocumentAction } from "./apply-action.js";
+export type { DocumentAction, ReplicaStep } from "./arbitraries.js";
+export {
+  arbDiscountBp,
+  arbDocumentAction,
+  arbHeaderPatch,
+  arbLineItemPatch,
+  arbNewLineItem,
+  arbOptions,
+  arbOrganizationId,
+  arbPrincipal,
+  arbQuantity,
+  arbReplicaSteps,
+  arbUnitPrice,
+  arbUserId,
+  propertyRuns,
+} from "./arbitraries.js";
+export type { ReplicaRun } from "./replicas.js";
+export { continueReplicas, healAll, runReplicas } from "./replicas.js";
