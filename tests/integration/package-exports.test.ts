@@ -15,7 +15,8 @@ describe("the published package", () => {
   });
 
   it("has working code behind the names", async () => {
-    const docs = await import("oms-sync/docs");
+    const name: string = "oms-sync/docs";
+    const docs = await import(name);
     const quote = docs.createQuote({ owner: "alice", organization: "acme", currency: "USD" });
     expect(docs.checkDocument(quote)).toEqual([]);
   });
