@@ -8,7 +8,8 @@ const AFTER_SEP = "\u0020";
 
 function encodeKey(key: StorageKey): string {
   for (const part of key) {
-    if (part.includes(SEP)) throw new Error(`storage key part ${JSON.stringify(part)} contains a control character`);
+    if (part.includes(SEP))
+      throw new Error(`storage key part ${JSON.stringify(part)} contains a control character`);
   }
   return key.join(SEP);
 }
@@ -74,7 +75,8 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
 
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     return this.#timed("loadRange", () => {
-      const rows = keyPrefix.length === 0 ? this.#all.all() : this.#loadRange.all(...this.#range(keyPrefix));
+      const rows =
+        keyPrefix.length === 0 ? this.#all.all() : this.#loadRange.all(...this.#range(keyPrefix));
       return rows.map((row) => ({ key: row.key.split(SEP), data: new Uint8Array(row.data) }));
     });
   }

@@ -24,7 +24,9 @@ describe("the published package", () => {
   it("keeps the client entry free of Node built-ins", () => {
     for (const file of ["dist/index.js", "dist/index.cjs"]) {
       const code = readFileSync(file, "utf8");
-      const chunks = [...code.matchAll(/from "\.\/(chunk-[\w-]+\.js)"/g)].map((m) => m[1] as string);
+      const chunks = [...code.matchAll(/from "\.\/(chunk-[\w-]+\.js)"/g)].map(
+        (m) => m[1] as string,
+      );
       for (const text of [code, ...chunks.map((c) => readFileSync(`dist/${c}`, "utf8"))]) {
         expect(text).not.toMatch(/(from|require\()\s*["'](node:|fs|path|os|crypto|net|http)["']/);
       }

@@ -9,7 +9,14 @@ import { openDatabase } from "../../src/relay/database.js";
 function tempDb() {
   const dir = mkdtempSync(join(tmpdir(), "oms-sqlite-"));
   const db = openDatabase(join(dir, "relay.db"));
-  return { db, dir, teardown: () => { db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return {
+    db,
+    dir,
+    teardown: () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 // automerge-repo's own conformance suite, against a real database file.
@@ -25,7 +32,10 @@ describe("SqliteStorageAdapter", () => {
     await adapter.save(["doc", "snapshot", "h1"], new Uint8Array([1]));
     await adapter.save(["doc2", "snapshot", "h1"], new Uint8Array([2]));
     await adapter.save(["doc"], new Uint8Array([3]));
-    expect((await adapter.loadRange(["doc"])).map((c) => c.key)).toEqual([["doc", "snapshot", "h1"], ["doc"]]);
+    expect((await adapter.loadRange(["doc"])).map((c) => c.key)).toEqual([
+      ["doc", "snapshot", "h1"],
+      ["doc"],
+    ]);
     await adapter.removeRange(["doc"]);
     expect((await adapter.loadRange([])).map((c) => c.key)).toEqual([["doc2", "snapshot", "h1"]]);
     teardown();

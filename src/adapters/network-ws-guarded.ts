@@ -1,0 +1,213 @@
+import { randomUUID } from "node:crypto";
+import { cbor } from "@automerge/automerge-repo/slim";
+import { WebSocketServerAdapter } from "@automerge/automerge-repo-network-websocket";
+import type { Logger } from "pino";
+import type { WebSocket, WebSocketServer } from "ws";
+import type { Principal } from "../policy/principal.js";
+import { parseInboundMessage } from "../relay/inbound-message.js";
+import type { RelayMetrics } from "../relay/metrics.js";
+import {
+  closeCodes,
+  REFUSAL_NOTICE,
+  type RefusalNotice,
+  refusalReasons,
+} from "../relay/protocol.js";
+import type { WriteGate } from "../relay/write-gate.js";
+
+type OutboundMessage = Parameters<WebSocketServerAdapter["send"]>[0];
+
+export interface GuardedAdapterOptions {
+  server: WebSocketServer;
+  keepAliveMs: number;
+  gate: WriteGate;
+  metrics: RelayMetrics;
+  log: Logger;
+  /** The authenticated principal of a socket, set at upgrade. */
+  principalOf(socket: WebSocket): Principal | undefined;
+  /** Called before a sync message leaves, so that no peer sees heads the relay has not stored. */
+  beforeSync(documentId: string): Promise<void>;
+}
+
+interface PeerBinding {
+  principal: Principal;
+  socket: WebSocket;
+}
+
+/**
+ * automerge-repo's WebSocket server adapter behind a guard. Inbound: every message is decoded and
+ * shape-checked here (the stock adapter crashes on some malformed ones), bound to the socket's
+ * user, and judged by the write gate before the Repo sees it. Outbound: nothing about a document
+ * leaves for a peer that may not read it, and sync messages wait until the document is stored.
+ */
+export class GuardedServerAdapter extends WebSocketServerAdapter {
+  readonly #o: GuardedAdapterOptions;
+  readonly #peers = new Map<string, PeerBinding>();
+  readonly #peerOfSocket = new WeakMap<WebSocket, string>();
+  readonly #inbound = new WeakMap<WebSocket, Promise<void>>();
+  readonly #outbound = new Map<string, Promise<void>>();
+  readonly #sessionId = randomUUID();
+  #count = 0;
+
+  constructor(options: GuardedAdapterOptions) {
+    // @types/ws resolves to two declarations (ESM and CJS) of the same class.
+    super(
+      options.server as unknown as ConstructorParameters<typeof WebSocketServerAdapter>[0],
+      options.keepAliveMs,
+    );
+    this.#o = options;
+  }
+
+  /** The user bound to a peer id, while its socket is open. */
+  principalOfPeer(peerId: string): Principal | undefined {
+    return this.#peers.get(peerId)?.principal;
+  }
+
+  /** Forgets a closed socket's peer binding. */
+  forgetSocket(socket: WebSocket): void {
+    const peerId = this.#peerOfSocket.get(socket);
+    if (peerId && this.#peers.get(peerId)?.socket === socket) this.#peers.delete(peerId);
+    this.#o.metrics.peers.set(this.#peers.size);
+  }
+
+  override receiveMessage(messageBytes: Uint8Array, socket: WebSocket): void {
+    this.#o.metrics.bytesIn.inc(messageBytes.byteLength);
+    // One message at a time per socket, in order; a failure drops that message only.
+    const previous = this.#inbound.get(socket) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.#receive(messageBytes, socket))
+      .catch((err) => this.#o.log.error({ err }, "message handling failed; message dropped"));
+    this.#inbound.set(socket, next);
+  }
+
+  async #receive(bytes: Uint8Array, socket: WebSocket): Promise<void> {
+    const principal = this.#o.principalOf(socket);
+    if (!principal) return void socket.close(closeCodes.policyViolation, "not authenticated");
+    let decoded: unknown;
+    try {
+      decoded = cbor.decode(bytes);
+    } catch {
+      this.#refused(refusalReasons.invalidCbor, principal);
+      return void socket.close(closeCodes.invalidPayload, "message is not valid CBOR");
+    }
+    const parsed = parseInboundMessage(decoded);
+    if (!parsed.ok) return this.#refused(parsed.reason, principal, parsed.detail);
+    const message = parsed.message;
+    this.#o.metrics.messagesIn.inc({ type: message.type });
+
+    if (message.type === "join") {
+      if (parsed.sanitized) this.#refused(refusalReasons.badStorageId, principal);
+      const bound = this.#peerOfSocket.get(socket);
+      const holder = this.#peers.get(message.senderId);
+      if (
+        (bound && bound !== message.senderId) ||
+        (holder && holder.principal.userId !== principal.userId)
+      ) {
+        this.#refused(refusalReasons.peerIdTaken, principal);
+        this.#sendRaw(socket, {
+          type: "error",
+          senderId: this.peerId,
+          targetId: message.senderId,
+          message: "this peer id belongs to another user or socket: use a fresh peer id",
+        });
+        return void socket.close(closeCodes.policyViolation, "peer id taken");
+      }
+      this.#peers.set(message.senderId, { principal, socket });
+      this.#peerOfSocket.set(socket, message.senderId);
+      this.#o.metrics.peers.set(this.#peers.size);
+      return super.receiveMessage(cbor.encode(message), socket);
+    }
+
+    if (this.#peerOfSocket.get(socket) !== message.senderId) {
+      return this.#refused(
+        refusalReasons.notJoined,
+        principal,
+        "messages must come from the peer id this socket joined as",
+      );
+    }
+    if (message.type === "leave") return super.receiveMessage(cbor.encode(message), socket);
+    if (message.targetId !== this.peerId)
+      return this.#refused(refusalReasons.malformedMessage, principal, "wrong targetId");
+
+    switch (message.type) {
+      case "sync":
+      case "request": {
+        const verdict = await this.#o.gate.check(principal, message.documentId, message.data);
+        if (verdict.action === "pass") return super.receiveMessage(cbor.encode(message), socket);
+        if (verdict.action === "unavailable") {
+          this.#refused(refusalReasons.noAccess, principal);
+          return this.#sendRaw(socket, {
+            type: "doc-unavailable",
+            senderId: this.peerId,
+            targetId: message.senderId,
+            documentId: message.documentId,
+          });
+        }
+        this.#refused(
+          refusalReasons.writeRefused,
+          principal,
+          verdict.reasons.map((r) => r.code).join(","),
+        );
+        const notice: RefusalNotice = {
+          type: REFUSAL_NOTICE,
+          documentId: message.documentId,
+          reasons: verdict.reasons,
+        };
+        return this.#sendRaw(socket, {
+          type: "ephemeral",
+          senderId: this.peerId,
+          targetId: message.senderId,
+          documentId: message.documentId,
+          sessionId: this.#sessionId,
+          count: ++this.#count,
+          data: cbor.encode(notice),
+        });
+      }
+      case "ephemeral":
+      case "doc-unavailable":
+        if (this.#o.gate.canRead(principal, message.documentId)) {
+          return super.receiveMessage(cbor.encode(message), socket);
+        }
+        return this.#refused(refusalReasons.noAccess, principal);
+    }
+  }
+
+  override send(message: OutboundMessage): void {
+    const targetId = message.targetId as string;
+    const binding = this.#peers.get(targetId);
+    if (!binding) return;
+    const documentId =
+      "documentId" in message ? (message.documentId as string | undefined) : undefined;
+    if (
+      documentId &&
+      message.type !== "doc-unavailable" &&
+      !this.#o.gate.canRead(binding.principal, documentId)
+    ) {
+      return;
+    }
+    const previous = this.#outbound.get(targetId) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        if (message.type === "sync" && documentId) await this.#o.beforeSync(documentId);
+        const current = this.#peers.get(targetId);
+        if (current) this.#sendRaw(current.socket, message);
+      })
+      .catch((err) => this.#o.log.error({ err }, "sending failed"));
+    this.#outbound.set(targetId, next);
+    void next.then(() => {
+      if (this.#outbound.get(targetId) === next) this.#outbound.delete(targetId);
+    });
+  }
+
+  #sendRaw(socket: WebSocket, message: Record<string, unknown>): void {
+    if (socket.readyState !== socket.OPEN) return;
+    const encoded = cbor.encode(message);
+    this.#o.metrics.bytesOut.inc(encoded.byteLength);
+    this.#o.metrics.messagesOut.inc({ type: String(message.type) });
+    socket.send(encoded);
+  }
+
+  #refused(reason: string, principal: Principal, detail?: string): void {
+    this.#o.metrics.refusals.inc({ reason });
+    this.#o.log.warn({ reason, user: principal.userId, detail }, "message refused");
+  }
+}

@@ -1,0 +1,56 @@
+import type { JSONWebKeySet } from "jose";
+import type { Logger } from "pino";
+import type { AccessPolicy } from "../policy/access.js";
+import type { FieldRule } from "../policy/write-validation.js";
+
+/** Every limit of the relay, named, in one place. */
+export interface RelayLimits {
+  /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
+  maxPayloadBytes: number;
+  /** Ping interval; a peer that misses a whole interval is dropped. */
+  keepAliveMs: number;
+  /** How long the write gate waits for the Repo to apply an accepted message. */
+  settleTimeoutMs: number;
+  /** Largest HTTP request body read. */
+  maxHttpBodyBytes: number;
+  /** New documents offered by clients but not yet received, remembered at most. */
+  maxPendingOffers: number;
+}
+
+export const defaultLimits: RelayLimits = {
+  maxPayloadBytes: 16_777_216,
+  keepAliveMs: 30_000,
+  settleTimeoutMs: 5_000,
+  maxHttpBodyBytes: 65_536,
+  maxPendingOffers: 10_000,
+};
+
+export interface RelayOptions {
+  /** TCP port; 0 picks a free one. Default 3030. */
+  port?: number;
+  /** Interface to listen on. Default 127.0.0.1. */
+  host?: string;
+  /** Folder for the database and the generated secret. Default `./data`. */
+  dataDir?: string;
+  /** HS256 secret (at least 32 bytes). Default: `secretFile`, else `<dataDir>/relay-secret`. */
+  secret?: string;
+  secretFile?: string;
+  /** Public keys for RS256/ES256 tokens. */
+  jwks?: JSONWebKeySet;
+  /** Access rules; default `defaultAccessPolicy`. */
+  policy?: AccessPolicy;
+  fieldRules?: readonly FieldRule[];
+  /** pino level: fatal, error, warn, info, debug, trace, silent. Default info. */
+  logLevel?: string;
+  /** A logger of your own, instead of one on stdout. */
+  logger?: Logger;
+  limits?: Partial<RelayLimits>;
+}
+
+export const defaultConfiguration = {
+  port: 3030,
+  host: "127.0.0.1",
+  dataDir: "./data",
+  logLevel: "info",
+  limits: defaultLimits,
+} as const;

@@ -1,0 +1,91 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { OmsError } from "../docs/errors.js";
+import type { TokenVerifier } from "./auth.js";
+import type { RelayMetrics } from "./metrics.js";
+import type { SessionService } from "./session.js";
+
+export type RelayState = "starting" | "ready" | "stopping";
+
+export interface HttpContext {
+  state(): RelayState;
+  verify: TokenVerifier;
+  sessions: SessionService;
+  metrics: RelayMetrics;
+  status(): Record<string, unknown>;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "cache-control": "no-store",
+  });
+  res.end(text);
+}
+
+/** `{ error: { code, message } }`, the shape of every HTTP error. */
+export function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+): void {
+  json(res, status, { error: { code, message } });
+}
+
+/** The relay's HTTP endpoints: health, metrics, session. */
+export async function handleHttp(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const path = (req.url ?? "/").split("?")[0];
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return sendError(
+      res,
+      405,
+      "METHOD_NOT_ALLOWED",
+      `${req.method} is not supported; the relay's endpoints are GET`,
+    );
+  }
+  switch (path) {
+    case "/healthz": {
+      const state = ctx.state();
+      return json(res, state === "ready" ? 200 : 503, {
+        status: state === "ready" ? "ok" : state,
+        ...ctx.status(),
+      });
+    }
+    case "/metrics": {
+      res.writeHead(200, { "content-type": ctx.metrics.registry.contentType });
+      return void res.end(await ctx.metrics.registry.metrics());
+    }
+    case "/v1/session": {
+      const header = req.headers.authorization ?? "";
+      const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+      try {
+        const principal = await ctx.verify(token);
+        return json(res, 200, await ctx.sessions.session(principal));
+      } catch (err) {
+        if (
+          err instanceof OmsError &&
+          (err.code === "AUTH_REQUIRED" || err.code === "AUTH_EXPIRED")
+        ) {
+          ctx.metrics.refusals.inc({
+            reason: err.code === "AUTH_EXPIRED" ? "expired_token" : "bad_token",
+          });
+          res.setHeader("www-authenticate", 'Bearer realm="oms-relay"');
+          return sendError(res, 401, err.code, err.message);
+        }
+        throw err;
+      }
+    }
+    default:
+      return sendError(
+        res,
+        404,
+        "NOT_FOUND",
+        `no endpoint ${path}; see /healthz, /metrics, /v1/session`,
+      );
+  }
+}

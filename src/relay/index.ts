@@ -1,0 +1,13 @@
+// oms-sync/relay: the reference sync relay (Node) and its building blocks.
+
+export { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
+export type { TokenKeys, TokenRequest, TokenVerifier } from "./auth.js";
+export { createTokenVerifier, mintToken, signRelayTime, verifyRelayTime } from "./auth.js";
+export type { RelayLimits, RelayOptions } from "./config.js";
+export { defaultConfiguration, defaultLimits } from "./config.js";
+export { openDatabase } from "./database.js";
+export type { RefusalNotice } from "./protocol.js";
+export { closeCodes, isRefusalNotice, REFUSAL_NOTICE, refusalReasons } from "./protocol.js";
+export type { Relay } from "./relay.js";
+export { createRelay } from "./relay.js";
+export type { SessionResponse } from "./session.js";

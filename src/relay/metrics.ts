@@ -1,0 +1,61 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/** The relay's Prometheus metrics, in a registry of its own (several relays may share a process). */
+export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "oms_relay_process_" });
+  const m = {
+    registry,
+    connections: new Gauge({
+      name: "oms_relay_connections",
+      help: "Open WebSocket connections",
+      registers: [registry],
+    }),
+    peers: new Gauge({ name: "oms_relay_peers", help: "Joined peers", registers: [registry] }),
+    documentsLoaded: new Gauge({
+      name: "oms_relay_documents_loaded",
+      help: "Documents loaded in memory",
+      registers: [registry],
+      collect() {
+        this.set(sources.loadedDocuments());
+      },
+    }),
+    messagesIn: new Counter({
+      name: "oms_relay_messages_in_total",
+      help: "Messages received",
+      labelNames: ["type"],
+      registers: [registry],
+    }),
+    messagesOut: new Counter({
+      name: "oms_relay_messages_out_total",
+      help: "Messages sent",
+      labelNames: ["type"],
+      registers: [registry],
+    }),
+    bytesIn: new Counter({
+      name: "oms_relay_bytes_in_total",
+      help: "Bytes received",
+      registers: [registry],
+    }),
+    bytesOut: new Counter({
+      name: "oms_relay_bytes_out_total",
+      help: "Bytes sent",
+      registers: [registry],
+    }),
+    refusals: new Counter({
+      name: "oms_relay_refusals_total",
+      help: "Refused connections, messages and writes",
+      labelNames: ["reason"],
+      registers: [registry],
+    }),
+    storageSeconds: new Histogram({
+      name: "oms_relay_storage_seconds",
+      help: "Storage operation latency",
+      labelNames: ["operation"],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+  };
+  return m;
+}
+export type RelayMetrics = ReturnType<typeof createRelayMetrics>;

@@ -1,0 +1,52 @@
+import type { WriteRefusal } from "../policy/write-validation.js";
+
+/** WebSocket close codes the relay uses. */
+export const closeCodes = {
+  /** The socket sent bytes that are not CBOR. */
+  invalidPayload: 1007,
+  /** The socket broke a protocol rule (a peer id of another user, a second join). */
+  policyViolation: 1008,
+  /** ws closes with this when a message exceeds `maxPayloadBytes`. */
+  messageTooBig: 1009,
+  /** The relay is shutting down. */
+  goingAway: 1001,
+} as const;
+
+/** Why a message was dropped; the `reason` label of the refusal metric. */
+export const refusalReasons = {
+  badToken: "bad_token",
+  expiredToken: "expired_token",
+  invalidCbor: "invalid_cbor",
+  malformedMessage: "malformed_message",
+  unknownType: "unknown_type",
+  peerIdTaken: "peer_id_taken",
+  notJoined: "not_joined",
+  invalidDocumentId: "invalid_document_id",
+  noAccess: "no_access",
+  malformedSync: "malformed_sync",
+  writeRefused: "write_refused",
+  badStorageId: "bad_storage_id",
+} as const;
+
+/** The type of the refusal notice, inside an ephemeral message's data. */
+export const REFUSAL_NOTICE = "oms-sync/refusal";
+
+/**
+ * What the relay sends (as an ephemeral message for the document, CBOR in `data`) when it drops
+ * a change set: the document, and the reasons from the policy.
+ */
+export interface RefusalNotice {
+  type: typeof REFUSAL_NOTICE;
+  documentId: string;
+  reasons: readonly WriteRefusal[];
+}
+
+export function isRefusalNotice(value: unknown): value is RefusalNotice {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { type?: unknown }).type === REFUSAL_NOTICE &&
+    typeof (value as { documentId?: unknown }).documentId === "string" &&
+    Array.isArray((value as { reasons?: unknown }).reasons)
+  );
+}

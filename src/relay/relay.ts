@@ -1,0 +1,237 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { join, resolve } from "node:path";
+import type { Duplex } from "node:stream";
+import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
+import { type Logger, pino } from "pino";
+import { type WebSocket, WebSocketServer } from "ws";
+import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
+import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
+import { OmsError } from "../docs/errors.js";
+import { defaultAccessPolicy } from "../policy/access.js";
+import type { Principal } from "../policy/principal.js";
+import { createTokenVerifier, mintToken, type TokenRequest } from "./auth.js";
+import { defaultConfiguration, type RelayLimits, type RelayOptions } from "./config.js";
+import { openDatabase, type RelayDatabase } from "./database.js";
+import { handleHttp, type RelayState, sendError } from "./http-routes.js";
+import { createRelayMetrics } from "./metrics.js";
+import { refusalReasons } from "./protocol.js";
+import { DocumentRegistry } from "./registry.js";
+import { loadSecret } from "./secret.js";
+import { SessionService } from "./session.js";
+import { WriteGate } from "./write-gate.js";
+
+/** A running relay. */
+export interface Relay {
+  /** WebSocket URL for clients, without a token: append `?token=…`. */
+  readonly url: string;
+  /** Base URL of the HTTP endpoints (`/healthz`, `/metrics`, `/v1/session`). */
+  readonly httpUrl: string;
+  readonly port: number;
+  readonly peerId: string;
+  /** Where the generated secret was written, when one was generated on this start. */
+  readonly generatedSecretFile: string | undefined;
+  readonly repo: Repo;
+  readonly log: Logger;
+  /** Signs a token with the relay's secret (development and tests). */
+  mintToken(request: TokenRequest): Promise<string>;
+  /** Stops accepting, closes every socket, stores everything, closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a relay: HTTP and WebSocket on one port, an embedded SQLite database in `dataDir`.
+ *
+ * @example
+ * ```ts
+ * const relay = await createRelay({ port: 0, dataDir: "/var/lib/oms-relay" });
+ * const token = await relay.mintToken({ sub: "alice", org: "acme", roles: ["rep"], offline: true });
+ * const ws = `${relay.url}?token=${token}`;
+ * ```
+ */
+export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
+  const limits: RelayLimits = { ...defaultConfiguration.limits, ...options.limits };
+  const dataDir = resolve(options.dataDir ?? defaultConfiguration.dataDir);
+  const log =
+    options.logger ??
+    pino({
+      level: options.logLevel ?? defaultConfiguration.logLevel,
+      base: { service: "oms-relay" },
+    });
+  let state: RelayState = "starting";
+
+  const { secret, source, file } = loadSecret({
+    secret: options.secret,
+    secretFile: options.secretFile,
+    dataDir,
+  });
+  const verify = createTokenVerifier({ secret, ...(options.jwks ? { jwks: options.jwks } : {}) });
+  const db: RelayDatabase = openDatabase(join(dataDir, "relay.db"));
+  const repoRef: { repo?: Repo } = {};
+  const metrics = createRelayMetrics({
+    loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
+  });
+  const storage = new SqliteStorageAdapter(db);
+  storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
+  const registry = new DocumentRegistry(db);
+  const policy = options.policy ?? defaultAccessPolicy;
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
+  const principals = new WeakMap<WebSocket, Principal>();
+  const gateRef: { gate?: WriteGate } = {};
+  const adapter = new GuardedServerAdapter({
+    server: wss,
+    keepAliveMs: limits.keepAliveMs,
+    get gate() {
+      return gateRef.gate as WriteGate;
+    },
+    metrics,
+    log,
+    principalOf: (socket) => principals.get(socket),
+    beforeSync: async (documentId) => {
+      const handle = repoRef.repo?.handles[documentId as never];
+      if (handle?.isReady()) await repoRef.repo?.flush([documentId as never]);
+    },
+  });
+  const repo = new Repo({
+    network: [adapter],
+    storage,
+    peerId: `oms-relay-${randomUUID()}` as PeerId,
+    isEphemeral: false,
+    enableRemoteHeadsGossiping: false,
+    shareConfig: {
+      // The relay announces nothing; a peer gets a document only by asking, and only if allowed.
+      announce: async () => false,
+      access: async (peerId, documentId) => {
+        const principal = adapter.principalOfPeer(peerId);
+        return (
+          principal !== undefined &&
+          gateRef.gate !== undefined &&
+          gateRef.gate.canRead(principal, documentId)
+        );
+      },
+    },
+  });
+  repoRef.repo = repo;
+  gateRef.gate = new WriteGate({
+    repo,
+    registry,
+    policy,
+    ...(options.fieldRules ? { fieldRules: options.fieldRules } : {}),
+    settleTimeoutMs: limits.settleTimeoutMs,
+    maxPendingOffers: limits.maxPendingOffers,
+  });
+  const sessions = new SessionService(repo, registry, secret);
+
+  wss.on("connection", (socket: WebSocket) => {
+    metrics.connections.inc();
+    socket.on("close", () => {
+      metrics.connections.dec();
+      adapter.forgetSocket(socket);
+    });
+  });
+
+  const httpCtx = {
+    state: () => state,
+    verify,
+    sessions,
+    metrics,
+    status: () => ({ documents: registry.count(), connections: wss.clients.size }),
+  };
+  const server: Server = createServer((req, res) => {
+    handleHttp(httpCtx, req, res).catch((err) => {
+      log.error({ err }, "HTTP request failed");
+      if (!res.headersSent)
+        sendError(res, 500, "INTERNAL", "the relay failed to answer; see its log");
+      else res.end();
+    });
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, reason: string, message: string) => {
+      metrics.refusals.inc({ reason });
+      const body = JSON.stringify({
+        error: { code: status === 401 ? "AUTH_REQUIRED" : "UNAVAILABLE", message },
+      });
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Service Unavailable"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    };
+    socket.on("error", () => socket.destroy());
+    if (state !== "ready")
+      return refuse(503, "not_ready", "the relay is starting or stopping; retry shortly");
+    const token = new URL(req.url ?? "/", "http://relay").searchParams.get("token") ?? "";
+    verify(token).then(
+      (principal) => {
+        if (state !== "ready")
+          return refuse(503, "not_ready", "the relay is stopping; retry shortly");
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          principals.set(ws, principal);
+          wss.emit("connection", ws, req);
+        });
+      },
+      (err: unknown) => {
+        const expired = err instanceof OmsError && err.code === "AUTH_EXPIRED";
+        log.info({ reason: expired ? "expired" : "invalid" }, "connection refused: bad token");
+        refuse(
+          401,
+          expired ? refusalReasons.expiredToken : refusalReasons.badToken,
+          (err as Error).message,
+        );
+      },
+    );
+  });
+
+  const port = await new Promise<number>((resolvePort, reject) => {
+    server.once("error", reject);
+    server.listen(
+      options.port ?? defaultConfiguration.port,
+      options.host ?? defaultConfiguration.host,
+      () => {
+        const address = server.address();
+        resolvePort(typeof address === "object" && address ? address.port : 0);
+      },
+    );
+  });
+  const host = options.host ?? defaultConfiguration.host;
+  const hostForUrl = host.includes(":") ? `[${host}]` : host;
+  state = "ready";
+  log.info({ port, host, dataDir, secret: source }, "relay ready");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `ws://${hostForUrl}:${port}`,
+    httpUrl: `http://${hostForUrl}:${port}`,
+    port,
+    peerId: repo.peerId,
+    generatedSecretFile: source === "generated" ? file : undefined,
+    repo,
+    log,
+    mintToken: (request) => mintToken(secret, request),
+    close() {
+      closing ??= (async () => {
+        state = "stopping";
+        log.info("relay stopping");
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          for (const client of wss.clients) client.close(1001, "relay shutting down");
+          server.closeAllConnections();
+        });
+        // Repo.shutdown() flushes every handle and throws on one that is not ready: flush the ready ones.
+        adapter.disconnect();
+        await flushReady(repo);
+        wss.close();
+        db.close();
+        log.info("relay stopped");
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Stores every loaded document (Repo.flush throws on handles still loading or unavailable). */
+export async function flushReady(repo: Repo): Promise<void> {
+  const ready = Object.values(repo.handles)
+    .filter((h) => h.isReady())
+    .map((h) => h.documentId);
+  if (ready.length > 0) await repo.flush(ready);
+}

@@ -1,0 +1,116 @@
+import type { DocHandle, Repo } from "@automerge/automerge-repo/slim";
+import type { OrganizationId, UserId } from "../docs/ids.js";
+import { createInbox } from "../docs/inbox.js";
+import { createLedger } from "../docs/ledger.js";
+import { createOrganization } from "../docs/organization.js";
+import type { Organization } from "../docs/types.js";
+import { createWorkspace } from "../docs/workspace.js";
+import type { Principal } from "../policy/principal.js";
+import { signRelayTime } from "./auth.js";
+import type { DocumentRegistry } from "./registry.js";
+
+/** The body of `GET /v1/session`. */
+export interface SessionResponse {
+  user: { userId: string; organization: string; roles: readonly string[]; offline: boolean };
+  /** Automerge URLs of the user's own documents, created on first use. */
+  documents: { workspace: string; ledger: string; inbox: string; organization: string };
+  /** The relay's clock, and a receipt of it signed by the relay. */
+  relayTime: { time: number; receipt: string };
+  relay: { peerId: string; storageId: string | undefined };
+}
+
+const perUserKinds = {
+  workspace: createWorkspace,
+  ledger: createLedger,
+  inbox: createInbox,
+} as const;
+
+/** Creates each user's workspace, ledger and inbox, and each organization's info, on first use. */
+export class SessionService {
+  readonly #repo: Repo;
+  readonly #registry: DocumentRegistry;
+  readonly #secret: Uint8Array;
+  readonly #locks = new Map<string, Promise<unknown>>();
+
+  constructor(repo: Repo, registry: DocumentRegistry, secret: Uint8Array) {
+    this.#repo = repo;
+    this.#registry = registry;
+    this.#secret = secret;
+  }
+
+  async session(principal: Principal, now = Date.now()): Promise<SessionResponse> {
+    const [workspace, ledger, inbox] = await Promise.all(
+      (["workspace", "ledger", "inbox"] as const).map((kind) =>
+        this.#userDocument(principal, kind),
+      ),
+    );
+    const organization = await this.#organizationDocument(principal);
+    return {
+      user: {
+        userId: principal.userId,
+        organization: principal.organization,
+        roles: principal.roles,
+        offline: principal.offline,
+      },
+      documents: {
+        workspace: `automerge:${workspace}`,
+        ledger: `automerge:${ledger}`,
+        inbox: `automerge:${inbox}`,
+        organization: `automerge:${organization}`,
+      },
+      relayTime: { time: now, receipt: await signRelayTime(this.#secret, principal.userId, now) },
+      relay: { peerId: this.#repo.peerId, storageId: await this.#repo.storageId() },
+    };
+  }
+
+  /** One creation at a time per key, so two concurrent first sessions make one document. */
+  async #once(key: string, fn: () => Promise<string>): Promise<string> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    this.#locks.set(
+      key,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  #userDocument(principal: Principal, kind: keyof typeof perUserKinds): Promise<string> {
+    return this.#once(`${principal.userId}/${kind}`, async () => {
+      const existing = this.#registry.userDocument(principal.userId, kind);
+      if (existing) return existing;
+      const owner = principal.userId as UserId;
+      const organization = principal.organization as OrganizationId;
+      const handle = this.#repo.create(perUserKinds[kind]({ owner, organization }));
+      await this.#repo.flush([handle.documentId]);
+      this.#registry.registerUserDocument(handle.documentId, { kind, owner, organization });
+      return handle.documentId;
+    });
+  }
+
+  #organizationDocument(principal: Principal): Promise<string> {
+    return this.#once(`org/${principal.organization}`, async () => {
+      const organization = principal.organization as OrganizationId;
+      let id = this.#registry.organizationDocument(organization);
+      let handle: DocHandle<Organization>;
+      if (id) {
+        handle = await this.#repo.find<Organization>(id as never);
+      } else {
+        handle = this.#repo.create(createOrganization({ organization, name: organization }));
+        id = handle.documentId;
+      }
+      // Membership follows the tokens the relay sees.
+      const member = handle.doc().members[principal.userId as UserId];
+      const roles = [...principal.roles];
+      if (!member || JSON.stringify([...member.roles]) !== JSON.stringify(roles)) {
+        handle.change((d) => {
+          d.members[principal.userId as UserId] = { name: member?.name ?? principal.userId, roles };
+        });
+      }
+      await this.#repo.flush([handle.documentId]);
+      if (!this.#registry.organizationDocument(organization)) {
+        this.#registry.registerOrganizationDocument(id, organization);
+      }
+      return id;
+    });
+  }
+}

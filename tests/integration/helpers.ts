@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import type { RelayOptions } from "../../src/relay/config.js";
+import { createRelay, type Relay } from "../../src/relay/index.js";
+
+export function tempDir(prefix = "oms-test-"): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export const TEST_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+export function startRelay(dataDir: string, options: RelayOptions = {}): Promise<Relay> {
+  return createRelay({
+    port: 0,
+    dataDir,
+    secret: TEST_SECRET,
+    logLevel: process.env.OMS_TEST_LOG ?? "silent",
+    ...options,
+  });
+}
+
+/** A stock automerge-repo client: Repo + WebSocketClientAdapter, nothing of oms-sync. */
+export function stockClient(
+  relay: Relay,
+  token: string,
+): { repo: Repo; close: () => Promise<void> } {
+  const adapter = new WebSocketClientAdapter(
+    `${relay.url}/?token=${encodeURIComponent(token)}`,
+    200,
+  );
+  const repo = new Repo({ network: [adapter] });
+  return {
+    repo,
+    close: async () => {
+      await repo.shutdown();
+    },
+  };
+}
+
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The relay's last reported heads for a document, as the client sees them. */
+export function relayHeads(
+  repo: Repo,
+  handle: DocHandle<unknown>,
+  relayPeerId: string,
+): string[] | undefined {
+  const storageId = repo.getStorageIdOfPeer(relayPeerId as PeerId);
+  return storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined;
+}
+
+/** Resolves once the relay reports it stores the handle's current heads. */
+export function waitStored(
+  repo: Repo,
+  handle: DocHandle<unknown>,
+  relayPeerId: string,
+): Promise<true> {
+  return waitFor(() => {
+    const theirs = relayHeads(repo, handle, relayPeerId);
+    const mine = handle.heads();
+    return !!theirs && mine.every((h) => theirs.includes(h)) && true;
+  }, "the relay to store the document");
+}
