@@ -104,11 +104,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       announce: async () => false,
       access: async (peerId, documentId) => {
         const principal = adapter.principalOfPeer(peerId);
-        return (
-          principal !== undefined &&
-          gateRef.gate !== undefined &&
-          gateRef.gate.canRead(principal, documentId)
-        );
+        return principal !== undefined && (gateRef.gate?.canRead(principal, documentId) ?? false);
       },
     },
   });

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { JSONWebKeySet } from "jose";
+import { OmsError } from "../docs/errors.js";
+import { mintToken } from "./auth.js";
+import { defaultConfiguration } from "./config.js";
+import { createRelay } from "./relay.js";
+import { loadSecret } from "./secret.js";
+
+const HELP = `oms-relay: the oms-sync reference relay
+
+Usage:
+  oms-relay [serve] [options]        run the relay
+  oms-relay token --sub ID --org ID --roles a,b [--offline] [--ttl 8h]
+                                     print a token signed with the relay's secret (development)
+  oms-relay --help
+
+Options (flag / environment variable / default):
+  --port N            PORT                 ${defaultConfiguration.port} (0 picks a free port)
+  --host ADDR         OMS_RELAY_HOST       ${defaultConfiguration.host}
+  --data DIR          OMS_RELAY_DATA       ${defaultConfiguration.dataDir} (database and generated secret)
+  --secret-file FILE  OMS_RELAY_SECRET     the HS256 secret itself in the variable, or a file
+                                           holding it; with neither, DIR/relay-secret, generated
+                                           on the first start
+  --jwks-file FILE    OMS_RELAY_JWKS_FILE  public keys (JWK set) for RS256/ES256 tokens
+  --log-level LEVEL   OMS_RELAY_LOG_LEVEL  ${defaultConfiguration.logLevel} (fatal, error, warn, info, debug, trace, silent)
+  --max-payload BYTES OMS_RELAY_MAX_PAYLOAD ${defaultConfiguration.limits.maxPayloadBytes}
+
+Endpoints: ws://HOST:PORT/?token=JWT (sync), GET /healthz, GET /metrics, GET /v1/session.
+Logs are JSON lines on stdout. SIGTERM or SIGINT stops cleanly.`;
+
+function fail(message: string): never {
+  process.stderr.write(`oms-relay: ${message}\nRun \`oms-relay --help\` for usage.\n`);
+  process.exit(2);
+}
+
+function integer(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    fail(`${name} must be a whole number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      port: { type: "string" },
+      host: { type: "string" },
+      data: { type: "string" },
+      "secret-file": { type: "string" },
+      "jwks-file": { type: "string" },
+      "log-level": { type: "string" },
+      "max-payload": { type: "string" },
+      sub: { type: "string" },
+      org: { type: "string" },
+      roles: { type: "string" },
+      offline: { type: "boolean" },
+      ttl: { type: "string" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  const env = process.env;
+  const command = positionals[0] ?? "serve";
+  const dataDir = resolve(values.data ?? env.OMS_RELAY_DATA ?? defaultConfiguration.dataDir);
+  const secretFile = values["secret-file"];
+  const secretEnv = env.OMS_RELAY_SECRET;
+
+  if (command === "token") {
+    if (!values.sub || !values.org) fail("token needs --sub and --org");
+    const { secret } = loadSecret({ secret: secretEnv, secretFile, dataDir });
+    const token = await mintToken(secret, {
+      sub: values.sub,
+      org: values.org,
+      roles: (values.roles ?? "rep").split(",").filter(Boolean),
+      offline: values.offline === true,
+      ttl: values.ttl ?? "8h",
+    });
+    process.stdout.write(`${token}\n`);
+    return;
+  }
+  if (command !== "serve") fail(`unknown command ${JSON.stringify(command)}`);
+
+  const jwksFile = values["jwks-file"] ?? env.OMS_RELAY_JWKS_FILE;
+  let jwks: JSONWebKeySet | undefined;
+  if (jwksFile) {
+    try {
+      jwks = JSON.parse(readFileSync(jwksFile, "utf8")) as JSONWebKeySet;
+    } catch (err) {
+      fail(`cannot read the JWK set in ${jwksFile}: ${(err as Error).message}`);
+    }
+  }
+  const maxPayload = integer(values["max-payload"] ?? env.OMS_RELAY_MAX_PAYLOAD, "--max-payload");
+  const relay = await createRelay({
+    port: integer(values.port ?? env.PORT, "--port") ?? defaultConfiguration.port,
+    host: values.host ?? env.OMS_RELAY_HOST ?? defaultConfiguration.host,
+    dataDir,
+    ...(secretEnv ? { secret: secretEnv } : {}),
+    ...(secretFile ? { secretFile } : {}),
+    ...(jwks ? { jwks } : {}),
+    logLevel: values["log-level"] ?? env.OMS_RELAY_LOG_LEVEL ?? defaultConfiguration.logLevel,
+    ...(maxPayload !== undefined ? { limits: { maxPayloadBytes: maxPayload } } : {}),
+  });
+  if (relay.generatedSecretFile) {
+    process.stderr.write(
+      `oms-relay: no secret was given, so one was generated into ${relay.generatedSecretFile}\n`,
+    );
+  }
+  process.stderr.write(
+    `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${dataDir}\n` +
+      `oms-relay: mint a development token with\n` +
+      `  npx oms-relay token --data ${dataDir} --sub alice --org acme --roles rep --offline\n` +
+      `  (or: npm start -- token --sub alice --org acme --roles rep --offline)\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    relay.log.info({ signal }, "signal received");
+    relay.close().then(
+      () => process.exit(0),
+      (err) => {
+        relay.log.error({ err }, "failed to stop cleanly");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  const message =
+    err instanceof OmsError
+      ? err.message
+      : err instanceof Error
+        ? (err.stack ?? err.message)
+        : String(err);
+  process.stderr.write(`oms-relay: ${message}\n`);
+  process.exit(1);
+});
