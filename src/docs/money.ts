@@ -9,11 +9,14 @@ export interface Money {
   readonly minor: number;
 }
 
-/** Limits on a line item's numbers, chosen so a line's amount stays far inside 2^53. */
+/**
+ * Limits on a line item's numbers, chosen so that one line's amount is at most 10^14 minor units,
+ * 90 times below 2^53: only a document of some 90 lines at both maxima can overflow its total.
+ */
 export const moneyLimits = {
-  maxQuantity: 1_000_000,
-  /** 10 billion minor units (100 million dollars at two decimals). */
-  maxUnitPriceMinor: 10_000_000_000,
+  maxQuantity: 100_000,
+  /** 1 billion minor units (10 million dollars at two decimals). */
+  maxUnitPriceMinor: 1_000_000_000,
   /** Discounts are basis points of the line amount: 10_000 is 100 %. */
   maxDiscountBasisPoints: 10_000,
 } as const;

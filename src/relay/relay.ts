@@ -121,6 +121,15 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
 
   wss.on("connection", (socket: WebSocket) => {
     metrics.connections.inc();
+    // ws reports oversized or broken frames as an error event: without a listener it would
+    // crash the process. The socket is closed by ws itself.
+    socket.on("error", (err) => {
+      metrics.refusals.inc({ reason: "socket_error" });
+      log.warn(
+        { err: { message: err.message, code: (err as { code?: string }).code } },
+        "socket error",
+      );
+    });
     socket.on("close", () => {
       metrics.connections.dec();
       adapter.forgetSocket(socket);

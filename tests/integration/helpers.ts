@@ -77,3 +77,10 @@ export function waitStored(
     return !!theirs && mine.every((h) => theirs.includes(h)) && true;
   }, "the relay to store the document");
 }
+
+/** The relay's own copy of a document (it must be loaded). */
+export function relayDoc<T>(relay: Relay, documentId: string): T {
+  const handle = relay.repo.handles[documentId as never];
+  if (!handle?.isReady()) throw new Error(`the relay has not loaded ${documentId}`);
+  return handle.doc() as T;
+}

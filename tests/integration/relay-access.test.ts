@@ -11,7 +11,15 @@ import {
 } from "../../src/docs/index.js";
 import { mintToken } from "../../src/relay/auth.js";
 import { isRefusalNotice, type Relay, type SessionResponse } from "../../src/relay/index.js";
-import { startRelay, stockClient, TEST_SECRET, tempDir, waitFor, waitStored } from "./helpers.js";
+import {
+  relayDoc,
+  startRelay,
+  stockClient,
+  TEST_SECRET,
+  tempDir,
+  waitFor,
+  waitStored,
+} from "./helpers.js";
 
 let relay: Relay;
 let data: { dir: string; remove: () => void };
@@ -170,7 +178,7 @@ describe("who sees and writes what", () => {
       documentId: handle.documentId,
       reasons: [{ code: "WRONG_OWNER" }],
     });
-    expect((relay.repo.handles[handle.documentId]?.doc() as Quote).owner).toBe("alice");
+    expect(relayDoc<Quote>(relay, handle.documentId).owner).toBe("alice");
   });
 
   it("refuses writes to the ledger", async () => {
@@ -191,7 +199,7 @@ describe("who sees and writes what", () => {
     });
     await waitFor(() => seen.length > 0, "a refusal notice");
     expect(seen[0]).toMatchObject({ reasons: [{ code: "READ_ONLY" }] });
-    const relayLedger = relay.repo.handles[ledger.documentId]?.doc() as Ledger;
+    const relayLedger = relayDoc<Ledger>(relay, ledger.documentId);
     expect(Object.keys(relayLedger.assistance)).toEqual([]);
   });
 

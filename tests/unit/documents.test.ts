@@ -188,6 +188,22 @@ describe("orders", () => {
   });
 });
 
+describe("totals", () => {
+  it("refuse with AMOUNT_OVERFLOW rather than return an inexact total", () => {
+    const max = { productCode: "X", quantity: 100_000, unitPrice: 1_000_000_000 };
+    const { doc } = withLines(0);
+    const big = A.change(doc, (d) => {
+      for (let i = 0; i < 91; i++) addLineItem(d, max);
+    });
+    expect(checkDocument(big)).toEqual([]);
+    expect(() => documentTotals(big)).toThrow(expect.objectContaining({ code: "AMOUNT_OVERFLOW" }));
+    const fits = A.change(withLines(0).doc, (d) => {
+      for (let i = 0; i < 90; i++) addLineItem(d, max);
+    });
+    expect(documentTotals(fits).total.minor).toBe(90 * 100_000 * 1_000_000_000);
+  });
+});
+
 describe("the schema check", () => {
   it("reports each violation with its path", () => {
     const doc = JSON.parse(JSON.stringify(createQuote({ owner, organization, currency: "USD" })));

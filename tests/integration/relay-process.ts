@@ -1,0 +1,69 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { TEST_SECRET } from "./helpers.js";
+
+/** The relay's CLI in a child process, as an operator runs it. */
+export interface RelayProcess {
+  child: ChildProcess;
+  port: number;
+  url: string;
+  httpUrl: string;
+  peerId: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function spawnRelay(
+  dataDir: string,
+  extraArgs: string[] = [],
+  port = 0,
+): Promise<RelayProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "src/relay/cli.ts",
+      "--port",
+      String(port),
+      "--data",
+      dataDir,
+      "--log-level",
+      "info",
+      ...extraArgs,
+    ],
+    { env: { ...process.env, OMS_RELAY_SECRET: TEST_SECRET }, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += String(d);
+  });
+  const ready = await new Promise<{ port: number }>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on("line", (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number };
+        if (entry.msg === "relay ready" && entry.port) resolve({ port: entry.port });
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then(({ code }) =>
+      reject(new Error(`relay exited with ${code} before it was ready: ${stderr}`)),
+    );
+    setTimeout(() => reject(new Error(`relay did not start in 20 s: ${stderr}`)), 20_000);
+  });
+  const httpUrl = `http://127.0.0.1:${ready.port}`;
+  const session = await fetch(`${httpUrl}/healthz`);
+  if (session.status !== 200) throw new Error("relay not healthy");
+  return {
+    child,
+    port: ready.port,
+    url: `ws://127.0.0.1:${ready.port}`,
+    httpUrl,
+    peerId: "",
+    exited,
+  };
+}
