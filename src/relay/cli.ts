@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<void> {
   process.stderr.write(
     `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${dataDir}\n` +
       `oms-relay: mint a development token with\n` +
-      `  npx oms-relay token --data ${dataDir} --sub alice --org acme --roles rep --offline\n` +
+      `  oms-relay token --data ${dataDir} --sub alice --org acme --roles rep --offline\n` +
       `  (or: npm start -- token --sub alice --org acme --roles rep --offline)\n`,
   );
   let stopping = false;

@@ -11,8 +11,6 @@ export interface RelayLimits {
   keepAliveMs: number;
   /** How long the write gate waits for the Repo to apply an accepted message. */
   settleTimeoutMs: number;
-  /** Largest HTTP request body read. */
-  maxHttpBodyBytes: number;
   /** New documents offered by clients but not yet received, remembered at most. */
   maxPendingOffers: number;
 }
@@ -21,7 +19,6 @@ export const defaultLimits: RelayLimits = {
   maxPayloadBytes: 16_777_216,
   keepAliveMs: 30_000,
   settleTimeoutMs: 5_000,
-  maxHttpBodyBytes: 65_536,
   maxPendingOffers: 10_000,
 };
 
