@@ -1,0 +1,65 @@
+import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo/slim";
+import { MemoryStorageAdapter } from "./storage-memory.js";
+
+/**
+ * Puts on the device only the documents in scope (a user's "My" documents and own documents);
+ * everything else stays in memory. A document that enters scope later has what was held for it
+ * written to the device then. Keys that name no document (the storage id) always go through.
+ */
+export class ScopedStorageAdapter implements StorageAdapterInterface {
+  readonly #device: StorageAdapterInterface;
+  readonly #held = new MemoryStorageAdapter();
+  readonly #inScope: (documentId: string) => boolean;
+  readonly #heldIds = new Set<string>();
+
+  constructor(device: StorageAdapterInterface, inScope: (documentId: string) => boolean) {
+    this.#device = device;
+    this.#inScope = inScope;
+  }
+
+  #onDevice(key: StorageKey): boolean {
+    return key.length < 2 || this.#inScope(key[0] as string);
+  }
+
+  /** Writes what was held in memory for a document that is now in scope. */
+  async admit(documentId: string): Promise<void> {
+    if (!this.#heldIds.has(documentId)) return;
+    for (const chunk of await this.#held.loadRange([documentId])) {
+      if (chunk.data) await this.#device.save(chunk.key, chunk.data);
+    }
+    await this.#held.removeRange([documentId]);
+    this.#heldIds.delete(documentId);
+  }
+
+  /** Document ids held in memory only. */
+  heldDocuments(): string[] {
+    return [...this.#heldIds];
+  }
+
+  async load(key: StorageKey): Promise<Uint8Array | undefined> {
+    return (await this.#held.load(key)) ?? this.#device.load(key);
+  }
+
+  async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    if (this.#onDevice(key)) return this.#device.save(key, data);
+    this.#heldIds.add(key[0] as string);
+    return this.#held.save(key, data);
+  }
+
+  async remove(key: StorageKey): Promise<void> {
+    await this.#held.remove(key);
+    if (this.#onDevice(key)) await this.#device.remove(key);
+  }
+
+  async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    return [
+      ...(await this.#device.loadRange(keyPrefix)),
+      ...(await this.#held.loadRange(keyPrefix)),
+    ];
+  }
+
+  async removeRange(keyPrefix: StorageKey): Promise<void> {
+    await this.#held.removeRange(keyPrefix);
+    await this.#device.removeRange(keyPrefix);
+  }
+}
