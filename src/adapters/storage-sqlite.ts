@@ -27,10 +27,12 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   readonly #removeRange: Database.Statement<[string, string, string]>;
   readonly #all: Database.Statement<[], { key: string; data: Buffer }>;
   readonly #removeAll: Database.Statement<[]>;
+  readonly #db: Database.Database;
   /** Observes each operation's duration in seconds (for metrics). */
   onTiming?: (operation: string, seconds: number) => void;
 
   constructor(db: Database.Database) {
+    this.#db = db;
     this.#load = db.prepare("SELECT data FROM chunks WHERE key = ?");
     this.#save = db.prepare(
       "INSERT INTO chunks (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data",
@@ -61,6 +63,9 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    // The Repo's debounced saves (sync states) can fire after the relay closed the database;
+    // everything was flushed at close, so they carry nothing new.
+    if (!this.#db.open) return;
     this.#timed("save", () => this.#save.run(encodeKey(key), Buffer.from(data)));
   }
 

@@ -17,5 +17,7 @@ export {
   arbUserId,
   propertyRuns,
 } from "./arbitraries.js";
+export type { ManualClock } from "./manual-clock.js";
+export { createManualClock } from "./manual-clock.js";
 export type { ReplicaRun } from "./replicas.js";
 export { continueReplicas, healAll, runReplicas } from "./replicas.js";

@@ -1,0 +1,115 @@
+import {
+  defaultGateConfig,
+  evaluateGate,
+  type GateConfig,
+  type GatedFunction,
+  type GateState,
+  isEnabled,
+  type LastSync,
+  observeClock,
+} from "../policy/staleness-gate.js";
+import type { Clock } from "./clock.js";
+import type { DeviceStore } from "./device-store.js";
+import { FeatureDisabledError } from "./errors.js";
+
+interface GateRecord {
+  lastSync: LastSync | null;
+  highestLocalSeen: number;
+}
+
+/** How often the highest clock reading is written to the device, at most. */
+const PERSIST_EVERY_MS = 60_000;
+
+/**
+ * The staleness gate on a device: remembers the last complete sync and the highest clock reading
+ * across restarts, evaluates the pure rule, and tells listeners when the level changes. Users
+ * without the Offline permission are never gated: they cannot work without a connection anyway.
+ */
+export class ClientGate {
+  readonly #clock: Clock;
+  readonly #store: DeviceStore;
+  readonly #config: GateConfig;
+  readonly #applies: boolean;
+  #record: GateRecord = { lastSync: null, highestLocalSeen: 0 };
+  #persistedHighest = 0;
+  #listeners = new Set<(state: GateState) => void>();
+  #last: GateState | undefined;
+
+  constructor(clock: Clock, store: DeviceStore, config: Partial<GateConfig>, applies: boolean) {
+    this.#clock = clock;
+    this.#store = store;
+    this.#config = { ...defaultGateConfig, ...config };
+    this.#applies = applies;
+  }
+
+  async load(): Promise<void> {
+    const saved = await this.#store.get<GateRecord>("gate");
+    if (saved) this.#record = saved;
+    this.#persistedHighest = this.#record.highestLocalSeen;
+  }
+
+  /** The gate now. Reading it also records the clock, so a later step back is noticed. */
+  get state(): GateState {
+    const now = this.#clock.now();
+    this.#record.highestLocalSeen = observeClock(this.#record.highestLocalSeen, now);
+    if (this.#record.highestLocalSeen - this.#persistedHighest >= PERSIST_EVERY_MS)
+      void this.#persist();
+    if (!this.#applies) {
+      return {
+        level: "ok",
+        ageMs: null,
+        daysSinceSync: null,
+        daysLeft: this.#config.blockAfterDays,
+        lastSyncAt: this.#record.lastSync?.relayTime ?? null,
+        disabled: [],
+      };
+    }
+    return evaluateGate(
+      { lastSync: this.#record.lastSync, now, highestLocalSeen: this.#record.highestLocalSeen },
+      this.#config,
+    );
+  }
+
+  isEnabled(fn: GatedFunction): boolean {
+    return isEnabled(this.state, fn);
+  }
+
+  /** Throws FeatureDisabledError when `fn` is disabled. */
+  assertEnabled(fn: GatedFunction): void {
+    const state = this.state;
+    if (!isEnabled(state, fn)) throw new FeatureDisabledError(fn, state);
+  }
+
+  /** Records a complete sync: the relay's time and the device clock at that moment. */
+  async recordCompleteSync(relayTime: number, localTime: number): Promise<void> {
+    this.#record = {
+      lastSync: { relayTime, localTime },
+      highestLocalSeen: Math.max(localTime, this.#clock.now()),
+    };
+    await this.#persist();
+    this.check();
+  }
+
+  /** Re-evaluates and notifies listeners if the level or the disabled set changed. */
+  check(): void {
+    const state = this.state;
+    const previous = this.#last;
+    this.#last = state;
+    if (previous && previous.level === state.level && previous.daysLeft === state.daysLeft) return;
+    for (const listener of this.#listeners) listener(state);
+  }
+
+  subscribe(listener: (state: GateState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #persist(): Promise<void> {
+    this.#persistedHighest = this.#record.highestLocalSeen;
+    await this.#store.set("gate", this.#record);
+  }
+
+  async close(): Promise<void> {
+    await this.#persist();
+  }
+}

@@ -1,0 +1,548 @@
+import { getHeads } from "@automerge/automerge";
+import {
+  type DocHandle,
+  type DocumentId,
+  type PeerId,
+  Repo,
+  type StorageAdapterInterface,
+} from "@automerge/automerge-repo";
+import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
+import { ClientSocketAdapter } from "../adapters/network-ws-client.js";
+import { FileStorageAdapter } from "../adapters/storage-file.js";
+import { MemoryStorageAdapter } from "../adapters/storage-memory.js";
+import { ScopedStorageAdapter } from "../adapters/storage-scoped.js";
+import { createAssistanceRequest, type NewAssistanceRequest } from "../docs/assistance.js";
+import { OmsError, ValidationError } from "../docs/errors.js";
+import type { DocId, MessageId, OrganizationId, UserId } from "../docs/ids.js";
+import {
+  addSubmissionRequest,
+  checkOrderComplete,
+  convertQuoteToOrder,
+  createOrder,
+} from "../docs/order.js";
+import { createQuote, type NewCommercialDocument } from "../docs/quote.js";
+import type {
+  AssistanceRequest,
+  Inbox,
+  InboxMessage,
+  Ledger,
+  Order,
+  Organization,
+  Quote,
+  Workspace,
+  WorkspaceEntry,
+} from "../docs/types.js";
+import { addToMy, markRead } from "../docs/workspace.js";
+import { type AccessPolicy, defaultAccessPolicy } from "../policy/access.js";
+import type { Principal } from "../policy/principal.js";
+import type { GateConfig, GatedFunction, GateState } from "../policy/staleness-gate.js";
+import {
+  type SubmissionState,
+  submissionState,
+  transmittedView,
+} from "../policy/submission-state.js";
+import { validateWrite } from "../policy/write-validation.js";
+import { ClientGate } from "./client-gate.js";
+import { type Clock, systemClock } from "./clock.js";
+import { DeviceStore } from "./device-store.js";
+import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
+import { WriteRefusedError } from "./errors.js";
+import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
+import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js";
+import type { SyncStatus } from "./sync-status.js";
+
+/** Where the device keeps documents. */
+export type StorageOption = "indexeddb" | "memory" | { folder: string } | StorageAdapterInterface;
+
+export interface ClientOptions {
+  /** The relay's WebSocket URL, e.g. `wss://relay.example.com`. Its HTTP endpoints share the host. */
+  url: string;
+  /** The user's token (a JWT). */
+  token?: string;
+  /** Called for a fresh token when the relay refuses the current one. */
+  getToken?: () => string | Promise<string>;
+  /** Default: "indexeddb" in a browser, "memory" elsewhere. `{ folder }` stores files (Node). */
+  storage?: StorageOption;
+  clock?: Clock;
+  schedule?: Partial<SyncSchedule>;
+  gate?: Partial<GateConfig>;
+  policy?: AccessPolicy;
+  fetch?: typeof fetch;
+}
+
+/** The My-index entries of one kind, each opened. */
+export interface Listed<T> {
+  readonly id: DocId;
+  readonly doc: T;
+}
+
+export interface DocumentCollection<T, New> {
+  /** The user's own documents of this kind ("My Quotes", …), from the device when offline. */
+  list(): Promise<Listed<T>[]>;
+  /** Opens one by id: from the device if it is there, else from the relay (connected only). */
+  open(id: DocId | string): Promise<OmsDocumentHandle<T>>;
+  create(input: New): Promise<OmsDocumentHandle<T>>;
+}
+
+export interface OrderCollection extends DocumentCollection<Order, NewDocumentInput> {
+  /** A new order copied from a quote (the quote is unchanged). */
+  createFromQuote(quoteId: DocId | string): Promise<OmsDocumentHandle<Order>>;
+  /** Writes a submission request for the order as it is now; it goes with the next sync. */
+  submit(id: DocId | string): Promise<string>;
+  /** Where the order stands, from its requests and the ledger. */
+  state(id: DocId | string): Promise<SubmissionState>;
+  /** The order as accepted (the latest accepted revision), or undefined if none. */
+  transmitted(id: DocId | string): Promise<Order | undefined>;
+}
+
+export type NewDocumentInput = Omit<NewCommercialDocument, "owner" | "organization">;
+export type NewAssistanceInput = Omit<NewAssistanceRequest, "owner" | "organization">;
+
+export interface OmsClient {
+  /** The signed-in user. */
+  readonly user: Principal;
+  readonly quotes: DocumentCollection<Quote, NewDocumentInput>;
+  readonly orders: OrderCollection;
+  readonly assistance: DocumentCollection<AssistanceRequest, NewAssistanceInput>;
+  readonly ledger: {
+    get(): Promise<Ledger>;
+    subscribe(listener: (ledger: Ledger) => void): Promise<() => void>;
+  };
+  readonly inbox: {
+    messages(): Promise<(InboxMessage & { id: MessageId; read: boolean })[]>;
+    markRead(id: MessageId | string): Promise<void>;
+  };
+  readonly organization: { get(): Promise<Organization> };
+  readonly sync: {
+    readonly status: SyncStatus;
+    subscribe(listener: (status: SyncStatus) => void): () => void;
+    /** Resolves when a sync completes; rejects (OFFLINE, AUTH_…) otherwise. */
+    now(): Promise<void>;
+  };
+  readonly gate: {
+    readonly state: GateState;
+    isEnabled(fn: GatedFunction): boolean;
+    subscribe(listener: (state: GateState) => void): () => void;
+  };
+  /** Stores everything and disconnects. */
+  close(): Promise<void>;
+}
+
+function deviceStorage(option: StorageOption | undefined): StorageAdapterInterface {
+  if (option === undefined) {
+    return typeof globalThis.indexedDB !== "undefined"
+      ? new IndexedDBStorageAdapter("oms-sync")
+      : new MemoryStorageAdapter();
+  }
+  if (option === "indexeddb") return new IndexedDBStorageAdapter("oms-sync");
+  if (option === "memory") return new MemoryStorageAdapter();
+  if ("folder" in option) return new FileStorageAdapter(option.folder);
+  return option;
+}
+
+function withToken(url: string, token: string): string {
+  const u = new URL(url);
+  u.searchParams.set("token", token);
+  return u.toString();
+}
+
+const randomId = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
+
+/**
+ * Starts a client: reads the session from the relay (or, for offline users, from the device when
+ * the relay is unreachable), opens local storage, connects and syncs in the background.
+ *
+ * @example
+ * ```ts
+ * const client = await createClient({ url: "wss://relay.example.com", token, storage: "indexeddb" });
+ * const quote = await client.quotes.create({ currency: "USD", projectName: "Lake house" });
+ * quote.change((q) => addLineItem(q, { productCode: "DH-3046", quantity: 2, unitPrice: 45_900 }));
+ * client.sync.subscribe((s) => showIcon(s.state, s.progress));
+ * ```
+ */
+export async function createClient(options: ClientOptions): Promise<OmsClient> {
+  if (!options.token && !options.getToken) {
+    throw new OmsError("AUTH_REQUIRED", "createClient needs a token or a getToken callback");
+  }
+  const clock = options.clock ?? systemClock;
+  const httpUrl = httpUrlOf(options.url);
+  let token = options.token ?? (await options.getToken?.()) ?? "";
+  const tokens = {
+    current: () => token,
+    refresh: async () => {
+      if (!options.getToken) return undefined;
+      const fresh = await options.getToken();
+      if (!fresh || fresh === token) return undefined;
+      token = fresh;
+      return fresh;
+    },
+  };
+  const device = deviceStorage(options.storage);
+  const store = new DeviceStore(device);
+
+  let session: SessionResponse | undefined;
+  try {
+    session = await fetchSession(httpUrl, token, options.fetch ? { fetch: options.fetch } : {});
+  } catch (err) {
+    if (!(err instanceof OmsError)) throw err;
+    if (err.code !== "OFFLINE") {
+      const fresh = await tokens.refresh().catch(() => undefined);
+      if (!fresh) throw err;
+      session = await fetchSession(
+        httpUrl,
+        fresh,
+        options.fetch ? { fetch: options.fetch } : {},
+      ).catch(() => undefined);
+    }
+    session ??= await store.get<SessionResponse>("session");
+    if (!session) {
+      throw new OmsError(
+        "OFFLINE",
+        "the relay cannot be reached and this device has no saved session: the first start needs a connection",
+        { cause: err },
+      );
+    }
+  }
+  return OmsClientImpl.start({ ...options, clock, httpUrl, tokens, device, store, session });
+}
+
+interface StartOptions extends ClientOptions {
+  clock: Clock;
+  httpUrl: string;
+  tokens: { current(): string; refresh(): Promise<string | undefined> };
+  device: StorageAdapterInterface;
+  store: DeviceStore;
+  session: SessionResponse;
+}
+
+class OmsClientImpl implements OmsClient {
+  readonly #repo: Repo;
+  readonly #adapter: ClientSocketAdapter;
+  readonly #engine: SyncEngine;
+  readonly #gate: ClientGate;
+  readonly #store: DeviceStore;
+  readonly #scoped: ScopedStorageAdapter | undefined;
+  readonly #policy: AccessPolicy;
+  readonly #clock: Clock;
+  readonly #offline: boolean;
+  #session: SessionResponse;
+  #principal: Principal;
+  /** Ids added to My on this device whose workspace entry may not be written yet. */
+  readonly #addedToMy = new Set<string>();
+  readonly #ctx: HandleContext;
+
+  static async start(o: StartOptions): Promise<OmsClientImpl> {
+    const client = new OmsClientImpl(o);
+    await client.#gate.load();
+    client.#engine.setLastCompleteSync(client.#gate.state.lastSyncAt);
+    if (client.#offline) await o.store.set("session", o.session);
+    client.#engine.start();
+    return client;
+  }
+
+  private constructor(o: StartOptions) {
+    this.#session = o.session;
+    this.#principal = principalOf(o.session);
+    this.#offline = o.session.user.offline;
+    this.#policy = o.policy ?? defaultAccessPolicy;
+    this.#clock = o.clock;
+    // Online-only users keep nothing on the device: no storage at all.
+    this.#scoped = this.#offline
+      ? new ScopedStorageAdapter(o.device, (id) => this.#inScope(id))
+      : undefined;
+    this.#store = this.#offline ? o.store : new DeviceStore(undefined);
+    this.#gate = new ClientGate(o.clock, this.#store, o.gate ?? {}, this.#offline);
+    let engine: SyncEngine | undefined;
+    this.#adapter = new ClientSocketAdapter({
+      url: () => withToken(o.url, o.tokens.current()),
+      autoConnect: false,
+      onEvent: (event) => engine?.onSocketEvent(event),
+      onBytes: (direction, bytes) => engine?.countBytes(direction, bytes),
+    });
+    this.#repo = new Repo({
+      network: [this.#adapter],
+      ...(this.#scoped ? { storage: this.#scoped } : {}),
+      peerId: `oms-client-${randomId()}` as PeerId,
+    });
+    engine = new SyncEngine({
+      repo: this.#repo,
+      adapter: this.#adapter,
+      clock: o.clock,
+      tokens: o.tokens,
+      httpUrl: o.httpUrl,
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+      schedule: { ...defaultSchedule, ...o.schedule },
+      background: this.#offline,
+      scope: () => this.#scopeIds(),
+      onSession: (session) => this.#onSession(session),
+      onComplete: (relayTime, localTime) => this.#gate.recordCompleteSync(relayTime, localTime),
+    });
+    this.#engine = engine;
+    this.#ctx = { principal: () => this.#principal, policy: this.#policy, gate: this.#gate };
+  }
+
+  get user(): Principal {
+    return this.#principal;
+  }
+
+  async #onSession(session: SessionResponse): Promise<void> {
+    this.#session = session;
+    this.#principal = principalOf(session);
+    if (this.#offline) await this.#store.set("session", session);
+  }
+
+  #ownIds(): string[] {
+    const d = this.#session.documents;
+    return [d.workspace, d.ledger, d.inbox, d.organization].map(idOf);
+  }
+
+  #myIds(): string[] {
+    const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
+    const listed = workspace?.isReady() ? Object.keys((workspace.doc() as Workspace).my) : [];
+    return [...new Set([...listed, ...this.#addedToMy])];
+  }
+
+  #inScope(documentId: string): boolean {
+    return this.#ownIds().includes(documentId) || this.#myIds().includes(documentId);
+  }
+
+  #scopeIds(): DocumentId[] {
+    if (!this.#offline) {
+      return Object.values(this.#repo.handles)
+        .filter((h) => h.isReady())
+        .map((h) => h.documentId);
+    }
+    return [...new Set([...this.#ownIds(), ...this.#myIds()])] as DocumentId[];
+  }
+
+  async #find<T>(id: string, what: string): Promise<DocHandle<T>> {
+    const documentId = idOf(id) as DocumentId;
+    const local = this.#offline && this.#inScope(documentId);
+    if (!local && !this.#engine.connected) {
+      throw new OmsError(
+        "OFFLINE",
+        `${what} is not kept on this device: connect to the relay to open it`,
+      );
+    }
+    try {
+      const handle = await this.#repo.find<T>(documentId);
+      this.#engine.watch(handle as DocHandle<unknown>);
+      return handle;
+    } catch (cause) {
+      throw new OmsError(
+        "NOT_FOUND",
+        local
+          ? `${what} is not on this device yet: sync to fetch it`
+          : `${what} does not exist or you may not read it`,
+        { cause },
+      );
+    }
+  }
+
+  #workspace(): Promise<DocHandle<Workspace>> {
+    return this.#find<Workspace>(this.#session.documents.workspace, "your workspace");
+  }
+
+  async #list<T>(kind: WorkspaceEntry["kind"]): Promise<Listed<T>[]> {
+    const workspace = (await this.#workspace()).doc();
+    const ids = Object.entries(workspace.my)
+      .filter(([, entry]) => entry.kind === kind)
+      .map(([id]) => id);
+    const listed: Listed<T>[] = [];
+    for (const id of ids) {
+      const handle = await this.#find<T>(id, `${kind} ${id}`).catch(() => undefined);
+      if (handle) listed.push({ id: id as DocId, doc: handle.doc() });
+    }
+    return listed;
+  }
+
+  async #open<T>(id: string, kind: string): Promise<OmsDocumentHandle<T>> {
+    const handle = await this.#find<T>(id, `${kind} ${id}`);
+    const actual = (handle.doc() as { kind?: unknown }).kind;
+    if (actual !== kind)
+      throw new OmsError("NOT_FOUND", `${id} is a ${String(actual)}, not a ${kind}`);
+    return wrapHandle(handle, this.#ctx);
+  }
+
+  /** Creates a document the user owns and puts it in My. */
+  async #create<T>(initial: T, kind: WorkspaceEntry["kind"]): Promise<OmsDocumentHandle<T>> {
+    const decision = validateWrite({
+      principal: this.#principal,
+      before: undefined,
+      after: initial,
+      policy: this.#policy,
+    });
+    if (!decision.ok) throw new WriteRefusedError(decision.reasons);
+    const workspace = await this.#workspace();
+    const handle = this.#repo.create<T>(initial);
+    this.#addedToMy.add(handle.documentId);
+    workspace.change((w) => addToMy(w, handle.documentId as unknown as DocId, kind));
+    await this.#scoped?.admit(handle.documentId);
+    this.#engine.watch(handle as DocHandle<unknown>);
+    return wrapHandle(handle, this.#ctx);
+  }
+
+  #owned(): { owner: UserId; organization: OrganizationId } {
+    return { owner: this.#principal.userId, organization: this.#principal.organization };
+  }
+
+  readonly quotes: DocumentCollection<Quote, NewDocumentInput> = {
+    list: () => this.#list<Quote>("quote"),
+    open: (id) => this.#open<Quote>(id, "quote"),
+    create: async (input) => {
+      this.#gate.assertEnabled("createQuote");
+      return this.#create(
+        createQuote({ ...input, ...this.#owned(), now: input.now ?? this.#now() }),
+        "quote",
+      );
+    },
+  };
+
+  readonly orders: OrderCollection = {
+    list: () => this.#list<Order>("order"),
+    open: (id) => this.#open<Order>(id, "order"),
+    create: async (input) => {
+      this.#gate.assertEnabled("createOrder");
+      return this.#create(
+        createOrder({ ...input, ...this.#owned(), now: input.now ?? this.#now() }),
+        "order",
+      );
+    },
+    createFromQuote: async (quoteId) => {
+      this.#gate.assertEnabled("createOrder");
+      const quote = await this.#open<Quote>(quoteId, "quote");
+      const order = convertQuoteToOrder(quote.doc(), {
+        quoteId: idOf(quoteId) as DocId,
+        owner: this.#principal.userId,
+        now: this.#now(),
+      });
+      return this.#create(order, "order");
+    },
+    submit: async (id) => {
+      this.#gate.assertEnabled("submitOrder");
+      const handle = await this.#find<Order>(id, `order ${id}`);
+      const problems = checkOrderComplete(handle.doc());
+      if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
+      const heads = getHeads(handle.doc());
+      return wrapHandle(handle, this.#ctx).change((o) =>
+        addSubmissionRequest(o, {
+          requestedBy: this.#principal.userId,
+          heads,
+          lastSyncAt: this.#gate.state.lastSyncAt,
+          now: this.#now(),
+        }),
+      );
+    },
+    state: async (id) => {
+      const order = await this.#find<Order>(id, `order ${id}`);
+      return submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
+    },
+    transmitted: async (id) => {
+      const order = await this.#find<Order>(id, `order ${id}`);
+      const state = submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
+      const accepted =
+        state.status === "submitted"
+          ? state.accepted
+          : "lastAccepted" in state
+            ? state.lastAccepted
+            : null;
+      return accepted ? transmittedView(order.doc(), accepted.heads) : undefined;
+    },
+  };
+
+  readonly assistance: DocumentCollection<AssistanceRequest, NewAssistanceInput> = {
+    list: () => this.#list<AssistanceRequest>("assistance"),
+    open: (id) => this.#open<AssistanceRequest>(id, "assistance"),
+    create: async (input) =>
+      this.#create(
+        createAssistanceRequest({ ...input, ...this.#owned(), now: input.now ?? this.#now() }),
+        "assistance",
+      ),
+  };
+
+  readonly ledger = {
+    get: async () =>
+      (await this.#find<Ledger>(this.#session.documents.ledger, "your ledger")).doc(),
+    subscribe: async (listener: (ledger: Ledger) => void) => {
+      const handle = await this.#find<Ledger>(this.#session.documents.ledger, "your ledger");
+      const on = () => listener(handle.doc());
+      handle.on("change", on);
+      return () => handle.off("change", on);
+    },
+  };
+
+  readonly inbox = {
+    messages: async () => {
+      const inbox = (await this.#find<Inbox>(this.#session.documents.inbox, "your inbox")).doc();
+      const read = (await this.#workspace()).doc().read;
+      return Object.entries(inbox.messages)
+        .map(([id, m]) => ({
+          ...m,
+          id: id as MessageId,
+          read: read[id as MessageId] !== undefined,
+        }))
+        .sort((a, b) => b.at - a.at);
+    },
+    markRead: async (id: MessageId | string) => {
+      const workspace = await this.#workspace();
+      workspace.change((w) => markRead(w, id as MessageId, this.#now()));
+    },
+  };
+
+  readonly organization = {
+    get: async () =>
+      (
+        await this.#find<Organization>(this.#session.documents.organization, "your organization")
+      ).doc(),
+  };
+
+  get sync(): OmsClient["sync"] {
+    const engine = this.#engine;
+    return {
+      get status() {
+        return engine.status;
+      },
+      subscribe: (listener) => engine.subscribe(listener),
+      now: () => engine.now(),
+    };
+  }
+
+  get gate(): OmsClient["gate"] {
+    const gate = this.#gate;
+    return {
+      get state() {
+        return gate.state;
+      },
+      isEnabled: (fn) => gate.isEnabled(fn),
+      subscribe: (listener) => gate.subscribe(listener),
+    };
+  }
+
+  #now(): number {
+    return this.#clock.now();
+  }
+
+  async close(): Promise<void> {
+    await this.#engine.stop();
+    const ready = Object.values(this.#repo.handles)
+      .filter((h) => h.isReady())
+      .map((h) => h.documentId);
+    if (ready.length > 0) await this.#repo.flush(ready);
+    await this.#gate.close();
+  }
+}
+
+function idOf(urlOrId: string): string {
+  return urlOrId.startsWith("automerge:")
+    ? (urlOrId.slice("automerge:".length).split("#")[0] as string)
+    : urlOrId;
+}
+
+function principalOf(session: SessionResponse): Principal {
+  return {
+    userId: session.user.userId as UserId,
+    organization: session.user.organization as OrganizationId,
+    roles: session.user.roles,
+    offline: session.user.offline,
+  };
+}

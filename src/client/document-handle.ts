@@ -1,0 +1,82 @@
+import * as A from "@automerge/automerge";
+import type { DocHandle } from "@automerge/automerge-repo/slim";
+import type { DocId } from "../docs/ids.js";
+import type { CommercialDocument } from "../docs/types.js";
+import type { AccessPolicy } from "../policy/access.js";
+import type { Principal } from "../policy/principal.js";
+import { validateWrite } from "../policy/write-validation.js";
+import type { ClientGate } from "./client-gate.js";
+import { WriteRefusedError } from "./errors.js";
+
+/** A document opened through the client: read it, watch it, change it (validated). */
+export interface OmsDocumentHandle<T> {
+  readonly id: DocId;
+  readonly url: string;
+  /** The document now. */
+  doc(): T;
+  /** Calls `listener` with the document after every change, local or remote. */
+  subscribe(listener: (doc: T) => void): () => void;
+  /**
+   * Changes the document through the library's mutations. The change is checked first, exactly as
+   * the relay will check it, and throws (writing nothing) if it would be refused: a
+   * `ValidationError` for bad input, a `WriteRefusedError` for a write the policy refuses, a
+   * `FeatureDisabledError` for a price change while the staleness gate disables it. The function
+   * may run twice (once on a copy), so it must do nothing but write the document.
+   */
+  change<R>(fn: (doc: T) => R): R;
+}
+
+export interface HandleContext {
+  principal: () => Principal;
+  policy: AccessPolicy;
+  gate: ClientGate;
+}
+
+function pricesChanged(before: CommercialDocument, after: CommercialDocument): boolean {
+  for (const [id, line] of Object.entries(after.lineItems ?? {})) {
+    const was = before.lineItems?.[id as keyof typeof before.lineItems];
+    if (!was || was.unitPrice !== line.unitPrice || was.discountBp !== line.discountBp) return true;
+  }
+  return false;
+}
+
+export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocumentHandle<T> {
+  return {
+    id: handle.documentId as unknown as DocId,
+    url: handle.url,
+    doc: () => handle.doc(),
+    subscribe(listener) {
+      const onChange = () => listener(handle.doc());
+      handle.on("change", onChange);
+      return () => handle.off("change", onChange);
+    },
+    change<R>(fn: (doc: T) => R): R {
+      const before = handle.doc();
+      const after = A.change(A.clone(before), (d) => {
+        fn(d as T);
+      });
+      const kind = (before as { kind?: string }).kind;
+      if (
+        (kind === "quote" || kind === "order") &&
+        pricesChanged(
+          before as unknown as CommercialDocument,
+          after as unknown as CommercialDocument,
+        )
+      ) {
+        ctx.gate.assertEnabled("changePrices");
+      }
+      const decision = validateWrite({
+        principal: ctx.principal(),
+        before,
+        after,
+        policy: ctx.policy,
+      });
+      if (!decision.ok) throw new WriteRefusedError(decision.reasons);
+      let result: R | undefined;
+      handle.change((d) => {
+        result = fn(d as T);
+      });
+      return result as R;
+    },
+  };
+}

@@ -1,0 +1,369 @@
+import type { DocHandle, DocumentId, PeerId, Repo } from "@automerge/automerge-repo/slim";
+import type { ClientSocketAdapter, SocketEvent } from "../adapters/network-ws-client.js";
+import { OmsError } from "../docs/errors.js";
+import type { Clock } from "./clock.js";
+import { fetchSession, type SessionResponse } from "./session.js";
+import { initialStatus, type SyncStatus } from "./sync-status.js";
+
+/** When and how the client syncs. */
+export interface SyncSchedule {
+  /** Background sync interval for offline users while connected. Default 3 minutes. */
+  intervalMs: number;
+  /** First reconnect delay after a failure; doubles up to `backoffMaxMs`. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** A sync run that has not completed by then fails. */
+  syncTimeoutMs: number;
+  /** `sync.now()` waits this long for a connection before it fails. */
+  connectTimeoutMs: number;
+  /** Documents loaded at once during a run. */
+  maxDocumentsInFlight: number;
+}
+
+export const defaultSchedule: SyncSchedule = {
+  intervalMs: 180_000,
+  backoffInitialMs: 1_000,
+  backoffMaxMs: 60_000,
+  syncTimeoutMs: 120_000,
+  connectTimeoutMs: 10_000,
+  maxDocumentsInFlight: 50,
+};
+
+export interface TokenSource {
+  current(): string;
+  /** Asks for a fresh token; undefined when there is no way to get one. */
+  refresh(): Promise<string | undefined>;
+}
+
+export interface SyncEngineOptions {
+  repo: Repo;
+  adapter: ClientSocketAdapter;
+  clock: Clock;
+  tokens: TokenSource;
+  httpUrl: string;
+  fetch?: typeof fetch;
+  schedule: SyncSchedule;
+  /** Background runs on the schedule (offline users). */
+  background: boolean;
+  /** Documents a run must bring to complete. */
+  scope(): DocumentId[];
+  onSession(session: SessionResponse): Promise<void>;
+  onComplete(relayTime: number, localTime: number): Promise<void>;
+}
+
+type Waiter = { resolve: () => void; reject: (e: unknown) => void };
+
+/**
+ * Drives the connection and the sync runs. A run fetches the session (the relay's signed time),
+ * loads every document in scope, and ends `complete` when each one's heads equal the heads the
+ * relay reported after storing it.
+ */
+export class SyncEngine {
+  readonly #o: SyncEngineOptions;
+  #status: SyncStatus = initialStatus;
+  readonly #listeners = new Set<(s: SyncStatus) => void>();
+  #stopped = false;
+  #backoff: number;
+  #retryTimer: unknown;
+  #intervalTimer: unknown;
+  #connected = false;
+  #connectWaiters: Waiter[] = [];
+  #run: Promise<void> | undefined;
+  #runBytes = { sent: 0, received: 0 };
+  #watched = new Map<string, () => void>();
+
+  constructor(options: SyncEngineOptions) {
+    this.#o = options;
+    this.#backoff = options.schedule.backoffInitialMs;
+  }
+
+  get status(): SyncStatus {
+    return this.#status;
+  }
+
+  subscribe(listener: (status: SyncStatus) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  #set(patch: Partial<SyncStatus>): void {
+    this.#status = { ...this.#status, ...patch };
+    for (const listener of this.#listeners) listener(this.#status);
+  }
+
+  setLastCompleteSync(relayTime: number | null): void {
+    this.#set({ lastCompleteSync: relayTime });
+  }
+
+  /** Counts bytes on the wire for the current run's progress. */
+  countBytes(direction: "sent" | "received", bytes: number): void {
+    if (direction === "sent") this.#runBytes.sent += bytes;
+    else this.#runBytes.received += bytes;
+  }
+
+  start(): void {
+    void this.#connect();
+    this.#scheduleBackground();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#o.clock.clearTimeout(this.#retryTimer);
+    this.#o.clock.clearTimeout(this.#intervalTimer);
+    for (const unwatch of this.#watched.values()) unwatch();
+    this.#o.adapter.close();
+    this.#rejectWaiters(new OmsError("OFFLINE", "the client was closed"));
+  }
+
+  #scheduleBackground(): void {
+    if (!this.#o.background || this.#stopped) return;
+    this.#intervalTimer = this.#o.clock.setTimeout(() => {
+      if (this.#connected) void this.now().catch(() => undefined);
+      this.#scheduleBackground();
+    }, this.#o.schedule.intervalMs);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#stopped) return;
+    this.#o.clock.clearTimeout(this.#retryTimer);
+    this.#set({ state: "connecting", error: null });
+    let session: SessionResponse;
+    try {
+      session = await this.#session();
+    } catch (err) {
+      return this.#failed(err);
+    }
+    await this.#o.onSession(session);
+    if (this.#stopped) return;
+    this.#o.adapter.open();
+  }
+
+  /** Fetches the session; on a refused token asks for a fresh one once. */
+  async #session(): Promise<SessionResponse> {
+    const get = () =>
+      fetchSession(
+        this.#o.httpUrl,
+        this.#o.tokens.current(),
+        this.#o.fetch ? { fetch: this.#o.fetch } : {},
+      );
+    try {
+      return await get();
+    } catch (err) {
+      if (
+        !(err instanceof OmsError) ||
+        (err.code !== "AUTH_EXPIRED" && err.code !== "AUTH_REQUIRED")
+      )
+        throw err;
+      this.#set({ state: "error", error: { reason: "auth", message: err.message } });
+      const fresh = await this.#o.tokens.refresh().catch(() => undefined);
+      if (!fresh) throw err;
+      return get();
+    }
+  }
+
+  #failed(err: unknown): void {
+    const auth =
+      err instanceof OmsError && (err.code === "AUTH_EXPIRED" || err.code === "AUTH_REQUIRED");
+    if (auth)
+      this.#set({ state: "error", error: { reason: "auth", message: (err as Error).message } });
+    else this.#set({ state: "offline", error: null });
+    this.#rejectWaiters(err);
+    this.#retryLater();
+  }
+
+  #retryLater(): void {
+    if (this.#stopped) return;
+    this.#o.clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = this.#o.clock.setTimeout(() => void this.#connect(), this.#backoff);
+    this.#backoff = Math.min(this.#backoff * 2, this.#o.schedule.backoffMaxMs);
+  }
+
+  /** The socket adapter's events. */
+  onSocketEvent(event: SocketEvent): void {
+    if (this.#stopped) return;
+    if (event.type === "connected") {
+      this.#connected = true;
+      this.#backoff = this.#o.schedule.backoffInitialMs;
+      for (const w of this.#connectWaiters.splice(0)) w.resolve();
+      void this.now().catch(() => undefined);
+    } else if (event.type === "refused") {
+      // The token was refused at the upgrade: the next attempt starts with a session check,
+      // which asks for a fresh token.
+      if (event.status === 401)
+        this.#set({
+          state: "error",
+          error: { reason: "auth", message: "the relay refused the token" },
+        });
+    } else {
+      const was = this.#connected;
+      this.#connected = false;
+      if (this.#status.state !== "error") this.#set({ state: "offline" });
+      if (was) this.#backoff = this.#o.schedule.backoffInitialMs;
+      this.#rejectWaiters(
+        new OmsError(
+          "OFFLINE",
+          "the connection to the relay was lost; work goes on on this device",
+        ),
+      );
+      this.#retryLater();
+    }
+  }
+
+  #rejectWaiters(err: unknown): void {
+    for (const w of this.#connectWaiters.splice(0)) w.reject(err);
+  }
+
+  #whenConnected(): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.#connectWaiters.push(waiter);
+      const timer = this.#o.clock.setTimeout(() => {
+        this.#connectWaiters = this.#connectWaiters.filter((w) => w !== waiter);
+        reject(
+          new OmsError(
+            "OFFLINE",
+            "no connection to the relay; work is kept on this device and syncs when a connection exists",
+          ),
+        );
+      }, this.#o.schedule.connectTimeoutMs);
+      const done = () => this.#o.clock.clearTimeout(timer);
+      waiter.resolve = () => (done(), resolve());
+      waiter.reject = (e) => (done(), reject(e));
+      if (this.#status.state === "offline" || this.#status.state === "error") void this.#connect();
+    });
+  }
+
+  /** Runs a sync now (or joins the one running); resolves when it completes. */
+  now(): Promise<void> {
+    this.#run ??= this.#syncRun().finally(() => {
+      this.#run = undefined;
+    });
+    return this.#run;
+  }
+
+  async #syncRun(): Promise<void> {
+    await this.#whenConnected();
+    this.#runBytes = { sent: 0, received: 0 };
+    const localTime = this.#o.clock.now();
+    const session = await this.#session();
+    await this.#o.onSession(session);
+    const ids = this.#o.scope();
+    this.#set({
+      state: "syncing",
+      progress: { documentsDone: 0, documentsTotal: ids.length, bytesSent: 0, bytesReceived: 0 },
+    });
+    const handles: DocHandle<unknown>[] = [];
+    for (let i = 0; i < ids.length; i += this.#o.schedule.maxDocumentsInFlight) {
+      const batch = ids.slice(i, i + this.#o.schedule.maxDocumentsInFlight);
+      const found = await Promise.all(
+        batch.map((id) =>
+          this.#o.repo
+            .find(id as never, { allowableStates: ["ready", "unavailable"] })
+            .catch(() => undefined),
+        ),
+      );
+      for (const h of found) if (h?.isReady()) handles.push(h as DocHandle<unknown>);
+      this.#progress(handles, ids.length);
+    }
+    await this.#untilSynced(handles, ids.length);
+    await this.#o.onComplete(session.relayTime.time, localTime);
+    this.#set({ state: "complete", lastCompleteSync: session.relayTime.time, pendingDocuments: 0 });
+  }
+
+  /** True when the relay reported, after storing it, exactly this device's heads. */
+  isSynced(handle: DocHandle<unknown>): boolean {
+    const relay = this.#o.adapter.relayPeerId;
+    const storageId = relay ? this.#o.repo.getStorageIdOfPeer(relay as PeerId) : undefined;
+    const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined;
+    if (!theirs) return false;
+    const mine = handle.heads();
+    return theirs.length === mine.length && mine.every((h) => theirs.includes(h));
+  }
+
+  #progress(handles: DocHandle<unknown>[], total: number): number {
+    const done = handles.filter((h) => this.isSynced(h)).length;
+    this.#set({
+      progress: {
+        documentsDone: done,
+        documentsTotal: total,
+        bytesSent: this.#runBytes.sent,
+        bytesReceived: this.#runBytes.received,
+      },
+      pendingDocuments: handles.length - done,
+    });
+    return done;
+  }
+
+  #untilSynced(handles: DocHandle<unknown>[], total: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const cleanups: (() => void)[] = [];
+      const finish = (err?: unknown) => {
+        for (const c of cleanups) c();
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => {
+        if (!this.#connected)
+          return finish(
+            new OmsError(
+              "OFFLINE",
+              "the connection was lost during the sync; it resumes when a connection exists",
+            ),
+          );
+        if (this.#progress(handles, total) === handles.length) finish();
+      };
+      for (const h of handles) {
+        h.on("remote-heads", check);
+        h.on("heads-changed", check);
+        cleanups.push(() => {
+          h.off("remote-heads", check);
+          h.off("heads-changed", check);
+        });
+      }
+      const timer = this.#o.clock.setTimeout(
+        () =>
+          finish(
+            new OmsError(
+              "OFFLINE",
+              `the sync did not complete in ${this.#o.schedule.syncTimeoutMs} ms; it will be retried`,
+            ),
+          ),
+        this.#o.schedule.syncTimeoutMs,
+      );
+      cleanups.push(() => this.#o.clock.clearTimeout(timer));
+      const lost = this.subscribe((s) => {
+        if (s.state === "offline" || s.state === "error") check();
+      });
+      cleanups.push(lost);
+      check();
+    });
+  }
+
+  /** Keeps `pendingDocuments` and the state honest as the user edits between runs. */
+  watch(handle: DocHandle<unknown>): void {
+    if (this.#watched.has(handle.documentId)) return;
+    const update = () => {
+      if (this.#run || !this.#connected) return;
+      const synced = this.isSynced(handle);
+      if (!synced && this.#status.state === "complete") this.#set({ state: "syncing" });
+      if (synced && this.#status.state === "syncing") {
+        const all = Object.values(this.#o.repo.handles).filter((h) =>
+          this.#watched.has(h.documentId),
+        );
+        if (all.every((h) => !h.isReady() || this.isSynced(h)))
+          this.#set({ state: "complete", pendingDocuments: 0 });
+      }
+    };
+    handle.on("heads-changed", update);
+    handle.on("remote-heads", update);
+    this.#watched.set(handle.documentId, () => {
+      handle.off("heads-changed", update);
+      handle.off("remote-heads", update);
+    });
+  }
+}
