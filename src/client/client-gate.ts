@@ -19,6 +19,8 @@ interface GateRecord {
 
 /** How often the highest clock reading is written to the device, at most. */
 const PERSIST_EVERY_MS = 60_000;
+/** How often the gate re-evaluates itself to notify listeners of a change of level. */
+const CHECK_EVERY_MS = 60_000;
 
 /**
  * The staleness gate on a device: remembers the last complete sync and the highest clock reading
@@ -34,6 +36,7 @@ export class ClientGate {
   #persistedHighest = 0;
   #listeners = new Set<(state: GateState) => void>();
   #last: GateState | undefined;
+  #timer: unknown;
 
   constructor(clock: Clock, store: DeviceStore, config: Partial<GateConfig>, applies: boolean) {
     this.#clock = clock;
@@ -90,6 +93,12 @@ export class ClientGate {
     this.check();
   }
 
+  /** Starts the clock of a device that never had one: its first contact with the relay. */
+  async recordFirstContact(relayTime: number, localTime: number): Promise<void> {
+    if (this.#record.lastSync !== null) return;
+    await this.recordCompleteSync(relayTime, localTime);
+  }
+
   /** Re-evaluates and notifies listeners if the level or the disabled set changed. */
   check(): void {
     const state = this.state;
@@ -109,7 +118,14 @@ export class ClientGate {
     await this.#store.set("gate", this.#record);
   }
 
+  /** Re-evaluates every minute (on the injected clock) so listeners hear of a new level. */
+  start(): void {
+    this.check();
+    this.#timer = this.#clock.setTimeout(() => this.start(), CHECK_EVERY_MS);
+  }
+
   async close(): Promise<void> {
+    this.#clock.clearTimeout(this.#timer);
     await this.#persist();
   }
 }

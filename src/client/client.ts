@@ -181,6 +181,7 @@ export async function createClient(options: ClientOptions): Promise<OmsClient> {
   const store = new DeviceStore(device);
 
   let session: SessionResponse | undefined;
+  let sessionIsFresh = true;
   try {
     session = await fetchSession(httpUrl, token, options.fetch ? { fetch: options.fetch } : {});
   } catch (err) {
@@ -194,7 +195,10 @@ export async function createClient(options: ClientOptions): Promise<OmsClient> {
         options.fetch ? { fetch: options.fetch } : {},
       ).catch(() => undefined);
     }
-    session ??= await store.get<SessionResponse>("session");
+    if (!session) {
+      sessionIsFresh = false;
+      session = await store.get<SessionResponse>("session");
+    }
     if (!session) {
       throw new OmsError(
         "OFFLINE",
@@ -203,7 +207,16 @@ export async function createClient(options: ClientOptions): Promise<OmsClient> {
       );
     }
   }
-  return OmsClientImpl.start({ ...options, clock, httpUrl, tokens, device, store, session });
+  return OmsClientImpl.start({
+    ...options,
+    clock,
+    httpUrl,
+    tokens,
+    device,
+    store,
+    session,
+    sessionIsFresh,
+  });
 }
 
 interface StartOptions extends ClientOptions {
@@ -213,6 +226,8 @@ interface StartOptions extends ClientOptions {
   device: StorageAdapterInterface;
   store: DeviceStore;
   session: SessionResponse;
+  /** The session came from the relay now, not from the device's cache. */
+  sessionIsFresh: boolean;
 }
 
 class OmsClientImpl implements OmsClient {
@@ -234,7 +249,11 @@ class OmsClientImpl implements OmsClient {
   static async start(o: StartOptions): Promise<OmsClientImpl> {
     const client = new OmsClientImpl(o);
     await client.#gate.load();
+    // A device's first contact with the relay starts its clock: it holds nothing stale yet.
+    if (o.sessionIsFresh)
+      await client.#gate.recordFirstContact(o.session.relayTime.time, o.clock.now());
     client.#engine.setLastCompleteSync(client.#gate.state.lastSyncAt);
+    client.#gate.start();
     if (client.#offline) await o.store.set("session", o.session);
     client.#engine.start();
     return client;
@@ -317,18 +336,41 @@ class OmsClientImpl implements OmsClient {
 
   async #find<T>(id: string, what: string): Promise<DocHandle<T>> {
     const documentId = idOf(id) as DocumentId;
+    // "My" is read from the workspace, which must be loaded to tell.
+    if (this.#offline && !this.#ownIds().includes(documentId))
+      await this.#workspace().catch(() => undefined);
     const local = this.#offline && this.#inScope(documentId);
-    if (!local && !this.#engine.connected) {
-      throw new OmsError(
-        "OFFLINE",
-        `${what} is not kept on this device: connect to the relay to open it`,
-      );
+    if (!local) {
+      await this.#engine.waitForConnection().catch((cause) => {
+        throw new OmsError(
+          "OFFLINE",
+          `${what} is not kept on this device: connect to the relay to open it`,
+          { cause },
+        );
+      });
     }
-    try {
+    const find = async () => {
       const handle = await this.#repo.find<T>(documentId);
       this.#engine.watch(handle as DocHandle<unknown>);
       return handle;
+    };
+    try {
+      return await find();
     } catch (cause) {
+      // Not on the device (yet): if a connection is coming, the relay may have it.
+      if (
+        local &&
+        (await this.#engine.waitForConnection().then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        try {
+          return await find();
+        } catch {
+          // fall through to the error below
+        }
+      }
       throw new OmsError(
         "NOT_FOUND",
         local

@@ -217,6 +217,20 @@ export class SyncEngine {
     for (const w of this.#connectWaiters.splice(0)) w.reject(err);
   }
 
+  /**
+   * Resolves once connected when a connection attempt is under way; rejects at once with OFFLINE
+   * when there is none, so callers get a clear error rather than a hang.
+   */
+  waitForConnection(): Promise<void> {
+    if (this.#connected) return Promise.resolve();
+    if (this.#status.state !== "connecting" && this.#status.state !== "syncing") {
+      return Promise.reject(
+        new OmsError("OFFLINE", "no connection to the relay: connect and try again"),
+      );
+    }
+    return this.#whenConnected();
+  }
+
   #whenConnected(): Promise<void> {
     if (this.#connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -232,8 +246,14 @@ export class SyncEngine {
         );
       }, this.#o.schedule.connectTimeoutMs);
       const done = () => this.#o.clock.clearTimeout(timer);
-      waiter.resolve = () => (done(), resolve());
-      waiter.reject = (e) => (done(), reject(e));
+      waiter.resolve = () => {
+        done();
+        resolve();
+      };
+      waiter.reject = (e) => {
+        done();
+        reject(e);
+      };
       if (this.#status.state === "offline" || this.#status.state === "error") void this.#connect();
     });
   }

@@ -61,6 +61,14 @@ export async function handleHttp(
       return void res.end(await ctx.metrics.registry.metrics());
     }
     case "/v1/session": {
+      if (ctx.state() !== "ready") {
+        return sendError(
+          res,
+          503,
+          "UNAVAILABLE",
+          "the relay is starting or stopping; retry shortly",
+        );
+      }
       const header = req.headers.authorization ?? "";
       const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
       try {
