@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { createClient, type OmsClient } from "../../src/client/index.js";
+import { createClient, type OmsClient, WriteRefusedError } from "../../src/client/index.js";
 import { addLineItem, sortedLineItems } from "../../src/docs/index.js";
 import type { Relay } from "../../src/relay/index.js";
 import { startRelay, tempDir } from "./helpers.js";
@@ -86,5 +86,34 @@ describe("an offline user", () => {
       "CA-2436",
       "SL-6080",
     ]);
+  });
+});
+
+describe("client-side validation", () => {
+  it("throws instead of writing what the relay would refuse", async () => {
+    const data = tempDir();
+    cleanups.push(data.remove);
+    const relay = await relayAt(data.dir);
+    const token = await relay.mintToken({
+      sub: "alice",
+      org: "acme",
+      roles: ["rep"],
+      offline: true,
+    });
+    const c = await client(relay.url, token, "memory");
+    const quote = await c.quotes.create({ currency: "USD" });
+    const heads = JSON.stringify(quote.doc());
+    expect(() =>
+      quote.change((q) => {
+        q.owner = "bob" as never;
+      }),
+    ).toThrow(WriteRefusedError);
+    expect(() =>
+      quote.change((q) => addLineItem(q, { productCode: "X", quantity: -3, unitPrice: 1 })),
+    ).toThrow(/quantity must be a positive whole number, got -3/);
+    expect(JSON.stringify(quote.doc())).toBe(heads);
+    await expect(c.quotes.create({ currency: "dollars" })).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
   });
 });
