@@ -1,4 +1,4 @@
-import { getHeads } from "@automerge/automerge";
+import { getHeads, type Patch } from "@automerge/automerge";
 import {
   type DocHandle,
   type DocumentId,
@@ -22,6 +22,7 @@ import {
 } from "../docs/order.js";
 import { createQuote, type NewCommercialDocument } from "../docs/quote.js";
 import type {
+  AcceptedOutcome,
   AssistanceRequest,
   Inbox,
   InboxMessage,
@@ -37,6 +38,7 @@ import { type AccessPolicy, defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import type { GateConfig, GatedFunction, GateState } from "../policy/staleness-gate.js";
 import {
+  changesSinceSubmission,
   type SubmissionState,
   submissionState,
   transmittedView,
@@ -93,6 +95,8 @@ export interface OrderCollection extends DocumentCollection<Order, NewDocumentIn
   state(id: DocId | string): Promise<SubmissionState>;
   /** The order as accepted (the latest accepted revision), or undefined if none. */
   transmitted(id: DocId | string): Promise<Order | undefined>;
+  /** What changed since the latest accepted revision (empty: nothing to amend). */
+  changesSinceSubmission(id: DocId | string): Promise<Patch[]>;
 }
 
 export type NewDocumentInput = Omit<NewCommercialDocument, "owner" | "organization">;
@@ -480,17 +484,26 @@ class OmsClientImpl implements OmsClient {
       return submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
     },
     transmitted: async (id) => {
-      const order = await this.#find<Order>(id, `order ${id}`);
-      const state = submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
-      const accepted =
-        state.status === "submitted"
-          ? state.accepted
-          : "lastAccepted" in state
-            ? state.lastAccepted
-            : null;
-      return accepted ? transmittedView(order.doc(), accepted.heads) : undefined;
+      const { order, accepted } = await this.#accepted(id);
+      return accepted ? transmittedView(order, accepted.heads) : undefined;
+    },
+    changesSinceSubmission: async (id) => {
+      const { order, accepted } = await this.#accepted(id);
+      return accepted ? changesSinceSubmission(order, accepted.heads) : [];
     },
   };
+
+  async #accepted(id: string): Promise<{ order: Order; accepted: AcceptedOutcome | null }> {
+    const order = (await this.#find<Order>(id, `order ${id}`)).doc();
+    const state = submissionState(idOf(id) as DocId, order, await this.ledger.get());
+    const accepted =
+      state.status === "submitted"
+        ? state.accepted
+        : state.status === "draft"
+          ? null
+          : state.lastAccepted;
+    return { order, accepted };
+  }
 
   readonly assistance: DocumentCollection<AssistanceRequest, NewAssistanceInput> = {
     list: () => this.#list<AssistanceRequest>("assistance"),

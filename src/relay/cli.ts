@@ -108,6 +108,14 @@ async function main(argv: string[]): Promise<void> {
     ...(jwks ? { jwks } : {}),
     logLevel: values["log-level"] ?? env.OMS_RELAY_LOG_LEVEL ?? defaultConfiguration.logLevel,
     ...(maxPayload !== undefined ? { limits: { maxPayloadBytes: maxPayload } } : {}),
+    // Test hook for crash tests: die at a named step of submission processing.
+    ...(env.OMS_RELAY_CRASH_AT
+      ? {
+          faults: (point: string) => {
+            if (point === env.OMS_RELAY_CRASH_AT) process.kill(process.pid, "SIGKILL");
+          },
+        }
+      : {}),
   });
   if (relay.generatedSecretFile) {
     process.stderr.write(

@@ -2,6 +2,7 @@ import type { JSONWebKeySet } from "jose";
 import type { Logger } from "pino";
 import type { AccessPolicy } from "../policy/access.js";
 import type { FieldRule } from "../policy/write-validation.js";
+import type { FaultPoint } from "./submission-processor.js";
 
 /** Every limit of the relay, named, in one place. */
 export interface RelayLimits {
@@ -13,6 +14,10 @@ export interface RelayLimits {
   settleTimeoutMs: number;
   /** New documents offered by clients but not yet received, remembered at most. */
   maxPendingOffers: number;
+  /** How long the processor waits for a just-noted submission request to reach the relay's copy. */
+  requestAppearTimeoutMs: number;
+  /** Interval of the processor's safety-net pass over pending requests. */
+  processorIntervalMs: number;
 }
 
 export const defaultLimits: RelayLimits = {
@@ -20,6 +25,8 @@ export const defaultLimits: RelayLimits = {
   keepAliveMs: 30_000,
   settleTimeoutMs: 5_000,
   maxPendingOffers: 10_000,
+  requestAppearTimeoutMs: 5_000,
+  processorIntervalMs: 30_000,
 };
 
 export interface RelayOptions {
@@ -42,7 +49,18 @@ export interface RelayOptions {
   /** A logger of your own, instead of one on stdout. */
   logger?: Logger;
   limits?: Partial<RelayLimits>;
+  /** Order numbers per organization; default `SO-000123`. */
+  orderNumberFormat?: (organization: string, n: number) => string;
+  /** Assistance ticket numbers per organization; default `T-000123`. */
+  ticketNumberFormat?: (organization: string, n: number) => string;
+  /** Test hook: called between the steps of processing (see docs/submission.md). */
+  faults?: (point: FaultPoint) => void;
 }
+
+export const defaultOrderNumber = (_organization: string, n: number) =>
+  `SO-${String(n).padStart(6, "0")}`;
+export const defaultTicketNumber = (_organization: string, n: number) =>
+  `T-${String(n).padStart(6, "0")}`;
 
 export const defaultConfiguration = {
   port: 3030,

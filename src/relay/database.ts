@@ -35,6 +35,41 @@ const migrations: readonly string[] = [
      name  TEXT PRIMARY KEY,
      value INTEGER NOT NULL
    );`,
+  `CREATE TABLE submission_requests (
+     request_id  TEXT PRIMARY KEY,
+     order_id    TEXT NOT NULL,
+     received_at INTEGER NOT NULL
+   );
+   CREATE TABLE submission_outcomes (
+     request_id   TEXT PRIMARY KEY,
+     order_id     TEXT NOT NULL,
+     organization TEXT NOT NULL,
+     owner        TEXT NOT NULL,
+     requested_by TEXT NOT NULL,
+     status       TEXT NOT NULL CHECK (status IN ('accepted', 'duplicate', 'rejected')),
+     revision     INTEGER,
+     order_number TEXT,
+     heads        TEXT,
+     duplicate_of TEXT,
+     code         TEXT,
+     reason       TEXT,
+     processed_at INTEGER NOT NULL,
+     delivered    INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX submission_outcomes_by_order ON submission_outcomes(order_id, revision);
+   CREATE TABLE order_numbers (
+     order_id     TEXT PRIMARY KEY,
+     organization TEXT NOT NULL,
+     order_number TEXT NOT NULL UNIQUE
+   );
+   CREATE TABLE assistance_tickets (
+     doc_id        TEXT PRIMARY KEY,
+     organization  TEXT NOT NULL,
+     owner         TEXT NOT NULL,
+     ticket_number TEXT NOT NULL UNIQUE,
+     received_at   INTEGER NOT NULL,
+     delivered     INTEGER NOT NULL DEFAULT 0
+   );`,
 ];
 
 /**

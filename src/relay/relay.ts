@@ -8,10 +8,18 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
 import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import { OmsError } from "../docs/errors.js";
+import type { Order } from "../docs/types.js";
 import { defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
+import { defaultGateConfig } from "../policy/staleness-gate.js";
 import { createTokenVerifier, mintToken, type TokenRequest } from "./auth.js";
-import { defaultConfiguration, type RelayLimits, type RelayOptions } from "./config.js";
+import {
+  defaultConfiguration,
+  defaultOrderNumber,
+  defaultTicketNumber,
+  type RelayLimits,
+  type RelayOptions,
+} from "./config.js";
 import { openDatabase, type RelayDatabase } from "./database.js";
 import { handleHttp, type RelayState, sendError } from "./http-routes.js";
 import { createRelayMetrics } from "./metrics.js";
@@ -19,6 +27,7 @@ import { refusalReasons } from "./protocol.js";
 import { DocumentRegistry } from "./registry.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
+import { SubmissionProcessor } from "./submission-processor.js";
 import { WriteGate } from "./write-gate.js";
 
 /** A running relay. */
@@ -33,6 +42,8 @@ export interface Relay {
   readonly generatedSecretFile: string | undefined;
   readonly repo: Repo;
   readonly log: Logger;
+  /** Resolves when the submission processor has no pass running or scheduled (tests). */
+  processed(): Promise<void>;
   /** Signs a token with the relay's secret (development and tests). */
   mintToken(request: TokenRequest): Promise<string>;
   /** Stops accepting, closes every socket, stores everything, closes the database. */
@@ -116,8 +127,30 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     ...(options.fieldRules ? { fieldRules: options.fieldRules } : {}),
     settleTimeoutMs: limits.settleTimeoutMs,
     maxPendingOffers: limits.maxPendingOffers,
+    onAccepted: (documentId, meta, before, after) => {
+      if (meta.kind === "order") {
+        const was = new Set(Object.keys((before as Order | undefined)?.submissions ?? {}));
+        const added = Object.keys((after as Order).submissions ?? {}).filter((id) => !was.has(id));
+        if (added.length > 0) processorRef.processor?.noteRequests(documentId, added);
+      } else if (meta.kind === "assistance" && before === undefined) {
+        processorRef.processor?.schedule();
+      }
+    },
   });
   const sessions = new SessionService(repo, registry, secret);
+  const processorRef: { processor?: SubmissionProcessor } = {};
+  const processor = new SubmissionProcessor({
+    db,
+    repo,
+    sessions,
+    log,
+    gate: defaultGateConfig,
+    orderNumber: options.orderNumberFormat ?? defaultOrderNumber,
+    ticketNumber: options.ticketNumberFormat ?? defaultTicketNumber,
+    ...(options.faults ? { fault: options.faults } : {}),
+    appearTimeoutMs: limits.requestAppearTimeoutMs,
+  });
+  processorRef.processor = processor;
 
   wss.on("connection", (socket: WebSocket) => {
     metrics.connections.inc();
@@ -201,6 +234,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   state = "ready";
   log.info({ port, host, dataDir, secret: source }, "relay ready");
+  // Whatever a crash left undecided or undelivered is redone now, then checked periodically.
+  void processor.schedule();
+  const processorTimer = setInterval(() => void processor.schedule(), limits.processorIntervalMs);
+  processorTimer.unref();
 
   let closing: Promise<void> | undefined;
   return {
@@ -212,10 +249,14 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     repo,
     log,
     mintToken: (request) => mintToken(secret, request),
+    processed: () => processor.idle(),
     close() {
       closing ??= (async () => {
         state = "stopping";
         log.info("relay stopping");
+        clearInterval(processorTimer);
+        processor.close();
+        await processor.idle();
         await new Promise<void>((done) => {
           server.close(() => done());
           for (const client of wss.clients) client.close(1001, "relay shutting down");

@@ -75,11 +75,20 @@ export class SessionService {
   }
 
   #userDocument(principal: Principal, kind: keyof typeof perUserKinds): Promise<string> {
-    return this.#once(`${principal.userId}/${kind}`, async () => {
-      const existing = this.#registry.userDocument(principal.userId, kind);
+    return this.userDocument(principal.userId, principal.organization, kind);
+  }
+
+  /** The id of a user's workspace, ledger or inbox, created (and stored) on first use. */
+  userDocument(
+    userId: string,
+    organizationId: string,
+    kind: keyof typeof perUserKinds,
+  ): Promise<string> {
+    return this.#once(`${userId}/${kind}`, async () => {
+      const existing = this.#registry.userDocument(userId, kind);
       if (existing) return existing;
-      const owner = principal.userId as UserId;
-      const organization = principal.organization as OrganizationId;
+      const owner = userId as UserId;
+      const organization = organizationId as OrganizationId;
       const handle = this.#repo.create(perUserKinds[kind]({ owner, organization }));
       await this.#repo.flush([handle.documentId]);
       this.#registry.registerUserDocument(handle.documentId, { kind, owner, organization });

@@ -22,6 +22,8 @@ export interface WriteGateOptions {
   settleTimeoutMs: number;
   /** How many offered-but-unregistered documents to remember at most. */
   maxPendingOffers: number;
+  /** Told of every accepted change set, before the Repo applies it. */
+  onAccepted?: (documentId: string, meta: DocumentMeta, before: unknown, after: unknown) => void;
 }
 
 /**
@@ -144,6 +146,7 @@ export class WriteGate {
       this.#offers.delete(documentId);
     }
     this.#lastAccepted.set(documentId, afterHeads);
+    this.#o.onAccepted?.(documentId, afterMeta, existed ? before : undefined, after);
     return { action: "pass" };
   }
 

@@ -1,0 +1,418 @@
+import * as A from "@automerge/automerge";
+import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
+import type { Logger } from "pino";
+import type { DocId, MessageId, RequestId } from "../docs/ids.js";
+import { postMessage } from "../docs/inbox.js";
+import { recordAssistanceReceipt, recordSubmissionOutcome } from "../docs/ledger.js";
+import { checkOrderComplete } from "../docs/order.js";
+import type { AssistanceRequest, Inbox, Ledger, Order, SubmissionOutcome } from "../docs/types.js";
+import { DAY_MS, type GateConfig } from "../policy/staleness-gate.js";
+import type { RelayDatabase } from "./database.js";
+import type { SessionService } from "./session.js";
+
+/** Points between the steps of processing, where tests may kill the relay. */
+export type FaultPoint =
+  | "request-noted"
+  | "outcome-committed"
+  | "ledger-written"
+  | "ledger-stored"
+  | "ticket-committed";
+
+export interface SubmissionProcessorOptions {
+  db: RelayDatabase;
+  repo: Repo;
+  sessions: SessionService;
+  log: Logger;
+  gate: GateConfig;
+  /** Order numbers, e.g. `SO-000123`; `n` counts per organization from 1. */
+  orderNumber: (organization: string, n: number) => string;
+  ticketNumber: (organization: string, n: number) => string;
+  /** Called at each fault point (tests kill the process there). */
+  fault?: (point: FaultPoint) => void;
+  /** How long to wait for a noted request to appear in the relay's copy of the order. */
+  appearTimeoutMs: number;
+}
+
+interface OutcomeRow {
+  request_id: string;
+  order_id: string;
+  organization: string;
+  owner: string;
+  requested_by: string;
+  status: "accepted" | "duplicate" | "rejected";
+  revision: number | null;
+  order_number: string | null;
+  heads: string | null;
+  duplicate_of: string | null;
+  code: string | null;
+  reason: string | null;
+  processed_at: number;
+}
+
+const sameHeads = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join() === [...b].sort().join();
+
+/**
+ * Gives every submission request and every new assistance request exactly one outcome.
+ *
+ * 1. The write gate notes each new request id in the database as it accepts the change.
+ * 2. The outcome (and the order-number sequence) is decided and committed in one transaction;
+ *    a request that already has one is never decided again.
+ * 3. The outcome is written to the ledgers and inboxes (idempotent writes) and stored; only then
+ *    is it marked delivered. On start, undecided requests and undelivered outcomes are redone.
+ * A crash between any two steps therefore neither loses a request nor gives it two outcomes.
+ */
+export class SubmissionProcessor {
+  readonly #o: SubmissionProcessorOptions;
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: SubmissionProcessorOptions) {
+    this.#o = options;
+  }
+
+  /** Records new request ids of an order (called by the write gate) and schedules them. */
+  noteRequests(orderId: string, requestIds: readonly string[], now = Date.now()): void {
+    // A request seen again (a client resending after a relay crash) is waited for afresh.
+    const insert = this.#o.db.prepare(
+      `INSERT INTO submission_requests (request_id, order_id, received_at) VALUES (?, ?, ?)
+       ON CONFLICT(request_id) DO UPDATE SET received_at = excluded.received_at`,
+    );
+    this.#o.db.transaction(() => {
+      for (const id of requestIds) insert.run(id, orderId, now);
+    })();
+    this.#o.fault?.("request-noted");
+    this.schedule();
+  }
+
+  /** Schedules a pass over everything pending. Passes run one at a time. */
+  schedule(): Promise<void> {
+    const next = this.#queue
+      .then(() => this.#pass())
+      .catch((err) => this.#o.log.error({ err }, "processing failed; will retry"));
+    this.#queue = next;
+    return next;
+  }
+
+  /** Waits for the passes scheduled so far. */
+  idle(): Promise<void> {
+    return this.#queue;
+  }
+
+  close(): void {
+    this.#closed = true;
+  }
+
+  async #pass(): Promise<void> {
+    if (this.#closed) return;
+    const undecided = this.#o.db
+      .prepare<[], { request_id: string; order_id: string; received_at: number }>(
+        `SELECT r.request_id, r.order_id, r.received_at FROM submission_requests r
+         LEFT JOIN submission_outcomes o ON o.request_id = r.request_id
+         WHERE o.request_id IS NULL ORDER BY r.received_at, r.rowid`,
+      )
+      .all();
+    for (const row of undecided) {
+      if (this.#closed) return;
+      await this.#decide(row.request_id, row.order_id, row.received_at);
+    }
+    const undelivered = this.#o.db
+      .prepare<[], OutcomeRow>(
+        "SELECT * FROM submission_outcomes WHERE delivered = 0 ORDER BY processed_at, rowid",
+      )
+      .all();
+    for (const row of undelivered) {
+      if (this.#closed) return;
+      await this.#deliver(row);
+    }
+    await this.#tickets();
+  }
+
+  async #order(
+    orderId: string,
+    requestId: string,
+    receivedAt: number,
+  ): Promise<{ handle: DocHandle<Order>; order: Order } | undefined> {
+    const handle = await this.#o.repo
+      .find<Order>(orderId as DocumentId, { allowableStates: ["ready", "unavailable"] })
+      .catch(() => undefined);
+    if (!handle) return undefined;
+    // Wait only for a request noted just now; an old one waits for its client to send it again.
+    const deadline = receivedAt + this.#o.appearTimeoutMs;
+    // The gate notes a request before the Repo applies the change that carries it.
+    while (!(handle.isReady() && handle.doc().submissions?.[requestId as RequestId])) {
+      if (Date.now() > deadline || this.#closed) return undefined;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { handle, order: handle.doc() };
+  }
+
+  async #decide(requestId: string, orderId: string, receivedAt: number): Promise<void> {
+    const found = await this.#order(orderId, requestId, receivedAt);
+    if (!found) {
+      this.#o.log.info(
+        { requestId, orderId },
+        "submission request not in the relay's copy yet; will retry",
+      );
+      return;
+    }
+    const { order } = found;
+    const request = order.submissions[requestId as RequestId] as Order["submissions"][RequestId];
+    const heads = [...request.heads];
+    const now = Date.now();
+    const db = this.#o.db;
+    const base = {
+      request_id: requestId,
+      order_id: orderId,
+      organization: order.organization,
+      owner: order.owner,
+      requested_by: request.requestedBy,
+      processed_at: now,
+    };
+    let rejection: { code: string; reason: string } | undefined;
+    if (!A.hasHeads(order as A.Doc<Order>, heads)) {
+      rejection = {
+        code: "HEADS_UNKNOWN",
+        reason: "the submitted version of the order is not known to the relay",
+      };
+    } else {
+      const problems = checkOrderComplete(A.view(order as A.Doc<Order>, heads));
+      if (problems.length > 0) {
+        rejection = {
+          code: "INCOMPLETE",
+          reason: `the order was not complete when submitted: ${problems.map((p) => p.message).join("; ")}`,
+        };
+      } else if (
+        request.lastSyncAt === null ||
+        request.requestedAt - request.lastSyncAt > this.#o.gate.blockAfterDays * DAY_MS
+      ) {
+        rejection = {
+          code: "GATE_BLOCKED",
+          reason: `the device had not completed a sync for more than ${this.#o.gate.blockAfterDays} days when the order was submitted; sync and submit again`,
+        };
+      }
+    }
+
+    db.transaction(() => {
+      if (db.prepare("SELECT 1 FROM submission_outcomes WHERE request_id = ?").get(requestId))
+        return;
+      const insert = db.prepare(
+        `INSERT INTO submission_outcomes (request_id, order_id, organization, owner, requested_by, status,
+           revision, order_number, heads, duplicate_of, code, reason, processed_at)
+         VALUES (@request_id, @order_id, @organization, @owner, @requested_by, @status,
+           @revision, @order_number, @heads, @duplicate_of, @code, @reason, @processed_at)`,
+      );
+      const empty = {
+        revision: null,
+        order_number: null,
+        heads: null,
+        duplicate_of: null,
+        code: null,
+        reason: null,
+      };
+      if (rejection) {
+        insert.run({ ...base, ...empty, status: "rejected", ...rejection });
+        return;
+      }
+      const accepted = db
+        .prepare<
+          [string],
+          { request_id: string; revision: number; order_number: string; heads: string }
+        >(
+          "SELECT request_id, revision, order_number, heads FROM submission_outcomes WHERE order_id = ? AND status = 'accepted' ORDER BY revision",
+        )
+        .all(orderId);
+      const same = accepted.find((a) => sameHeads(JSON.parse(a.heads) as string[], heads));
+      if (same) {
+        insert.run({
+          ...base,
+          ...empty,
+          status: "duplicate",
+          revision: same.revision,
+          order_number: same.order_number,
+          duplicate_of: same.request_id,
+        });
+        return;
+      }
+      let number = db
+        .prepare<[string], { order_number: string }>(
+          "SELECT order_number FROM order_numbers WHERE order_id = ?",
+        )
+        .get(orderId)?.order_number;
+      if (!number) {
+        number = this.#o.orderNumber(order.organization, this.#next(`order:${order.organization}`));
+        db.prepare(
+          "INSERT INTO order_numbers (order_id, organization, order_number) VALUES (?, ?, ?)",
+        ).run(orderId, order.organization, number);
+      }
+      insert.run({
+        ...base,
+        ...empty,
+        status: "accepted",
+        revision: accepted.length + 1,
+        order_number: number,
+        heads: JSON.stringify(heads),
+      });
+    })();
+    this.#o.fault?.("outcome-committed");
+  }
+
+  /** The next value of a sequence; call inside a transaction. */
+  #next(name: string): number {
+    const db = this.#o.db;
+    db.prepare(
+      "INSERT INTO sequences (name, value) VALUES (?, 0) ON CONFLICT(name) DO NOTHING",
+    ).run(name);
+    db.prepare("UPDATE sequences SET value = value + 1 WHERE name = ?").run(name);
+    return (
+      db
+        .prepare<[string], { value: number }>("SELECT value FROM sequences WHERE name = ?")
+        .get(name) as { value: number }
+    ).value;
+  }
+
+  async #userDoc<T>(
+    userId: string,
+    organization: string,
+    kind: "ledger" | "inbox",
+  ): Promise<DocHandle<T>> {
+    const id = await this.#o.sessions.userDocument(userId, organization, kind);
+    return this.#o.repo.find<T>(id as DocumentId);
+  }
+
+  async #deliver(row: OutcomeRow): Promise<void> {
+    const outcome = toOutcome(row);
+    const users = [...new Set([row.owner, row.requested_by])];
+    const touched: DocumentId[] = [];
+    for (const user of users) {
+      const ledger = await this.#userDoc<Ledger>(user, row.organization, "ledger");
+      ledger.change((l) => recordSubmissionOutcome(l, row.request_id as RequestId, outcome));
+      const inbox = await this.#userDoc<Inbox>(user, row.organization, "inbox");
+      inbox.change((i) =>
+        postMessage(i, `submission-${row.request_id}` as MessageId, messageFor(row)),
+      );
+      touched.push(ledger.documentId, inbox.documentId);
+    }
+    this.#o.fault?.("ledger-written");
+    await this.#o.repo.flush(touched);
+    this.#o.fault?.("ledger-stored");
+    this.#o.db
+      .prepare("UPDATE submission_outcomes SET delivered = 1 WHERE request_id = ?")
+      .run(row.request_id);
+  }
+
+  /** Tickets for new assistance requests, and their delivery. */
+  async #tickets(): Promise<void> {
+    const db = this.#o.db;
+    const fresh = db
+      .prepare<[], { doc_id: string; owner: string; organization: string }>(
+        `SELECT d.doc_id, d.owner, d.organization FROM documents d
+         LEFT JOIN assistance_tickets t ON t.doc_id = d.doc_id
+         WHERE d.kind = 'assistance' AND t.doc_id IS NULL ORDER BY d.created_at`,
+      )
+      .all();
+    for (const doc of fresh) {
+      db.transaction(() => {
+        if (db.prepare("SELECT 1 FROM assistance_tickets WHERE doc_id = ?").get(doc.doc_id)) return;
+        const ticket = this.#o.ticketNumber(
+          doc.organization,
+          this.#next(`ticket:${doc.organization}`),
+        );
+        db.prepare(
+          "INSERT INTO assistance_tickets (doc_id, organization, owner, ticket_number, received_at) VALUES (?, ?, ?, ?, ?)",
+        ).run(doc.doc_id, doc.organization, doc.owner, ticket, Date.now());
+      })();
+      this.#o.fault?.("ticket-committed");
+    }
+    const undelivered = db
+      .prepare<
+        [],
+        {
+          doc_id: string;
+          owner: string;
+          organization: string;
+          ticket_number: string;
+          received_at: number;
+        }
+      >("SELECT * FROM assistance_tickets WHERE delivered = 0 ORDER BY received_at, rowid")
+      .all();
+    for (const t of undelivered) {
+      if (this.#closed) return;
+      const request = await this.#o.repo
+        .find<AssistanceRequest>(t.doc_id as DocumentId)
+        .then((h) => h.doc())
+        .catch(() => undefined);
+      const ledger = await this.#userDoc<Ledger>(t.owner, t.organization, "ledger");
+      ledger.change((l) =>
+        recordAssistanceReceipt(l, t.doc_id as DocId, {
+          ticketNumber: t.ticket_number,
+          state: "open",
+          receivedAt: t.received_at,
+        }),
+      );
+      const inbox = await this.#userDoc<Inbox>(t.owner, t.organization, "inbox");
+      inbox.change((i) =>
+        postMessage(i, `assistance-${t.doc_id}` as MessageId, {
+          at: t.received_at,
+          subject: `Assistance request received: ticket ${t.ticket_number}`,
+          body: request
+            ? `We received "${request.subject}". We will answer under ticket ${t.ticket_number}.`
+            : `Ticket ${t.ticket_number}.`,
+          ref: { kind: "assistance", id: t.doc_id as DocId },
+        }),
+      );
+      await this.#o.repo.flush([ledger.documentId, inbox.documentId]);
+      db.prepare("UPDATE assistance_tickets SET delivered = 1 WHERE doc_id = ?").run(t.doc_id);
+    }
+  }
+}
+
+function toOutcome(row: OutcomeRow): SubmissionOutcome {
+  const base = { orderId: row.order_id as DocId, processedAt: row.processed_at };
+  if (row.status === "accepted") {
+    return {
+      ...base,
+      status: "accepted",
+      revision: row.revision as number,
+      orderNumber: row.order_number as string,
+      heads: JSON.parse(row.heads as string) as string[],
+    };
+  }
+  if (row.status === "duplicate") {
+    return {
+      ...base,
+      status: "duplicate",
+      duplicateOf: row.duplicate_of as RequestId,
+      revision: row.revision as number,
+      orderNumber: row.order_number as string,
+    };
+  }
+  return { ...base, status: "rejected", code: row.code as string, reason: row.reason as string };
+}
+
+function messageFor(row: OutcomeRow) {
+  const ref = { kind: "order" as const, id: row.order_id as DocId };
+  if (row.status === "accepted") {
+    const what = row.revision === 1 ? "accepted" : `amended (revision ${row.revision})`;
+    return {
+      at: row.processed_at,
+      subject: `Order ${row.order_number} ${what}`,
+      body: `Your order was received as ${row.order_number}, revision ${row.revision}.`,
+      ref,
+    };
+  }
+  if (row.status === "duplicate") {
+    return {
+      at: row.processed_at,
+      subject: `Order ${row.order_number} already received`,
+      body: `This submission repeats revision ${row.revision}; nothing changed.`,
+      ref,
+    };
+  }
+  return {
+    at: row.processed_at,
+    subject: "Order submission rejected",
+    body: row.reason ?? "",
+    ref,
+  };
+}
