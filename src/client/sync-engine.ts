@@ -53,6 +53,15 @@ export interface SyncEngineOptions {
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
 
+class ConnectionLost extends OmsError {
+  constructor() {
+    super(
+      "OFFLINE",
+      "the connection was lost during the sync; it resumes when a connection exists",
+    );
+  }
+}
+
 /**
  * Drives the connection and the sync runs. A run fetches the session (the relay's signed time),
  * loads every document in scope, and ends `complete` when each one's heads equal the heads the
@@ -266,7 +275,17 @@ export class SyncEngine {
     return this.#run;
   }
 
+  /** One run; a connection lost during it is waited for (bounded) and the run tried once more. */
   async #syncRun(): Promise<void> {
+    try {
+      await this.#attempt();
+    } catch (err) {
+      if (!(err instanceof ConnectionLost)) throw err;
+      await this.#attempt();
+    }
+  }
+
+  async #attempt(): Promise<void> {
     await this.#whenConnected();
     this.#runBytes = { sent: 0, received: 0 };
     const localTime = this.#o.clock.now();
@@ -328,13 +347,7 @@ export class SyncEngine {
         else resolve();
       };
       const check = () => {
-        if (!this.#connected)
-          return finish(
-            new OmsError(
-              "OFFLINE",
-              "the connection was lost during the sync; it resumes when a connection exists",
-            ),
-          );
+        if (!this.#connected) return finish(new ConnectionLost());
         if (this.#progress(handles, total) === handles.length) finish();
       };
       for (const h of handles) {
