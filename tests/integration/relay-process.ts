@@ -16,6 +16,7 @@ export async function spawnRelay(
   dataDir: string,
   extraArgs: string[] = [],
   port = 0,
+  env: Record<string, string> = {},
 ): Promise<RelayProcess> {
   const child = spawn(
     process.execPath,
@@ -31,7 +32,10 @@ export async function spawnRelay(
       "info",
       ...extraArgs,
     ],
-    { env: { ...process.env, OMS_RELAY_SECRET: TEST_SECRET }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      env: { ...process.env, OMS_RELAY_SECRET: TEST_SECRET, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal })),
