@@ -131,7 +131,9 @@ export class ClientSocketAdapter extends NetworkAdapter {
     this.#socket = undefined;
     this.#lost();
     if (socket) {
-      socket.onopen = socket.onmessage = socket.onerror = socket.onclose = null;
+      socket.onopen = socket.onmessage = socket.onclose = null;
+      // Closing a socket still connecting makes Node's ws report an error: it must have a listener.
+      socket.onerror = () => {};
       try {
         socket.close(1000);
       } catch {

@@ -11,6 +11,7 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
   readonly #held = new MemoryStorageAdapter();
   readonly #inScope: (documentId: string) => boolean;
   readonly #heldIds = new Set<string>();
+  #closed = false;
 
   constructor(device: StorageAdapterInterface, inScope: (documentId: string) => boolean) {
     this.#device = device;
@@ -31,6 +32,14 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
     this.#heldIds.delete(documentId);
   }
 
+  /**
+   * Stops writing: the Repo's debounced saves can fire after its owner closed (everything was
+   * flushed at close), and must not touch the device then.
+   */
+  close(): void {
+    this.#closed = true;
+  }
+
   /** Document ids held in memory only. */
   heldDocuments(): string[] {
     return [...this.#heldIds];
@@ -41,12 +50,14 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
   }
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
+    if (this.#closed) return;
     if (this.#onDevice(key)) return this.#device.save(key, data);
     this.#heldIds.add(key[0] as string);
     return this.#held.save(key, data);
   }
 
   async remove(key: StorageKey): Promise<void> {
+    if (this.#closed) return;
     await this.#held.remove(key);
     if (this.#onDevice(key)) await this.#device.remove(key);
   }
@@ -59,6 +70,7 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
+    if (this.#closed) return;
     await this.#held.removeRange(keyPrefix);
     await this.#device.removeRange(keyPrefix);
   }

@@ -78,6 +78,7 @@ export class SyncEngine {
   #connected = false;
   #connectWaiters: Waiter[] = [];
   #run: Promise<void> | undefined;
+  #followUp: Promise<void> | undefined;
   #runBytes = { sent: 0, received: 0 };
   #watched = new Map<string, () => void>();
 
@@ -267,12 +268,24 @@ export class SyncEngine {
     });
   }
 
-  /** Runs a sync now (or joins the one running); resolves when it completes. */
+  /**
+   * Runs a sync and resolves when it completes. A call during a run waits for one more run that
+   * starts after it (shared by every caller meanwhile), so it covers what was true at the call.
+   */
   now(): Promise<void> {
-    this.#run ??= this.#syncRun().finally(() => {
-      this.#run = undefined;
-    });
-    return this.#run;
+    if (!this.#run) {
+      this.#run = this.#syncRun().finally(() => {
+        this.#run = undefined;
+      });
+      return this.#run;
+    }
+    this.#followUp ??= this.#run
+      .catch(() => undefined)
+      .then(() => {
+        this.#followUp = undefined;
+        return this.now();
+      });
+    return this.#followUp;
   }
 
   /** One run; a connection lost during it is waited for (bounded) and the run tried once more. */
@@ -291,25 +304,40 @@ export class SyncEngine {
     const localTime = this.#o.clock.now();
     const session = await this.#session();
     await this.#o.onSession(session);
-    const ids = this.#o.scope();
     this.#set({
       state: "syncing",
-      progress: { documentsDone: 0, documentsTotal: ids.length, bytesSent: 0, bytesReceived: 0 },
+      progress: { documentsDone: 0, documentsTotal: 0, bytesSent: 0, bytesReceived: 0 },
     });
+    // The scope can grow during the run (the workspace brings new "My" ids): repeat until it
+    // stops growing, so "complete" covers every document in scope at the end.
     const handles: DocHandle<unknown>[] = [];
-    for (let i = 0; i < ids.length; i += this.#o.schedule.maxDocumentsInFlight) {
-      const batch = ids.slice(i, i + this.#o.schedule.maxDocumentsInFlight);
-      const found = await Promise.all(
-        batch.map((id) =>
-          this.#o.repo
-            .find(id as never, { allowableStates: ["ready", "unavailable"] })
-            .catch(() => undefined),
-        ),
-      );
-      for (const h of found) if (h?.isReady()) handles.push(h as DocHandle<unknown>);
-      this.#progress(handles, ids.length);
+    const loaded = new Set<string>();
+    for (let ids = this.#o.scope(); ids.some((id) => !loaded.has(id)); ids = this.#o.scope()) {
+      const fresh = ids.filter((id) => !loaded.has(id));
+      for (const id of fresh) loaded.add(id);
+      this.#set({
+        state: "syncing",
+        progress: {
+          ...this.#status.progress,
+          documentsTotal: loaded.size,
+          bytesSent: this.#runBytes.sent,
+          bytesReceived: this.#runBytes.received,
+        },
+      });
+      for (let i = 0; i < fresh.length; i += this.#o.schedule.maxDocumentsInFlight) {
+        const batch = fresh.slice(i, i + this.#o.schedule.maxDocumentsInFlight);
+        const found = await Promise.all(
+          batch.map((id) =>
+            this.#o.repo
+              .find(id as never, { allowableStates: ["ready", "unavailable"] })
+              .catch(() => undefined),
+          ),
+        );
+        for (const h of found) if (h?.isReady()) handles.push(h as DocHandle<unknown>);
+        this.#progress(handles, loaded.size);
+      }
+      await this.#untilSynced(handles, loaded.size);
     }
-    await this.#untilSynced(handles, ids.length);
     await this.#o.onComplete(session.relayTime.time, localTime);
     this.#set({ state: "complete", lastCompleteSync: session.relayTime.time, pendingDocuments: 0 });
   }
