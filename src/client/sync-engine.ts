@@ -1,4 +1,11 @@
-import type { DocHandle, DocumentId, PeerId, Repo } from "@automerge/automerge-repo/slim";
+import * as A from "@automerge/automerge";
+import {
+  type DocHandle,
+  type DocumentId,
+  decodeHeads,
+  type PeerId,
+  type Repo,
+} from "@automerge/automerge-repo/slim";
 import type { ClientSocketAdapter, SocketEvent } from "../adapters/network-ws-client.js";
 import { OmsError } from "../docs/errors.js";
 import type { Clock } from "./clock.js";
@@ -336,7 +343,7 @@ export class SyncEngine {
         for (const h of found) if (h?.isReady()) handles.push(h as DocHandle<unknown>);
         this.#progress(handles, loaded.size);
       }
-      await this.#untilSynced(handles, loaded.size);
+      await this.#untilSynced(handles, loaded.size, session.heads ?? {});
     }
     await this.#o.onComplete(session.relayTime.time, localTime);
     this.#set({ state: "complete", lastCompleteSync: session.relayTime.time, pendingDocuments: 0 });
@@ -366,7 +373,20 @@ export class SyncEngine {
     return done;
   }
 
-  #untilSynced(handles: DocHandle<unknown>[], total: number): Promise<void> {
+  #untilSynced(
+    handles: DocHandle<unknown>[],
+    total: number,
+    relayHeadsNow: Record<string, string[]>,
+  ): Promise<void> {
+    // Besides what the relay last reported, the device must hold what the session said the relay
+    // had when the run began (changes the relay made but had not sent yet).
+    const holds = (h: DocHandle<unknown>) => {
+      const wanted = relayHeadsNow[h.url];
+      return (
+        !wanted ||
+        (h.isReady() && A.hasHeads(h.doc() as A.Doc<unknown>, decodeHeads(wanted as never)))
+      );
+    };
     return new Promise((resolve, reject) => {
       const cleanups: (() => void)[] = [];
       const finish = (err?: unknown) => {
@@ -376,7 +396,7 @@ export class SyncEngine {
       };
       const check = () => {
         if (!this.#connected) return finish(new ConnectionLost());
-        if (this.#progress(handles, total) === handles.length) finish();
+        if (this.#progress(handles, total) === handles.length && handles.every(holds)) finish();
       };
       for (const h of handles) {
         h.on("remote-heads", check);

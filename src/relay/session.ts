@@ -17,6 +17,11 @@ export interface SessionResponse {
   /** The relay's clock, and a receipt of it signed by the relay. */
   relayTime: { time: number; receipt: string };
   relay: { peerId: string; storageId: string | undefined };
+  /**
+   * The relay's heads of those documents now (automerge-repo encoded), so that a sync run can
+   * wait for changes the relay has made but not yet sent (a new ledger entry).
+   */
+  heads: Record<string, string[]>;
 }
 
 const perUserKinds = {
@@ -45,7 +50,13 @@ export class SessionService {
       ),
     );
     const organization = await this.#organizationDocument(principal);
+    const heads: Record<string, string[]> = {};
+    for (const id of [workspace, ledger, inbox, organization]) {
+      const handle = await this.#repo.find(id as never);
+      heads[`automerge:${id}`] = [...handle.heads()];
+    }
     return {
+      heads,
       user: {
         userId: principal.userId,
         organization: principal.organization,

@@ -53,14 +53,12 @@ const arbStep = (devices: number): fc.Arbitrary<Step> =>
     { weight: 1, arbitrary: fc.record({ kind: fc.constant("toggleRelay" as const) }) },
   );
 
-const arbScenario = fc
-  .integer({ min: 2, max: 3 })
-  .chain((devices) =>
-    fc.record({
-      devices: fc.constant(devices),
-      steps: fc.array(arbStep(devices), { minLength: 4, maxLength: 12 }),
-    }),
-  );
+const arbScenario = fc.integer({ min: 2, max: 3 }).chain((devices) =>
+  fc.record({
+    devices: fc.constant(devices),
+    steps: fc.array(arbStep(devices), { minLength: 4, maxLength: 12 }),
+  }),
+);
 
 async function world(devices: number) {
   const data = tempDir("oms-prop-relay-");
