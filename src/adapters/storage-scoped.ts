@@ -12,6 +12,7 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
   readonly #inScope: (documentId: string) => boolean;
   readonly #heldIds = new Set<string>();
   #closed = false;
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(device: StorageAdapterInterface, inScope: (documentId: string) => boolean) {
     this.#device = device;
@@ -36,8 +37,15 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
    * Stops writing: the Repo's debounced saves can fire after its owner closed (everything was
    * flushed at close), and must not touch the device then.
    */
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #track<T>(operation: Promise<T>): Promise<T> {
+    this.#inFlight.add(operation);
+    void operation.finally(() => this.#inFlight.delete(operation)).catch(() => undefined);
+    return operation;
   }
 
   /** Document ids held in memory only. */
@@ -51,7 +59,7 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
     if (this.#closed) return;
-    if (this.#onDevice(key)) return this.#device.save(key, data);
+    if (this.#onDevice(key)) return this.#track(this.#device.save(key, data));
     this.#heldIds.add(key[0] as string);
     return this.#held.save(key, data);
   }

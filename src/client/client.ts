@@ -584,7 +584,7 @@ class OmsClientImpl implements OmsClient {
       .map((h) => h.documentId);
     if (ready.length > 0) await this.#repo.flush(ready);
     await this.#gate.close();
-    this.#scoped?.close();
+    await this.#scoped?.close();
   }
 }
 

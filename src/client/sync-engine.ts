@@ -129,11 +129,15 @@ export class SyncEngine {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#connected = false;
     this.#o.clock.clearTimeout(this.#retryTimer);
     this.#o.clock.clearTimeout(this.#intervalTimer);
     for (const unwatch of this.#watched.values()) unwatch();
     this.#o.adapter.close();
     this.#rejectWaiters(new OmsError("OFFLINE", "the client was closed"));
+    // A run in progress sees the state change and ends.
+    this.#set({ state: "offline" });
+    await this.#run?.catch(() => undefined);
   }
 
   #scheduleBackground(): void {
@@ -249,6 +253,7 @@ export class SyncEngine {
   }
 
   #whenConnected(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new OmsError("OFFLINE", "the client was closed"));
     if (this.#connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const waiter = { resolve, reject };
@@ -280,6 +285,7 @@ export class SyncEngine {
    * starts after it (shared by every caller meanwhile), so it covers what was true at the call.
    */
   now(): Promise<void> {
+    if (this.#stopped) return Promise.reject(new OmsError("OFFLINE", "the client was closed"));
     if (!this.#run) {
       this.#run = this.#syncRun().finally(() => {
         this.#run = undefined;
@@ -300,7 +306,7 @@ export class SyncEngine {
     try {
       await this.#attempt();
     } catch (err) {
-      if (!(err instanceof ConnectionLost)) throw err;
+      if (!(err instanceof ConnectionLost) || this.#stopped) throw err;
       await this.#attempt();
     }
   }

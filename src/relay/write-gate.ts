@@ -157,10 +157,14 @@ export class WriteGate {
     const handle =
       this.#o.repo.handles[documentId] ??
       (await this.#o.repo.find(documentId, { allowableStates: ["ready", "unavailable"] }));
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       handle.whenReady(["ready", "unavailable"]),
-      new Promise((resolve) => setTimeout(resolve, this.#o.settleTimeoutMs)),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.#o.settleTimeoutMs);
+      }),
     ]);
+    clearTimeout(timer);
     for (;;) {
       const doc = handle.isReady() ? handle.doc() : A.init<unknown>();
       if (!expected || A.hasHeads(doc, expected)) {
