@@ -5,13 +5,9 @@ import type { Logger } from "pino";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../policy/principal.js";
 import { parseInboundMessage } from "../relay/inbound-message.js";
+import { allowOutbound, judgeInbound } from "../relay/message-policy.js";
 import type { RelayMetrics } from "../relay/metrics.js";
-import {
-  closeCodes,
-  REFUSAL_NOTICE,
-  type RefusalNotice,
-  refusalReasons,
-} from "../relay/protocol.js";
+import { closeCodes, refusalReasons } from "../relay/protocol.js";
 import type { WriteGate } from "../relay/write-gate.js";
 
 type OutboundMessage = Parameters<WebSocketServerAdapter["send"]>[0];
@@ -128,46 +124,27 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     if (message.targetId !== this.peerId)
       return this.#refused(refusalReasons.malformedMessage, principal, "wrong targetId");
 
-    switch (message.type) {
-      case "sync":
-      case "request": {
-        const verdict = await this.#o.gate.check(principal, message.documentId, message.data);
-        if (verdict.action === "pass") return super.receiveMessage(cbor.encode(message), socket);
-        if (verdict.action === "unavailable") {
-          this.#refused(refusalReasons.noAccess, principal);
-          return this.#sendRaw(socket, {
-            type: "doc-unavailable",
-            senderId: this.peerId,
-            targetId: message.senderId,
-            documentId: message.documentId,
-          });
-        }
-        this.#refused(
-          refusalReasons.writeRefused,
-          principal,
-          verdict.reasons.map((r) => r.code).join(","),
-        );
-        const notice: RefusalNotice = {
-          type: REFUSAL_NOTICE,
-          documentId: message.documentId,
-          reasons: verdict.reasons,
-        };
-        return this.#sendRaw(socket, {
-          type: "ephemeral",
-          senderId: this.peerId,
-          targetId: message.senderId,
-          documentId: message.documentId,
-          sessionId: this.#sessionId,
-          count: ++this.#count,
-          data: cbor.encode(notice),
-        });
-      }
-      case "ephemeral":
-      case "doc-unavailable":
-        if (this.#o.gate.canRead(principal, message.documentId)) {
-          return super.receiveMessage(cbor.encode(message), socket);
-        }
-        return this.#refused(refusalReasons.noAccess, principal);
+    const decision = await judgeInbound(this.#o.gate, principal, message);
+    if (decision.action === "pass") return super.receiveMessage(cbor.encode(message), socket);
+    this.#refused(decision.reason, principal);
+    if (decision.action === "unavailable") {
+      return this.#sendRaw(socket, {
+        type: "doc-unavailable",
+        senderId: this.peerId,
+        targetId: message.senderId,
+        documentId: (message as { documentId: string }).documentId,
+      });
+    }
+    if (decision.action === "refuse") {
+      return this.#sendRaw(socket, {
+        type: "ephemeral",
+        senderId: this.peerId,
+        targetId: message.senderId,
+        documentId: decision.notice.documentId,
+        sessionId: this.#sessionId,
+        count: ++this.#count,
+        data: cbor.encode(decision.notice),
+      });
     }
   }
 

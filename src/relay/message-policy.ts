@@ -1,0 +1,54 @@
+import type { Principal } from "../policy/principal.js";
+import type { InboundMessage } from "./inbound-message.js";
+import { REFUSAL_NOTICE, type RefusalNotice, refusalReasons } from "./protocol.js";
+import type { WriteGate } from "./write-gate.js";
+
+/** What to do with an inbound document message, whatever carries it (socket or simulation). */
+export type InboundDecision =
+  | { readonly action: "pass" }
+  | { readonly action: "drop"; readonly reason: string }
+  | { readonly action: "unavailable"; readonly reason: string }
+  | { readonly action: "refuse"; readonly reason: string; readonly notice: RefusalNotice };
+
+/**
+ * The relay's decision for a shape-checked message from a joined peer: read access for every
+ * document message, the write gate for every change set.
+ */
+export async function judgeInbound(
+  gate: WriteGate,
+  principal: Principal,
+  message: InboundMessage,
+): Promise<InboundDecision> {
+  switch (message.type) {
+    case "join":
+    case "leave":
+      return { action: "pass" };
+    case "sync":
+    case "request": {
+      const verdict = await gate.check(principal, message.documentId, message.data);
+      if (verdict.action === "pass") return { action: "pass" };
+      if (verdict.action === "unavailable")
+        return { action: "unavailable", reason: refusalReasons.noAccess };
+      return {
+        action: "refuse",
+        reason: refusalReasons.writeRefused,
+        notice: { type: REFUSAL_NOTICE, documentId: message.documentId, reasons: verdict.reasons },
+      };
+    }
+    case "ephemeral":
+    case "doc-unavailable":
+      return gate.canRead(principal, message.documentId)
+        ? { action: "pass" }
+        : { action: "drop", reason: refusalReasons.noAccess };
+  }
+}
+
+/** May this outbound message go to this peer? Nothing about a document its user may not read. */
+export function allowOutbound(
+  gate: WriteGate,
+  principal: Principal,
+  message: { type: string; documentId?: unknown },
+): boolean {
+  const documentId = typeof message.documentId === "string" ? message.documentId : undefined;
+  return !documentId || message.type === "doc-unavailable" || gate.canRead(principal, documentId);
+}
