@@ -21,3 +21,4 @@ export type { ManualClock } from "./manual-clock.js";
 export { createManualClock } from "./manual-clock.js";
 export type { ReplicaRun } from "./replicas.js";
 export { continueReplicas, healAll, runReplicas } from "./replicas.js";
+export * from "./sim/index.js";
