@@ -152,15 +152,16 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     const targetId = message.targetId as string;
     const binding = this.#peers.get(targetId);
     if (!binding) return;
+    if (
+      !allowOutbound(
+        this.#o.gate,
+        binding.principal,
+        message as { type: string; documentId?: unknown },
+      )
+    )
+      return;
     const documentId =
       "documentId" in message ? (message.documentId as string | undefined) : undefined;
-    if (
-      documentId &&
-      message.type !== "doc-unavailable" &&
-      !this.#o.gate.canRead(binding.principal, documentId)
-    ) {
-      return;
-    }
     const previous = this.#outbound.get(targetId) ?? Promise.resolve();
     const next = previous
       .then(async () => {

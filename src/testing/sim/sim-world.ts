@@ -246,7 +246,13 @@ export class SimWorld {
         const docs = this.#documents(device, ["quote", "order", "assistance"]);
         const handle = docs[action.pick % Math.max(1, docs.length)];
         if (handle)
-          device.write(handle, (d) => void ((d as { owner: string }).owner = "forged-owner"), true);
+          device.write(
+            handle,
+            (d) => {
+              (d as { owner: string }).owner = "forged-owner";
+            },
+            true,
+          );
         return;
       }
     }
