@@ -59,6 +59,19 @@ export class SimDevice {
     if (ready.length > 0) await this.repo.flush(ready);
     this.restarts++;
     this.#start();
+    this.loadMine();
+  }
+
+  /**
+   * Loads, from the device's storage, every document this device wrote: what the client does with
+   * its "My" documents at each sync run (a Repo only syncs documents it has loaded).
+   */
+  loadMine(): void {
+    for (const id of [...this.written.keys(), ...this.forked]) {
+      this.repo
+        .find(id as never, { allowableStates: ["ready", "unavailable"] })
+        .catch(() => undefined);
+    }
   }
 
   /** Documents loaded on this device. */

@@ -283,6 +283,7 @@ export class SimWorld {
   /** Reconnects everything, lets each device open every document its user may read, and settles. */
   async heal(): Promise<void> {
     for (const link of this.links) await link.connect();
+    for (const device of this.devices) device.loadMine();
     await this.quiesce();
     await this.relay.processor.schedule();
     for (const device of this.devices) {
