@@ -17,6 +17,15 @@ export {
   arbUserId,
   propertyRuns,
 } from "./arbitraries.js";
+export {
+  arbAssistanceRequest,
+  arbInbox,
+  arbLedger,
+  arbOrder,
+  arbOrganization,
+  arbQuote,
+  arbWorkspace,
+} from "./document-arbitraries.js";
 export type { ManualClock } from "./manual-clock.js";
 export { createManualClock } from "./manual-clock.js";
 export type { ReplicaRun } from "./replicas.js";
