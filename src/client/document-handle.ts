@@ -1,6 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle } from "@automerge/automerge-repo/slim";
 import type { DocId } from "../docs/ids.js";
+import { own } from "../docs/own.js";
 import type { CommercialDocument } from "../docs/types.js";
 import type { AccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
@@ -34,7 +35,7 @@ export interface HandleContext {
 
 function pricesChanged(before: CommercialDocument, after: CommercialDocument): boolean {
   for (const [id, line] of Object.entries(after.lineItems ?? {})) {
-    const was = before.lineItems?.[id as keyof typeof before.lineItems];
+    const was = own(before.lineItems ?? {}, id);
     if (!was || was.unitPrice !== line.unitPrice || was.discountBp !== line.discountBp) return true;
   }
   return false;

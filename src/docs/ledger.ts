@@ -1,6 +1,7 @@
 import { OmsError } from "./errors.js";
 import type { DocId, OrganizationId, RequestId, UserId } from "./ids.js";
 import { SCHEMA_VERSION } from "./kinds.js";
+import { own } from "./own.js";
 import type { AssistanceReceipt, Ledger, SubmissionOutcome } from "./types.js";
 
 export function createLedger(input: { owner: UserId; organization: OrganizationId }): Ledger {
@@ -27,7 +28,7 @@ export function recordSubmissionOutcome(
   requestId: RequestId,
   outcome: SubmissionOutcome,
 ): void {
-  const existing = doc.submissions[requestId];
+  const existing = own(doc.submissions, requestId);
   if (existing !== undefined) {
     if (sameJson(JSON.parse(JSON.stringify(existing)), outcome)) return;
     throw new OmsError(
@@ -40,7 +41,7 @@ export function recordSubmissionOutcome(
 
 /** Records the ticket of an assistance request (idempotent like `recordSubmissionOutcome`). */
 export function recordAssistanceReceipt(doc: Ledger, id: DocId, receipt: AssistanceReceipt): void {
-  const existing = doc.assistance[id];
+  const existing = own(doc.assistance, id);
   if (existing !== undefined && existing.ticketNumber !== receipt.ticketNumber) {
     throw new OmsError(
       "INTERNAL",

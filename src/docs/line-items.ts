@@ -1,5 +1,6 @@
 import { OmsError } from "./errors.js";
 import { type LineItemId, newLineItemId } from "./ids.js";
+import { own } from "./own.js";
 import { comparePositioned, keysForInsert } from "./positions.js";
 import { lineItemSchema } from "./schema.js";
 import type { CommercialDocument, LineItem } from "./types.js";
@@ -40,7 +41,7 @@ export function sortedLineItems(doc: Pick<CommercialDocument, "lineItems">): Lin
 }
 
 function requireLine(doc: CommercialDocument, id: LineItemId): LineItem {
-  const item = doc.lineItems[id];
+  const item = own(doc.lineItems, id);
   if (!item) {
     throw new OmsError(
       "NOT_FOUND",
@@ -120,7 +121,7 @@ export function updateLineItem(
   }
   for (const [name, value] of Object.entries(patch.options ?? {})) {
     if (value === null) delete item.options[name];
-    else if (item.options[name] !== value) item.options[name] = value;
+    else if (own(item.options, name) !== value) item.options[name] = value;
   }
   doc.updatedAt = options.now ?? Date.now();
 }

@@ -1,5 +1,6 @@
 import type { DocId, MessageId, OrganizationId, UserId } from "./ids.js";
 import { SCHEMA_VERSION } from "./kinds.js";
+import { own } from "./own.js";
 import type { Workspace, WorkspaceEntry } from "./types.js";
 
 export function createWorkspace(input: { owner: UserId; organization: OrganizationId }): Workspace {
@@ -20,15 +21,15 @@ export function addToMy(
   kind: WorkspaceEntry["kind"],
   now = Date.now(),
 ): void {
-  if (doc.my[id]?.kind === kind) return;
+  if (own(doc.my, id)?.kind === kind) return;
   doc.my[id] = { kind, addedAt: now };
 }
 
 export function removeFromMy(doc: Workspace, id: DocId): void {
-  if (doc.my[id]) delete doc.my[id];
+  if (own(doc.my, id)) delete doc.my[id];
 }
 
 /** Marks an inbox message read; marking it again keeps the first time. */
 export function markRead(doc: Workspace, id: MessageId, now = Date.now()): void {
-  if (doc.read[id] === undefined) doc.read[id] = now;
+  if (own(doc.read, id) === undefined) doc.read[id] = now;
 }

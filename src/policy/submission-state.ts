@@ -1,6 +1,7 @@
 import { type Doc, diff, getHeads, hasHeads, type Patch, view } from "@automerge/automerge";
 import { OmsError } from "../docs/errors.js";
 import type { DocId, RequestId } from "../docs/ids.js";
+import { own } from "../docs/own.js";
 import type { AcceptedOutcome, Ledger, Order, RejectedOutcome } from "../docs/types.js";
 
 /** Where an order stands, from the order's own requests and the user's ledger. */
@@ -36,7 +37,7 @@ export function submissionState(
 ): SubmissionState {
   const outcomes = ledger?.submissions ?? {};
   const requestIds = Object.keys(order.submissions) as RequestId[];
-  const pending = requestIds.filter((id) => outcomes[id] === undefined);
+  const pending = requestIds.filter((id) => own(outcomes, id) === undefined);
   const mine = (Object.entries(outcomes) as [RequestId, Ledger["submissions"][RequestId]][])
     .filter(([, o]) => o.orderId === orderId)
     .sort(([, a], [, b]) => a.processedAt - b.processedAt);

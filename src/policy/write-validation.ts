@@ -1,4 +1,5 @@
 import { type DocumentMeta, documentMeta } from "../docs/kinds.js";
+import { own } from "../docs/own.js";
 import { checkDocument } from "../docs/schema.js";
 import type { Order } from "../docs/types.js";
 import { type AccessPolicy, defaultAccessPolicy } from "./access.js";
@@ -62,7 +63,7 @@ const submissionsRule: FieldRule = ({ principal, meta, before, after }) => {
   const now = (after as Order).submissions ?? {};
   const reasons: WriteRefusal[] = [];
   for (const [id, request] of Object.entries(was)) {
-    if (!jsonEqual(request, now[id as keyof typeof now])) {
+    if (!jsonEqual(request, own(now, id))) {
       reasons.push({
         code: "IMMUTABLE_FIELD",
         path: ["submissions", id],
@@ -71,7 +72,7 @@ const submissionsRule: FieldRule = ({ principal, meta, before, after }) => {
     }
   }
   for (const [id, request] of Object.entries(now)) {
-    if (id in was) continue;
+    if (Object.hasOwn(was, id)) continue;
     if (request.requestedBy !== principal.userId) {
       reasons.push({
         code: "FIELD_NOT_ALLOWED",

@@ -5,6 +5,7 @@ import type { DocId, MessageId, RequestId } from "../docs/ids.js";
 import { postMessage } from "../docs/inbox.js";
 import { recordAssistanceReceipt, recordSubmissionOutcome } from "../docs/ledger.js";
 import { checkOrderComplete } from "../docs/order.js";
+import { own } from "../docs/own.js";
 import type { AssistanceRequest, Inbox, Ledger, Order, SubmissionOutcome } from "../docs/types.js";
 import { DAY_MS, type GateConfig } from "../policy/staleness-gate.js";
 import type { RelayDatabase } from "./database.js";
@@ -140,7 +141,7 @@ export class SubmissionProcessor {
     // Wait only for a request noted just now; an old one waits for its client to send it again.
     const deadline = receivedAt + this.#o.appearTimeoutMs;
     // The gate notes a request before the Repo applies the change that carries it.
-    while (!(handle.isReady() && handle.doc().submissions?.[requestId as RequestId])) {
+    while (!(handle.isReady() && own(handle.doc().submissions ?? {}, requestId))) {
       if (Date.now() > deadline || this.#closed) return undefined;
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -157,7 +158,7 @@ export class SubmissionProcessor {
       return;
     }
     const { order } = found;
-    const request = order.submissions[requestId as RequestId] as Order["submissions"][RequestId];
+    const request = own(order.submissions, requestId) as Order["submissions"][RequestId];
     const heads = [...request.heads];
     const now = Date.now();
     const db = this.#o.db;

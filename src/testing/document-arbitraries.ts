@@ -151,13 +151,13 @@ export const arbLedger = (): fc.Arbitrary<Ledger> =>
               },
         );
       });
-      tickets.forEach((id, i) =>
+      tickets.forEach((id, i) => {
         recordAssistanceReceipt(doc, id as DocId, {
           ticketNumber: `T-${i}`,
           state: "open",
           receivedAt: 20 + i,
-        }),
-      );
+        });
+      });
       return doc;
     });
 

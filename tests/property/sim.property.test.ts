@@ -1,6 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { arbSimScenario, checkAll, createSimWorld, propertyRuns } from "../../src/testing/index.js";
+import {
+  arbSimScenario,
+  checkAll,
+  checkIsolation,
+  createSimWorld,
+  propertyRuns,
+} from "../../src/testing/index.js";
 
 // Each run is a relay and 2 to 4 devices exchanging real automerge-repo messages in memory;
 // a fortieth of OMS_PROPERTY_RUNS (default 12).
@@ -12,7 +18,11 @@ describe("the whole system under any schedule", () => {
       fc.asyncProperty(arbSimScenario({ maxSteps: 25 }), async ({ world: options, steps }) => {
         const world = await createSimWorld(options);
         try {
-          for (const step of steps) await world.step(step);
+          for (const step of steps) {
+            await world.step(step);
+            // Isolation holds at every moment, not only once the network heals.
+            expect(checkIsolation(world)).toEqual([]);
+          }
           await world.heal();
           expect(checkAll(world)).toEqual([]);
         } finally {

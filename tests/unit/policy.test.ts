@@ -211,6 +211,45 @@ describe("write validation", () => {
   });
 });
 
+describe("map keys that are Object.prototype members", () => {
+  it("cannot hide a forged submission request under the id 'constructor'", () => {
+    const before = JSON.parse(
+      JSON.stringify(
+        createOrder({ owner: asUserId("alice"), organization: acme, currency: "USD" }),
+      ),
+    );
+    const after = JSON.parse(JSON.stringify(before));
+    after.submissions.constructor = {
+      requestedBy: "bob",
+      requestedAt: 1,
+      heads: ["a".repeat(64)],
+      lastSyncAt: null,
+    };
+    const decision = validateWrite({ principal: alice, before, after });
+    expect(decision.ok || decision.reasons.map((r) => r.code)).toEqual(["FIELD_NOT_ALLOWED"]);
+  });
+
+  it("records an outcome and a message under such ids", () => {
+    const ledger = createLedger({ owner: asUserId("alice"), organization: acme });
+    recordSubmissionOutcome(ledger, "constructor" as RequestId, {
+      status: "rejected",
+      orderId: asDocId("o"),
+      processedAt: 1,
+      code: "X",
+      reason: "y",
+    });
+    expect(Object.hasOwn(ledger.submissions, "constructor")).toBe(true);
+    const order = createOrder({ owner: asUserId("alice"), organization: acme, currency: "USD" });
+    expect(
+      submissionState(
+        asDocId("o"),
+        { ...order, submissions: { toString: order.submissions } } as never,
+        ledger,
+      ).status,
+    ).toBe("pending");
+  });
+});
+
 describe("submission state", () => {
   const orderId = asDocId("order-1");
   const setup = () => {
