@@ -53,8 +53,13 @@ import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
 import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js";
 import type { SyncStatus } from "./sync-status.js";
 
-/** Where the device keeps documents. */
-export type StorageOption = "indexeddb" | "memory" | { folder: string } | StorageAdapterInterface;
+/** Where the device keeps documents. `{ indexedDb: name }` names the database (one per user, say). */
+export type StorageOption =
+  | "indexeddb"
+  | "memory"
+  | { indexedDb: string }
+  | { folder: string }
+  | StorageAdapterInterface;
 
 export interface ClientOptions {
   /** The relay's WebSocket URL, e.g. `wss://relay.example.com`. Its HTTP endpoints share the host. */
@@ -141,6 +146,7 @@ function deviceStorage(option: StorageOption | undefined): StorageAdapterInterfa
   if (option === "indexeddb") return new IndexedDBStorageAdapter("oms-sync");
   if (option === "memory") return new MemoryStorageAdapter();
   if ("folder" in option) return new FileStorageAdapter(option.folder);
+  if ("indexedDb" in option) return new IndexedDBStorageAdapter(option.indexedDb);
   return option;
 }
 

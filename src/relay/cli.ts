@@ -27,6 +27,7 @@ Options (flag / environment variable / default):
   --jwks-file FILE    OMS_RELAY_JWKS_FILE  public keys (JWK set) for RS256/ES256 tokens
   --log-level LEVEL   OMS_RELAY_LOG_LEVEL  ${defaultConfiguration.logLevel} (fatal, error, warn, info, debug, trace, silent)
   --max-payload BYTES OMS_RELAY_MAX_PAYLOAD ${defaultConfiguration.limits.maxPayloadBytes}
+  --cors ORIGINS      OMS_RELAY_CORS       * (browser origins allowed to call HTTP endpoints, comma-separated)
 
 Endpoints: ws://HOST:PORT/?token=JWT (sync), GET /healthz, GET /metrics, GET /v1/session.
 Logs are JSON lines on stdout. SIGTERM or SIGINT stops cleanly.`;
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
       "jwks-file": { type: "string" },
       "log-level": { type: "string" },
       "max-payload": { type: "string" },
+      cors: { type: "string" },
       sub: { type: "string" },
       org: { type: "string" },
       roles: { type: "string" },
@@ -108,6 +110,9 @@ async function main(argv: string[]): Promise<void> {
     ...(jwks ? { jwks } : {}),
     logLevel: values["log-level"] ?? env.OMS_RELAY_LOG_LEVEL ?? defaultConfiguration.logLevel,
     ...(maxPayload !== undefined ? { limits: { maxPayloadBytes: maxPayload } } : {}),
+    ...((values.cors ?? env.OMS_RELAY_CORS) && (values.cors ?? env.OMS_RELAY_CORS) !== "*"
+      ? { allowedOrigins: (values.cors ?? env.OMS_RELAY_CORS ?? "").split(",").filter(Boolean) }
+      : {}),
     // Test hook for crash tests: die at a named step of submission processing.
     ...(env.OMS_RELAY_CRASH_AT
       ? {

@@ -49,6 +49,8 @@ export interface RelayOptions {
   /** A logger of your own, instead of one on stdout. */
   logger?: Logger;
   limits?: Partial<RelayLimits>;
+  /** Browser origins allowed to call the HTTP endpoints (CORS): "*" (default) or a list. */
+  allowedOrigins?: "*" | readonly string[];
   /** Order numbers per organization; default `SO-000123`. */
   orderNumberFormat?: (organization: string, n: number) => string;
   /** Assistance ticket numbers per organization; default `T-000123`. */

@@ -12,6 +12,8 @@ export interface HttpContext {
   sessions: SessionService;
   metrics: RelayMetrics;
   status(): Record<string, unknown>;
+  /** Origins allowed to call the HTTP endpoints from a browser: "*" or a list. */
+  allowedOrigins: "*" | readonly string[];
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -40,6 +42,20 @@ export async function handleHttp(
   res: ServerResponse,
 ): Promise<void> {
   const path = (req.url ?? "/").split("?")[0];
+  // Front ends are served from their own origin; tokens travel in a header, never in cookies.
+  const origin = req.headers.origin;
+  if (origin && (ctx.allowedOrigins === "*" || ctx.allowedOrigins.includes(origin))) {
+    res.setHeader("access-control-allow-origin", ctx.allowedOrigins === "*" ? "*" : origin);
+    res.setHeader("vary", "origin");
+  }
+  if (req.method === "OPTIONS") {
+    res.writeHead(204, {
+      "access-control-allow-methods": "GET",
+      "access-control-allow-headers": "authorization",
+      "access-control-max-age": "600",
+    });
+    return void res.end();
+  }
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendError(
       res,

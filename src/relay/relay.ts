@@ -175,6 +175,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     sessions,
     metrics,
     status: () => ({ documents: registry.count(), connections: wss.clients.size }),
+    allowedOrigins: options.allowedOrigins ?? "*",
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {

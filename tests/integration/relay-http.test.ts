@@ -46,6 +46,16 @@ describe("tokens signed with public-key algorithms", () => {
     expect((await noOrg.json()).error.message).toMatch(/"org" claim/);
   });
 
+  it("answers browsers from other origins (CORS)", async () => {
+    const preflight = await fetch(`${relay.httpUrl}/v1/session`, {
+      method: "OPTIONS",
+      headers: { origin: "http://oms.example", "access-control-request-headers": "authorization" },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    expect(preflight.headers.get("access-control-allow-headers")).toBe("authorization");
+  });
+
   it("counts refusals in /metrics", async () => {
     const text = await (await fetch(`${relay.httpUrl}/metrics`)).text();
     expect(text).toMatch(/oms_relay_refusals_total\{reason="bad_token"\} [1-9]/);
@@ -63,6 +73,7 @@ describe("health", () => {
       sessions: {} as never,
       metrics: createRelayMetrics({ loadedDocuments: () => 0 }),
       status: () => ({}),
+      allowedOrigins: "*" as const,
     };
     const server = createServer((req, res) => void handleHttp(ctx, req, res));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
