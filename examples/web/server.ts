@@ -52,6 +52,13 @@ export async function startExample(options: {
   );
   const server: Server = createServer(async (req, res) => {
     const path = (req.url ?? "/").split("?")[0] as string;
+    // Demo controls: stop and start the relay while the page keeps being served.
+    if (path === "/demo/relay/stop" || path === "/demo/relay/start") {
+      if (path.endsWith("stop")) await example.stopRelay();
+      else await example.startRelay();
+      res.writeHead(200, { "content-type": "text/plain" });
+      return void res.end(`relay ${path.endsWith("stop") ? "stopped" : "started"}\n`);
+    }
     if (path === "/demo.json") {
       res.writeHead(200, { "content-type": "application/json" });
       return void res.end(JSON.stringify({ relayUrl, users: tokens }));
@@ -73,7 +80,7 @@ export async function startExample(options: {
   });
   await new Promise<void>((r) => server.listen(options.webPort ?? 0, "127.0.0.1", () => r()));
   const port = (server.address() as { port: number }).port;
-  return {
+  const example: Example = {
     url: `http://127.0.0.1:${port}/`,
     get relay() {
       return relay;
@@ -91,6 +98,7 @@ export async function startExample(options: {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+  return example;
 }
 
 // `npm run example`: relay and page, until Ctrl-C.
@@ -98,8 +106,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const example = await startExample({
     dataDir: process.env.OMS_EXAMPLE_DATA ?? join(process.cwd(), "data", "example"),
     webPort: Number(process.env.PORT ?? 5173),
+    // A fixed relay port: the page remembers the relay's address for offline reloads.
+    relayPort: Number(process.env.OMS_EXAMPLE_RELAY_PORT ?? 3031),
   });
-  process.stdout.write(`oms-sync example: open ${example.url} (relay ${example.relay?.url})\n`);
+  process.stdout.write(
+    `oms-sync example: open ${example.url} (relay ${example.relay?.url})\n` +
+      `  stop the relay: ${example.url}demo/relay/stop   start it again: ${example.url}demo/relay/start\n`,
+  );
   const stop = () => void example.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -90,6 +90,9 @@ export class ClientGate {
       highestLocalSeen: Math.max(localTime, this.#clock.now()),
     };
     await this.#persist();
+    // Always tell listeners: the clock may have moved since the last check, so the level they
+    // show may differ from the one the gate last reported.
+    this.#last = undefined;
     this.check();
   }
 

@@ -1,0 +1,148 @@
+import { mkdirSync } from "node:fs";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Example, startExample } from "../../examples/web/server.js";
+import { tempDir } from "../integration/helpers.js";
+
+const ARTIFACTS = "tests/browser/artifacts";
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+let example: Example;
+let browser: Browser;
+let data: { dir: string; remove: () => void };
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  data = tempDir("oms-browser-");
+  example = await startExample({ dataDir: data.dir });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await example?.close();
+  data?.remove();
+});
+
+/** A fresh browser profile, signed in as `user`, with the sync indicator watched. */
+async function signIn(user: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  // Remember whether the progress indicator ever appeared: a sync can be quick.
+  await context.addInitScript(() => {
+    new MutationObserver(() => {
+      if (document.querySelector("[data-testid=sync-progress]"))
+        (window as unknown as { sawProgress: boolean }).sawProgress = true;
+    }).observe(document, { childList: true, subtree: true });
+  });
+  const page = await context.newPage();
+  await page.goto(example.url);
+  await page.getByTestId(`sign-in-${user}`).click();
+  await page.getByTestId("sync-complete").waitFor();
+  return { context, page };
+}
+
+const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
+
+let quoteId = "";
+let alice: { context: BrowserContext; page: Page };
+
+describe("the example front end in Chromium", () => {
+  it("keeps a quote written with the relay down across a reload (IndexedDB)", async () => {
+    alice = await signIn("alice");
+    await example.stopRelay();
+    const { page } = alice;
+    await page.getByTestId("new-quote").click();
+    await page.getByTestId("quote-editor").waitFor();
+    quoteId = decodeURIComponent(new URL(page.url()).hash.split("/")[2] ?? "");
+    for (let i = 0; i < 3; i++) await page.getByTestId("add-line").click();
+    await page.getByTestId("customer").fill("Hansen Homes");
+    await page.getByTestId("customer").press("Tab");
+    await page.getByTestId("project").fill("Lake house");
+    await page.getByTestId("project").press("Tab");
+    await expect.poll(() => page.locator("[data-testid=lines] tbody tr").count()).toBe(3);
+    expect(await page.getByTestId("total").textContent()).toBe("$1,377.00");
+    await shot(page, "quote-offline");
+    await page.reload();
+    await page.goto(`${example.url}#/quotes`);
+    await expect.poll(() => page.getByTestId("quotes-list").textContent()).toContain("Lake house");
+    expect(await page.getByTestId("quotes-list").textContent()).toContain("$1,377.00");
+    expect(await page.getByTestId("sync-status").textContent()).toContain("Offline");
+  });
+
+  it("syncs when the relay is back: progress, then complete; a fresh profile sees the quote", async () => {
+    await example.startRelay();
+    const { page } = alice;
+    await page.evaluate(() => {
+      (window as unknown as { sawProgress: boolean }).sawProgress = false;
+    });
+    await page.getByTestId("sync-button").click();
+    await page.getByTestId("sync-complete").waitFor({ timeout: 30_000 });
+    expect(
+      await page.evaluate(() => (window as unknown as { sawProgress: boolean }).sawProgress),
+    ).toBe(true);
+    await shot(page, "sync-complete");
+
+    const second = await signIn("alice");
+    await second.page.goto(`${example.url}#/quotes`);
+    await expect
+      .poll(() => second.page.getByTestId("quotes-list").textContent())
+      .toContain("Lake house");
+    await second.context.close();
+  });
+
+  it("submits an order and shows its number", async () => {
+    const { page } = alice;
+    await page.goto(`${example.url}#/quote/${quoteId}`);
+    await page.getByTestId("to-order").click();
+    await page.getByTestId("order-view").waitFor();
+    await page.getByTestId("submit").click();
+    await page.getByTestId("sync-button").click();
+    await page.getByTestId("order-number").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("order-number").textContent()).toBe("SO-000001");
+    await shot(page, "order-submitted");
+  });
+
+  it("never shows the quote to a user of another organization", async () => {
+    const oscar = await signIn("oscar");
+    await oscar.page.goto(`${example.url}#/quotes`);
+    await expect
+      .poll(() => oscar.page.getByTestId("quotes-list").textContent())
+      .toContain("None yet");
+    await oscar.page.goto(`${example.url}#/quote/${quoteId}`);
+    await expect
+      .poll(() =>
+        oscar.page
+          .getByTestId("error")
+          .textContent()
+          .catch(() => ""),
+      )
+      .toMatch(/may not read it|does not exist/);
+    await oscar.context.close();
+  });
+
+  it("disables submitting after 15 days without a sync, with the reason; a sync lifts it", async () => {
+    const { page } = alice;
+    await page.getByTestId("clock-15").click();
+    await expect.poll(() => page.getByTestId("submit").isDisabled()).toBe(true);
+    expect(await page.getByTestId("submit-reason").textContent()).toMatch(
+      /Disabled: no complete sync for 15 days\. Sync to enable it\./,
+    );
+    expect(await page.getByTestId("gate-banner").textContent()).toMatch(/disabled until you sync/);
+    await shot(page, "gate-blocked");
+    await page.getByTestId("sync-button").click();
+    await expect
+      .poll(() => page.getByTestId("submit").isDisabled(), { timeout: 30_000 })
+      .toBe(false);
+    await page.getByTestId("clock-reset").click();
+    await alice.context.close();
+  });
+});
