@@ -122,11 +122,29 @@ export const checkIsolation: Check = (world) => {
 
 /**
  * After `heal()`: every change a device wrote with the right to write it is at the relay and on
- * every device whose user may read the document.
+ * every device whose user may read the document; every document a device forked with a refused
+ * write is still on that device, and the relay told its user why.
  */
 export const checkNoLoss: Check = (world) => {
   const out: InvariantViolation[] = [];
   world.devices.forEach((device, i) => {
+    for (const id of device.forked) {
+      if (!device.repo.handles[id as never]?.isReady()) {
+        out.push({
+          invariant: "no-loss",
+          message: `device ${i} lost ${id}, which holds a refused write`,
+        });
+      }
+      const told = world.relay.refusals.some(
+        (r) => r.user === device.principal.userId && r.notice.documentId === id,
+      );
+      const known = world.relay.registry.get(id) !== undefined;
+      if (known && !told)
+        out.push({
+          invariant: "no-loss",
+          message: `device ${i}'s refused write to ${id} was never reported`,
+        });
+    }
     for (const [id, hashes] of device.written) {
       if (device.forked.has(id)) continue;
       const relay = world.relay.repo.handles[id as never];
