@@ -100,7 +100,7 @@ export const arbWorkspace = (): fc.Arbitrary<Workspace> =>
     .record({
       owner: arbUserId(),
       organization: arbOrganizationId(),
-      my: fc.array(
+      my: fc.uniqueArray(
         fc.tuple(
           arbId(),
           fc.constantFrom("quote" as const, "order" as const, "assistance" as const),
@@ -121,11 +121,12 @@ export const arbLedger = (): fc.Arbitrary<Ledger> =>
     .record({
       owner: arbUserId(),
       organization: arbOrganizationId(),
-      outcomes: fc.array(
+      // One outcome and one ticket per request: the ledger refuses a second, different one.
+      outcomes: fc.uniqueArray(
         fc.tuple(arbId(), arbId(), fc.constantFrom("accepted" as const, "rejected" as const)),
-        { maxLength: 5 },
+        { maxLength: 5, selector: ([requestId]) => requestId },
       ),
-      tickets: fc.array(arbId(), { maxLength: 3 }),
+      tickets: fc.uniqueArray(arbId(), { maxLength: 3 }),
     })
     .map(({ owner, organization, outcomes, tickets }) => {
       const doc = createLedger({ owner, organization });
@@ -166,7 +167,10 @@ export const arbInbox = (): fc.Arbitrary<Inbox> =>
     .record({
       owner: arbUserId(),
       organization: arbOrganizationId(),
-      messages: fc.array(fc.tuple(arbId(), arbText(), arbText(), arbTime()), { maxLength: 5 }),
+      messages: fc.uniqueArray(fc.tuple(arbId(), arbText(), arbText(), arbTime()), {
+        maxLength: 5,
+        selector: ([id]) => id,
+      }),
     })
     .map(({ owner, organization, messages }) => {
       const doc = createInbox({ owner, organization });

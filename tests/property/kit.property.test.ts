@@ -23,14 +23,18 @@ describe("the testing kit", () => {
     ["ledger", arbLedger()],
     ["inbox", arbInbox()],
     ["organization", arbOrganization()],
-  ] as [string, fc.Arbitrary<unknown>][])("generates valid %s documents", (_kind, arb) => {
-    fc.assert(
-      fc.property(arb, (doc) => {
-        expect(checkDocument(doc)).toEqual([]);
-      }),
-      { numRuns: propertyRuns(50) },
-    );
-  });
+  ] as [string, fc.Arbitrary<unknown>][])(
+    "generates valid %s documents",
+    (_kind, arb) => {
+      fc.assert(
+        fc.property(arb, (doc) => {
+          expect(checkDocument(doc)).toEqual([]);
+        }),
+        { numRuns: propertyRuns(50) },
+      );
+    },
+    600_000,
+  );
 
   it("replays a failing simulated run exactly from its seed and path", async () => {
     // A property that is false as soon as a submission reaches the relay: it must fail.
