@@ -7,6 +7,7 @@ import {
   type StorageAdapterInterface,
 } from "@automerge/automerge-repo";
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
+import { flushReady } from "../adapters/flush-ready.js";
 import { ClientSocketAdapter } from "../adapters/network-ws-client.js";
 import { FileStorageAdapter } from "../adapters/storage-file.js";
 import { MemoryStorageAdapter } from "../adapters/storage-memory.js";
@@ -585,10 +586,7 @@ class OmsClientImpl implements OmsClient {
 
   async close(): Promise<void> {
     await this.#engine.stop();
-    const ready = Object.values(this.#repo.handles)
-      .filter((h) => h.isReady())
-      .map((h) => h.documentId);
-    if (ready.length > 0) await this.#repo.flush(ready);
+    await flushReady(this.#repo);
     await this.#gate.close();
     await this.#scoped?.close();
   }

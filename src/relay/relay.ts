@@ -5,6 +5,7 @@ import type { Duplex } from "node:stream";
 import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
 import { type Logger, pino } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
+import { flushReady } from "../adapters/flush-ready.js";
 import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
 import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import { OmsError } from "../docs/errors.js";
@@ -273,12 +274,4 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       return closing;
     },
   };
-}
-
-/** Stores every loaded document (Repo.flush throws on handles still loading or unavailable). */
-export async function flushReady(repo: Repo): Promise<void> {
-  const ready = Object.values(repo.handles)
-    .filter((h) => h.isReady())
-    .map((h) => h.documentId);
-  if (ready.length > 0) await repo.flush(ready);
 }

@@ -1,5 +1,6 @@
 import * as A from "@automerge/automerge";
 import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
+import { flushReady } from "../../adapters/flush-ready.js";
 import { MemoryStorageAdapter } from "../../adapters/storage-memory.js";
 import { ClientGate } from "../../client/client-gate.js";
 import { DeviceStore } from "../../client/device-store.js";
@@ -53,10 +54,7 @@ export class SimDevice {
   }
 
   async restart(): Promise<void> {
-    const ready = Object.values(this.repo.handles)
-      .filter((h) => h.isReady())
-      .map((h) => h.documentId);
-    if (ready.length > 0) await this.repo.flush(ready);
+    await flushReady(this.repo);
     this.restarts++;
     this.#start();
     this.loadMine();

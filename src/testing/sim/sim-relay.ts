@@ -6,6 +6,7 @@ import {
   Repo,
 } from "@automerge/automerge-repo";
 import { pino } from "pino";
+import { flushReady } from "../../adapters/flush-ready.js";
 import { MemoryStorageAdapter } from "../../adapters/storage-memory.js";
 import type { Order } from "../../docs/types.js";
 import type { AccessPolicy } from "../../policy/access.js";
@@ -204,10 +205,7 @@ export class SimRelay {
     await this.adapter.settled();
     this.processor.close();
     await this.processor.idle();
-    const ready = Object.values(this.repo.handles)
-      .filter((h) => h.isReady())
-      .map((h) => h.documentId);
-    if (ready.length > 0) await this.repo.flush(ready);
+    await flushReady(this.repo);
     this.restarts++;
     this.#start();
     void this.processor.schedule();
