@@ -8,6 +8,7 @@ import {
 } from "@automerge/automerge-repo/slim";
 import type { ClientSocketAdapter, SocketEvent } from "../adapters/network-ws-client.js";
 import { OmsError } from "../docs/errors.js";
+import { sameHeads } from "../docs/heads.js";
 import type { Clock } from "./clock.js";
 import { fetchSession, type SessionResponse } from "./session.js";
 import { initialStatus, type SyncStatus } from "./sync-status.js";
@@ -301,13 +302,17 @@ export class SyncEngine {
     return this.#followUp;
   }
 
-  /** One run; a connection lost during it is waited for (bounded) and the run tried once more. */
+  /**
+   * One run. A connection lost during it is waited for (each wait bounded by connectTimeoutMs) and
+   * the run tried again, up to three times, so a flapping connection does not fail a sync.
+   */
   async #syncRun(): Promise<void> {
-    try {
-      await this.#attempt();
-    } catch (err) {
-      if (!(err instanceof ConnectionLost) || this.#stopped) throw err;
-      await this.#attempt();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#attempt();
+      } catch (err) {
+        if (!(err instanceof ConnectionLost) || this.#stopped || attempt >= 3) throw err;
+      }
     }
   }
 
@@ -362,7 +367,7 @@ export class SyncEngine {
     const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined;
     if (!theirs) return false;
     const mine = handle.heads();
-    return theirs.length === mine.length && mine.every((h) => theirs.includes(h));
+    return sameHeads(theirs, mine);
   }
 
   #progress(handles: DocHandle<unknown>[], total: number): number {

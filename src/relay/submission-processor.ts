@@ -1,6 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
+import { sameHeads } from "../docs/heads.js";
 import type { DocId, MessageId, RequestId } from "../docs/ids.js";
 import { postMessage } from "../docs/inbox.js";
 import { recordAssistanceReceipt, recordSubmissionOutcome } from "../docs/ledger.js";
@@ -49,9 +50,6 @@ interface OutcomeRow {
   reason: string | null;
   processed_at: number;
 }
-
-const sameHeads = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && [...a].sort().join() === [...b].sort().join();
 
 /**
  * Gives every submission request and every new assistance request exactly one outcome.

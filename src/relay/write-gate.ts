@@ -1,5 +1,6 @@
 import * as A from "@automerge/automerge";
 import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
+import { sameHeads } from "../docs/heads.js";
 import { type DocumentMeta, documentMeta } from "../docs/kinds.js";
 import type { AccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
@@ -182,10 +183,6 @@ export class WriteGate {
 
 function malformed(message: string): GateVerdict {
   return { action: "refuse", reasons: [{ code: "SCHEMA", message }] };
-}
-
-function sameHeads(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().every((h, i) => h === [...b].sort()[i]);
 }
 
 function sameMeta(a: DocumentMeta, b: DocumentMeta): boolean {

@@ -1,8 +1,9 @@
 import * as A from "@automerge/automerge";
+import { sameHeads } from "../../docs/heads.js";
 import { documentMeta } from "../../docs/kinds.js";
 import { checkDocument } from "../../docs/schema.js";
 import type { Order } from "../../docs/types.js";
-import { type SimWorld, sameHeads } from "./sim-world.js";
+import type { SimWorld } from "./sim-world.js";
 
 /** One broken invariant, said so a failing property's report is readable. */
 export interface InvariantViolation {

@@ -3,6 +3,7 @@ import type { DocHandle, DocumentId } from "@automerge/automerge-repo";
 import { uniformInt } from "pure-rand/distribution/uniformInt";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
 import { createAssistanceRequest } from "../../docs/assistance.js";
+import { sameHeads } from "../../docs/heads.js";
 import type { OrganizationId, UserId } from "../../docs/ids.js";
 import { documentMeta } from "../../docs/kinds.js";
 import { addSubmissionRequest, createOrder } from "../../docs/order.js";
@@ -322,10 +323,6 @@ export class SimWorld {
     await this.relay.processor.idle();
     this.relay.db.close();
   }
-}
-
-export function sameHeads(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
 }
 
 /** Builds a world and connects it. */
