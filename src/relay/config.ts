@@ -18,6 +18,8 @@ export interface RelayLimits {
   requestAppearTimeoutMs: number;
   /** Interval of the processor's safety-net pass over pending requests. */
   processorIntervalMs: number;
+  /** Open WebSocket connections one user may hold at once; more are refused with HTTP 429. */
+  maxConnectionsPerUser: number;
 }
 
 export const defaultLimits: RelayLimits = {
@@ -27,6 +29,7 @@ export const defaultLimits: RelayLimits = {
   maxPendingOffers: 10_000,
   requestAppearTimeoutMs: 5_000,
   processorIntervalMs: 30_000,
+  maxConnectionsPerUser: 50,
 };
 
 export interface RelayOptions {

@@ -31,6 +31,13 @@ import { SessionService } from "./session.js";
 import { SubmissionProcessor } from "./submission-processor.js";
 import { WriteGate } from "./write-gate.js";
 
+/** Answers to a refused WebSocket upgrade: error code and HTTP reason phrase. */
+const upgradeRefusals = {
+  401: ["AUTH_REQUIRED", "Unauthorized"],
+  429: ["TOO_MANY_CONNECTIONS", "Too Many Requests"],
+  503: ["UNAVAILABLE", "Service Unavailable"],
+} as const;
+
 /** A running relay. */
 export interface Relay {
   /** WebSocket URL for clients, without a token: append `?token=…`. */
@@ -90,6 +97,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const principals = new WeakMap<WebSocket, Principal>();
+  const connectionsPerUser = new Map<string, number>();
   const gateRef: { gate?: WriteGate } = {};
   const adapter = new GuardedServerAdapter({
     server: wss,
@@ -164,7 +172,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         "socket error",
       );
     });
+    const user = principals.get(socket)?.userId;
+    if (user) connectionsPerUser.set(user, (connectionsPerUser.get(user) ?? 0) + 1);
     socket.on("close", () => {
+      if (user) connectionsPerUser.set(user, (connectionsPerUser.get(user) ?? 1) - 1);
       metrics.connections.dec();
       adapter.forgetSocket(socket);
     });
@@ -187,13 +198,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refuse = (status: number, reason: string, message: string) => {
+    const refuse = (status: 401 | 429 | 503, reason: string, message: string) => {
       metrics.refusals.inc({ reason });
-      const body = JSON.stringify({
-        error: { code: status === 401 ? "AUTH_REQUIRED" : "UNAVAILABLE", message },
-      });
+      const [code, text] = upgradeRefusals[status];
+      const body = JSON.stringify({ error: { code, message } });
       socket.end(
-        `HTTP/1.1 ${status} ${status === 401 ? "Unauthorized" : "Service Unavailable"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     };
     socket.on("error", () => socket.destroy());
@@ -204,6 +214,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       (principal) => {
         if (state !== "ready")
           return refuse(503, "not_ready", "the relay is stopping; retry shortly");
+        if ((connectionsPerUser.get(principal.userId) ?? 0) >= limits.maxConnectionsPerUser) {
+          return refuse(
+            429,
+            "too_many_connections",
+            `${principal.userId} already holds ${limits.maxConnectionsPerUser} connections (maxConnectionsPerUser); close one and retry`,
+          );
+        }
         wss.handleUpgrade(req, socket, head, (ws) => {
           principals.set(ws, principal);
           wss.emit("connection", ws, req);
