@@ -45,10 +45,11 @@ describe("connection limits", () => {
     expect((await connect(bob)).status).toBe(101);
 
     first.ws.close();
-    await waitFor(
-      async () => (await connect(alice).then((c) => (c.ws.close(), c.status))) === 101,
-      "a freed slot",
-    );
+    await waitFor(async () => {
+      const again = await connect(alice);
+      again.ws.close();
+      return again.status === 101;
+    }, "a freed slot");
     const metrics = await (await fetch(`${relay.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/oms_relay_refusals_total\{reason="too_many_connections"\} [1-9]/);
   });
