@@ -75,8 +75,10 @@ export class ClientSocketAdapter extends NetworkAdapter {
   connect(peerId: PeerId, peerMetadata?: PeerMetadata): void {
     this.peerId = peerId;
     this.peerMetadata = peerMetadata ?? {};
-    // The Repo must not wait on a relay that may never answer: ready after the first attempt.
-    setTimeout(() => this.#markReady(), 1_000);
+    // The Repo waits for its adapters before it declares a document unavailable. Ready comes with
+    // the relay's answer, or at once when the socket fails (a refused connection is quick); this
+    // bound is for a network that swallows packets. 1 s was too short for a busy machine.
+    setTimeout(() => this.#markReady(), 5_000);
     if (this.#wanted || this.#o.autoConnect !== false) this.open();
   }
 
