@@ -25,6 +25,14 @@ function client(relay: RelayProcess, token: string): Repo {
   const repo = new Repo({
     network: [new WebSocketClientAdapter(`${relay.url}/?token=${token}`, 200)],
   });
+  // The stock adapter asserts when shut down twice: the test may already have done it.
+  let down = false;
+  const shutdown = repo.shutdown.bind(repo);
+  repo.shutdown = async () => {
+    if (down) return;
+    down = true;
+    await shutdown();
+  };
   cleanups.push(() => repo.shutdown());
   return repo;
 }

@@ -75,7 +75,12 @@ describe("a relay killed during submission processing", () => {
       await waitFor(
         async () => {
           await c.sync.now().catch(() => undefined);
-          return (await c.orders.state(order.id)).status === "submitted";
+          // The ledger and the inbox are separate documents: wait for both.
+          const inbox = await c.inbox.messages();
+          return (
+            (await c.orders.state(order.id)).status === "submitted" &&
+            inbox.some((m) => m.subject.startsWith("Order SO-000001"))
+          );
         },
         "the outcome after restart",
         20_000,

@@ -71,9 +71,10 @@ describe("order submission", () => {
       status: "submitted",
       accepted: { revision: 1, orderNumber: "SO-000001" },
     });
-    expect((await first.inbox.messages()).map((m) => m.subject)).toContain(
-      "Order SO-000001 accepted",
-    );
+    // The inbox is a document of its own, which may arrive after the ledger.
+    await expect
+      .poll(async () => (await first.inbox.messages()).map((m) => m.subject))
+      .toContain("Order SO-000001 accepted");
 
     const second = await device(relay);
     await second.sync.now();
@@ -171,9 +172,9 @@ describe("order submission", () => {
       requestId,
       rejected: { code: "INCOMPLETE" },
     });
-    expect((await c.inbox.messages())[0]?.body).toMatch(
-      /needs a customer name; the order needs at least one line item/,
-    );
+    await expect
+      .poll(async () => (await c.inbox.messages())[0]?.body)
+      .toMatch(/needs a customer name; the order needs at least one line item/);
     await expect(c.orders.submit(order.id)).rejects.toMatchObject({ code: "INVALID_INPUT" });
   });
 
@@ -197,8 +198,8 @@ describe("order submission", () => {
       ticketNumber: "T-000001",
       state: "open",
     });
-    expect((await c.inbox.messages()).map((m) => m.subject)).toContain(
-      "Assistance request received: ticket T-000001",
-    );
+    await expect
+      .poll(async () => (await c.inbox.messages()).map((m) => m.subject))
+      .toContain("Assistance request received: ticket T-000001");
   });
 });
