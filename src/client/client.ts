@@ -332,8 +332,13 @@ class OmsClientImpl implements OmsClient {
     return [...new Set([...listed, ...this.#addedToMy])];
   }
 
+  /** Asked on every save: a key lookup, not a scan of the "My" index. */
   #inScope(documentId: string): boolean {
-    return this.#ownIds().includes(documentId) || this.#myIds().includes(documentId);
+    if (this.#addedToMy.has(documentId) || this.#ownIds().includes(documentId)) return true;
+    const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
+    return (
+      workspace?.isReady() === true && Object.hasOwn((workspace.doc() as Workspace).my, documentId)
+    );
   }
 
   #scopeIds(): DocumentId[] {

@@ -117,3 +117,29 @@ describe("client-side validation", () => {
     });
   });
 });
+
+describe("My documents from another device", () => {
+  it("are kept on this device and open offline after a restart", async () => {
+    const data = tempDir();
+    const deviceB = tempDir();
+    cleanups.push(data.remove, deviceB.remove);
+    const relay = await relayAt(data.dir);
+    const token = await relay.mintToken({
+      sub: "alice",
+      org: "acme",
+      roles: ["rep"],
+      offline: true,
+    });
+    const a = await client(relay.url, token, "memory");
+    const quote = await a.quotes.create({ currency: "USD", projectName: "From device A" });
+    await a.sync.now();
+
+    const b = await client(relay.url, token, { folder: deviceB.dir });
+    await b.sync.now();
+    await b.close();
+    await relay.close();
+
+    const bAgain = await client(relay.url, token, { folder: deviceB.dir });
+    expect((await bAgain.quotes.open(quote.id)).doc().projectName).toBe("From device A");
+  });
+});
