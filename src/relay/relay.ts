@@ -9,7 +9,6 @@ import { flushReady } from "../adapters/flush-ready.js";
 import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
 import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import { OmsError } from "../docs/errors.js";
-import type { Order } from "../docs/types.js";
 import { defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import { defaultGateConfig } from "../policy/staleness-gate.js";
@@ -24,7 +23,7 @@ import {
 import { openDatabase, type RelayDatabase } from "./database.js";
 import { handleHttp, type RelayState, sendError } from "./http-routes.js";
 import { createRelayMetrics } from "./metrics.js";
-import { refusalReasons } from "./protocol.js";
+import { closeCodes, refusalReasons } from "./protocol.js";
 import { DocumentRegistry } from "./registry.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
@@ -136,15 +135,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     ...(options.fieldRules ? { fieldRules: options.fieldRules } : {}),
     settleTimeoutMs: limits.settleTimeoutMs,
     maxPendingOffers: limits.maxPendingOffers,
-    onAccepted: (documentId, meta, before, after) => {
-      if (meta.kind === "order") {
-        const was = new Set(Object.keys((before as Order | undefined)?.submissions ?? {}));
-        const added = Object.keys((after as Order).submissions ?? {}).filter((id) => !was.has(id));
-        if (added.length > 0) processorRef.processor?.noteRequests(documentId, added);
-      } else if (meta.kind === "assistance" && before === undefined) {
-        processorRef.processor?.schedule();
-      }
-    },
+    onAccepted: (documentId, meta, before, after) =>
+      processorRef.processor?.onAccepted(documentId, meta, before, after),
   });
   const sessions = new SessionService(repo, registry, secret);
   const processorRef: { processor?: SubmissionProcessor } = {};
@@ -278,7 +270,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         await processor.idle();
         await new Promise<void>((done) => {
           server.close(() => done());
-          for (const client of wss.clients) client.close(1001, "relay shutting down");
+          for (const client of wss.clients)
+            client.close(closeCodes.goingAway, "relay shutting down");
           server.closeAllConnections();
         });
         // Repo.shutdown() flushes every handle and throws on one that is not ready: flush the ready ones.

@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { sameHeads } from "../docs/heads.js";
 import type { DocId, MessageId, RequestId } from "../docs/ids.js";
 import { postMessage } from "../docs/inbox.js";
+import type { DocumentMeta } from "../docs/kinds.js";
 import { recordAssistanceReceipt, recordSubmissionOutcome } from "../docs/ledger.js";
 import { checkOrderComplete } from "../docs/order.js";
 import { own } from "../docs/own.js";
@@ -82,6 +83,22 @@ export class SubmissionProcessor {
     })();
     this.#o.fault?.("request-noted");
     this.schedule();
+  }
+
+  /**
+   * Told of every change set the write gate accepts: new submission requests in an order are
+   * noted, a new assistance request gets a pass.
+   */
+  onAccepted(documentId: string, meta: DocumentMeta, before: unknown, after: unknown): void {
+    if (meta.kind === "order") {
+      const was = (before as Order | undefined)?.submissions ?? {};
+      const added = Object.keys((after as Order).submissions ?? {}).filter(
+        (id) => !Object.hasOwn(was, id),
+      );
+      if (added.length > 0) this.noteRequests(documentId, added);
+    } else if (meta.kind === "assistance" && before === undefined) {
+      void this.schedule();
+    }
   }
 
   /** Schedules a pass over everything pending. Passes run one at a time. */

@@ -8,7 +8,6 @@ import {
 import { pino } from "pino";
 import { flushReady } from "../../adapters/flush-ready.js";
 import { MemoryStorageAdapter } from "../../adapters/storage-memory.js";
-import type { Order } from "../../docs/types.js";
 import type { AccessPolicy } from "../../policy/access.js";
 import { defaultAccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
@@ -171,15 +170,8 @@ export class SimRelay {
       policy: this.policy,
       settleTimeoutMs: 5_000,
       maxPendingOffers: 10_000,
-      onAccepted: (documentId, meta, before, after) => {
-        if (meta.kind === "order") {
-          const was = new Set(Object.keys((before as Order | undefined)?.submissions ?? {}));
-          const added = Object.keys((after as Order).submissions ?? {}).filter(
-            (id) => !was.has(id),
-          );
-          if (added.length > 0) processorRef.p?.noteRequests(documentId, added);
-        } else if (meta.kind === "assistance" && before === undefined) processorRef.p?.schedule();
-      },
+      onAccepted: (documentId, meta, before, after) =>
+        processorRef.p?.onAccepted(documentId, meta, before, after),
     });
     const sessions = new SessionService(
       this.repo,
