@@ -14,6 +14,8 @@ export type OmsErrorCode =
   | "STALE"
   | "AUTH_REQUIRED"
   | "AUTH_EXPIRED"
+  | "USER_REVOKED"
+  | "CONFLICT"
   | "OFFLINE"
   | "INTERNAL";
 

@@ -15,7 +15,11 @@ export type RefusalCode =
   | "WRONG_OWNER"
   | "WRONG_ORGANIZATION"
   | "IMMUTABLE_FIELD"
-  | "FIELD_NOT_ALLOWED";
+  | "FIELD_NOT_ALLOWED"
+  /** The user could read the document once and no longer may (an admin reassigned it). */
+  | "ACCESS_REVOKED"
+  /** The relay could not judge the change set now (it was busy); it is retried by the next sync. */
+  | "TRY_LATER";
 
 export interface WriteRefusal {
   readonly code: RefusalCode;

@@ -70,6 +70,21 @@ const migrations: readonly string[] = [
      received_at   INTEGER NOT NULL,
      delivered     INTEGER NOT NULL DEFAULT 0
    );`,
+  `CREATE TABLE revoked_users (
+     user_id      TEXT PRIMARY KEY,
+     organization TEXT NOT NULL,
+     revoked_by   TEXT NOT NULL,
+     reason       TEXT NOT NULL,
+     revoked_at   INTEGER NOT NULL
+   );
+   CREATE TABLE lost_access (
+     doc_id  TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     reason  TEXT NOT NULL,
+     heads   TEXT NOT NULL,
+     at      INTEGER NOT NULL,
+     PRIMARY KEY (doc_id, user_id)
+   );`,
 ];
 
 /**

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { OmsError } from "../docs/errors.js";
+import type { AdminService } from "./admin.js";
+import { handleAdmin } from "./admin-routes.js";
 import type { TokenVerifier } from "./auth.js";
 import type { RelayMetrics } from "./metrics.js";
 import type { SessionService } from "./session.js";
@@ -14,9 +16,28 @@ export interface HttpContext {
   status(): Record<string, unknown>;
   /** Origins allowed to call the HTTP endpoints from a browser: "*" or a list. */
   allowedOrigins: "*" | readonly string[];
+  admin: AdminService;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+/** The token of an `authorization: Bearer …` header, or "". */
+export function bearerToken(req: IncomingMessage): string {
+  const header = req.headers.authorization ?? "";
+  return header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+}
+
+/** Answers 401 for a missing, bad or expired token; rethrows anything else. */
+export function sendAuthError(ctx: HttpContext, res: ServerResponse, err: unknown): void {
+  if (err instanceof OmsError && (err.code === "AUTH_REQUIRED" || err.code === "AUTH_EXPIRED")) {
+    ctx.metrics.refusals.inc({
+      reason: err.code === "AUTH_EXPIRED" ? "expired_token" : "bad_token",
+    });
+    res.setHeader("www-authenticate", 'Bearer realm="oms-relay"');
+    return sendError(res, 401, err.code, err.message);
+  }
+  throw err;
+}
+
+export function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",
@@ -50,18 +71,19 @@ export async function handleHttp(
   }
   if (req.method === "OPTIONS") {
     res.writeHead(204, {
-      "access-control-allow-methods": "GET",
-      "access-control-allow-headers": "authorization",
+      "access-control-allow-methods": "GET, POST",
+      "access-control-allow-headers": "authorization, content-type",
       "access-control-max-age": "600",
     });
     return void res.end();
   }
+  if (path?.startsWith("/v1/admin/")) return handleAdmin(ctx, req, res, path);
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendError(
       res,
       405,
       "METHOD_NOT_ALLOWED",
-      `${req.method} is not supported; the relay's endpoints are GET`,
+      `${req.method} is not supported here; these endpoints are GET (POST is for /v1/admin/)`,
     );
   }
   switch (path) {
@@ -85,31 +107,30 @@ export async function handleHttp(
           "the relay is starting or stopping; retry shortly",
         );
       }
-      const header = req.headers.authorization ?? "";
-      const token = header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+      let principal: Awaited<ReturnType<TokenVerifier>>;
       try {
-        const principal = await ctx.verify(token);
-        return json(res, 200, await ctx.sessions.session(principal));
+        principal = await ctx.verify(bearerToken(req));
       } catch (err) {
-        if (
-          err instanceof OmsError &&
-          (err.code === "AUTH_REQUIRED" || err.code === "AUTH_EXPIRED")
-        ) {
-          ctx.metrics.refusals.inc({
-            reason: err.code === "AUTH_EXPIRED" ? "expired_token" : "bad_token",
-          });
-          res.setHeader("www-authenticate", 'Bearer realm="oms-relay"');
-          return sendError(res, 401, err.code, err.message);
-        }
-        throw err;
+        return sendAuthError(ctx, res, err);
       }
+      const revoked = ctx.admin.revocation(principal.userId);
+      if (revoked) {
+        ctx.metrics.refusals.inc({ reason: "user_revoked" });
+        return sendError(
+          res,
+          403,
+          "USER_REVOKED",
+          `${principal.userId} was revoked (${revoked.reason}); ask an admin to reinstate the user`,
+        );
+      }
+      return json(res, 200, await ctx.sessions.session(principal));
     }
     default:
       return sendError(
         res,
         404,
         "NOT_FOUND",
-        `no endpoint ${path}; see /healthz, /metrics, /v1/session`,
+        `no endpoint ${path}; see /healthz, /metrics, /v1/session, /v1/admin/`,
       );
   }
 }

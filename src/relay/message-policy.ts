@@ -31,8 +31,15 @@ export async function judgeInbound(
         return { action: "unavailable", reason: refusalReasons.noAccess };
       return {
         action: "refuse",
-        reason: refusalReasons.writeRefused,
-        notice: { type: REFUSAL_NOTICE, documentId: message.documentId, reasons: verdict.reasons },
+        reason: verdict.reasons.some((r) => r.code === "ACCESS_REVOKED")
+          ? refusalReasons.accessRevoked
+          : refusalReasons.writeRefused,
+        notice: {
+          type: REFUSAL_NOTICE,
+          documentId: message.documentId,
+          reasons: verdict.reasons,
+          ...(verdict.heads ? { heads: verdict.heads } : {}),
+        },
       };
     }
     case "ephemeral":

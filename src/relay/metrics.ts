@@ -48,6 +48,12 @@ export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    adminActions: new Counter({
+      name: "oms_relay_admin_actions_total",
+      help: "Admin actions taken (reassign, revoke, reinstate)",
+      labelNames: ["action"],
+      registers: [registry],
+    }),
     storageSeconds: new Histogram({
       name: "oms_relay_storage_seconds",
       help: "Storage operation latency",

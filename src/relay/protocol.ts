@@ -10,6 +10,10 @@ export const closeCodes = {
   messageTooBig: 1009,
   /** The relay is shutting down. */
   goingAway: 1001,
+  /** An admin revoked the user; reconnecting is refused with 403 until reinstated. */
+  userRevoked: 4003,
+  /** The socket exceeded a per-connection rate limit for too long. */
+  rateLimited: 4029,
 } as const;
 
 /** Why a message was dropped; the `reason` label of the refusal metric. */
@@ -26,6 +30,8 @@ export const refusalReasons = {
   malformedSync: "malformed_sync",
   writeRefused: "write_refused",
   badStorageId: "bad_storage_id",
+  userRevoked: "user_revoked",
+  accessRevoked: "access_revoked",
 } as const;
 
 /** The type of the refusal notice, inside an ephemeral message's data. */
@@ -39,6 +45,12 @@ export interface RefusalNotice {
   type: typeof REFUSAL_NOTICE;
   documentId: string;
   reasons: readonly WriteRefusal[];
+  /**
+   * The relay's heads (Automerge hex) that the sender may know: for a write refused, the
+   * document before the refused changes; for ACCESS_REVOKED, the document when access was lost.
+   * Changes of the sender's copy that are not ancestors of these were not stored.
+   */
+  heads?: readonly string[];
 }
 
 export function isRefusalNotice(value: unknown): value is RefusalNotice {

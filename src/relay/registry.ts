@@ -23,6 +23,7 @@ export class DocumentRegistry {
   readonly #orgDoc;
   readonly #insertOrgDoc;
   readonly #count;
+  readonly #setOwner;
 
   constructor(db: RelayDatabase) {
     this.#db = db;
@@ -45,6 +46,7 @@ export class DocumentRegistry {
       "INSERT INTO organization_documents (organization, doc_id) VALUES (?, ?)",
     );
     this.#count = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM documents");
+    this.#setOwner = db.prepare("UPDATE documents SET owner = ? WHERE doc_id = ?");
   }
 
   get(docId: string): DocumentMeta | undefined {
@@ -68,6 +70,12 @@ export class DocumentRegistry {
     const result = this.#insert.run(docId, meta.kind, meta.owner ?? null, meta.organization, now);
     this.#cache.delete(docId);
     return result.changes === 1;
+  }
+
+  /** Gives a document to another owner (an admin's reassignment); takes effect on the next lookup. */
+  setOwner(docId: string, owner: UserId): void {
+    this.#setOwner.run(owner, docId);
+    this.#cache.delete(docId);
   }
 
   /** The id of a user's workspace, ledger or inbox, if created. */

@@ -12,6 +12,8 @@ import { OmsError } from "../docs/errors.js";
 import { defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import { defaultGateConfig } from "../policy/staleness-gate.js";
+import type { Reassignment, Revocation } from "./admin.js";
+import { AdminService } from "./admin.js";
 import { createTokenVerifier, mintToken, type TokenRequest } from "./auth.js";
 import {
   defaultConfiguration,
@@ -33,6 +35,7 @@ import { WriteGate } from "./write-gate.js";
 /** Answers to a refused WebSocket upgrade: error code and HTTP reason phrase. */
 const upgradeRefusals = {
   401: ["AUTH_REQUIRED", "Unauthorized"],
+  403: ["USER_REVOKED", "Forbidden"],
   429: ["TOO_MANY_CONNECTIONS", "Too Many Requests"],
   503: ["UNAVAILABLE", "Service Unavailable"],
 } as const;
@@ -49,6 +52,15 @@ export interface Relay {
   readonly generatedSecretFile: string | undefined;
   readonly repo: Repo;
   readonly log: Logger;
+  /**
+   * The admin API as the operator (no organization check); the same actions are served over
+   * HTTP under `/v1/admin/` to tokens with the `admin` role.
+   */
+  readonly admin: {
+    reassign(documentId: string, owner: string, reason?: string): Promise<Reassignment>;
+    revoke(userId: string, reason?: string): Revocation;
+    reinstate(userId: string): boolean;
+  };
   /** Resolves when the submission processor has no pass running or scheduled (tests). */
   processed(): Promise<void>;
   /** Signs a token with the relay's secret (development and tests). */
@@ -137,6 +149,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxPendingOffers: limits.maxPendingOffers,
     onAccepted: (documentId, meta, before, after) =>
       processorRef.processor?.onAccepted(documentId, meta, before, after),
+    lostAccess: (documentId, userId) => adminRef.admin?.lostAccess(documentId, userId),
+    isRevoked: (userId) => adminRef.admin?.revocation(userId) !== undefined,
   });
   const sessions = new SessionService(repo, registry, secret);
   const processorRef: { processor?: SubmissionProcessor } = {};
@@ -152,6 +166,24 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     appearTimeoutMs: limits.requestAppearTimeoutMs,
   });
   processorRef.processor = processor;
+  const adminRef: { admin?: AdminService } = {};
+  const admin = new AdminService({
+    db,
+    repo,
+    registry,
+    sessions,
+    disconnectUser: (userId, reason) => {
+      for (const socket of wss.clients) {
+        if (principals.get(socket)?.userId === userId)
+          socket.close(closeCodes.userRevoked, `access revoked: ${reason}`.slice(0, 120));
+      }
+    },
+    onAction: (action, detail) => {
+      metrics.adminActions.inc({ action });
+      log.info({ action, ...detail }, "admin action");
+    },
+  });
+  adminRef.admin = admin;
 
   wss.on("connection", (socket: WebSocket) => {
     metrics.connections.inc();
@@ -180,6 +212,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     metrics,
     status: () => ({ documents: registry.count(), connections: wss.clients.size }),
     allowedOrigins: options.allowedOrigins ?? "*",
+    admin,
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {
@@ -190,7 +223,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refuse = (status: 401 | 429 | 503, reason: string, message: string) => {
+    const refuse = (status: 401 | 403 | 429 | 503, reason: string, message: string) => {
       metrics.refusals.inc({ reason });
       const [code, text] = upgradeRefusals[status];
       const body = JSON.stringify({ error: { code, message } });
@@ -206,6 +239,14 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       (principal) => {
         if (state !== "ready")
           return refuse(503, "not_ready", "the relay is stopping; retry shortly");
+        const revoked = admin.revocation(principal.userId);
+        if (revoked) {
+          return refuse(
+            403,
+            refusalReasons.userRevoked,
+            `${principal.userId} was revoked (${revoked.reason}); ask an admin to reinstate the user`,
+          );
+        }
         if ((connectionsPerUser.get(principal.userId) ?? 0) >= limits.maxConnectionsPerUser) {
           return refuse(
             429,
@@ -260,6 +301,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     repo,
     log,
     mintToken: (request) => mintToken(secret, request),
+    admin: {
+      reassign: (documentId, owner, reason) =>
+        admin.reassign("operator", documentId, owner, reason),
+      revoke: (userId, reason) => admin.revoke("operator", userId, reason),
+      reinstate: (userId) => admin.reinstate("operator", userId),
+    },
     processed: () => processor.idle(),
     close() {
       closing ??= (async () => {

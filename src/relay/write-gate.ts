@@ -12,7 +12,12 @@ export type GateVerdict =
   /** Answer doc-unavailable: the document does not exist for this user. */
   | { readonly action: "unavailable" }
   /** Drop the message and tell the sender why. */
-  | { readonly action: "refuse"; readonly reasons: readonly WriteRefusal[] };
+  | {
+      readonly action: "refuse";
+      readonly reasons: readonly WriteRefusal[];
+      /** The relay's heads the sender may know (Automerge hex), so it can tell what was refused. */
+      readonly heads?: readonly string[];
+    };
 
 export interface WriteGateOptions {
   repo: Repo;
@@ -25,6 +30,13 @@ export interface WriteGateOptions {
   maxPendingOffers: number;
   /** Told of every accepted change set, before the Repo applies it. */
   onAccepted?: (documentId: string, meta: DocumentMeta, before: unknown, after: unknown) => void;
+  /** Why a user who could read a document once no longer may (an admin reassigned it). */
+  lostAccess?: (
+    documentId: string,
+    userId: string,
+  ) => { reason: string; heads: readonly string[]; at: number } | undefined;
+  /** A revoked user reads nothing, even on a socket opened before the revocation. */
+  isRevoked?: (userId: string) => boolean;
 }
 
 /**
@@ -50,6 +62,7 @@ export class WriteGate {
   }
 
   canRead(principal: Principal, documentId: string): boolean {
+    if (this.#o.isRevoked?.(principal.userId)) return false;
     const meta = this.#o.registry.get(documentId);
     if (meta) return this.#o.policy.canRead(principal, meta);
     return this.#offers.get(documentId)?.has(principal.userId) ?? false;
@@ -82,8 +95,8 @@ export class WriteGate {
       action: "refuse" as const,
       reasons: [
         {
-          code: "SCHEMA" as const,
-          message: `the relay could not judge this change set: ${String(cause)}`,
+          code: "TRY_LATER" as const,
+          message: `the relay could not judge this change set now (${String(cause)}); the next sync sends it again`,
         },
       ],
     }));
@@ -95,7 +108,20 @@ export class WriteGate {
     data: Uint8Array,
   ): Promise<GateVerdict> {
     const meta = this.#o.registry.get(documentId);
-    if (meta && !this.#o.policy.canRead(principal, meta)) return { action: "unavailable" };
+    if (meta && !this.canRead(principal, documentId)) {
+      const lost = this.#o.lostAccess?.(documentId, principal.userId);
+      if (!lost || this.#o.isRevoked?.(principal.userId)) return { action: "unavailable" };
+      return {
+        action: "refuse",
+        heads: lost.heads,
+        reasons: [
+          {
+            code: "ACCESS_REVOKED",
+            message: `you no longer have access to this document (${lost.reason} on ${new Date(lost.at).toISOString()}); changes you made since were not stored: export them from the quarantine and pass them on to its owner`,
+          },
+        ],
+      };
+    }
 
     let decoded: { changes: unknown[]; heads: unknown[] };
     try {
@@ -128,7 +154,8 @@ export class WriteGate {
       policy: this.#o.policy,
       ...(this.#o.fieldRules ? { fieldRules: this.#o.fieldRules } : {}),
     });
-    if (!decision.ok) return { action: "refuse", reasons: decision.reasons };
+    if (!decision.ok)
+      return { action: "refuse", reasons: decision.reasons, heads: A.getHeads(before) };
 
     const afterMeta = documentMeta(after) as DocumentMeta;
     if (meta && !existed && !sameMeta(meta, afterMeta)) {

@@ -71,6 +71,7 @@ describe("health", () => {
         throw new Error("unused");
       },
       sessions: {} as never,
+      admin: {} as never,
       metrics: createRelayMetrics({ loadedDocuments: () => 0 }),
       status: () => ({}),
       allowedOrigins: "*" as const,

@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { OmsError } from "../docs/errors.js";
+import type { Principal } from "../policy/principal.js";
+import { assertAdmin } from "./admin.js";
+import { bearerToken, type HttpContext, json, sendAuthError, sendError } from "./http-routes.js";
+
+/** Bodies of admin requests are small JSON objects. */
+const maxBodyBytes = 65_536;
+
+const statusOf: Partial<Record<string, number>> = {
+  INVALID_INPUT: 400,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+};
+
+const routes = [
+  "POST /v1/admin/documents/{id}/reassign {owner, reason?}",
+  "POST /v1/admin/users/{id}/revoke {reason?}",
+  "POST /v1/admin/users/{id}/reinstate",
+  "GET /v1/admin/users/revoked",
+];
+
+/**
+ * `/v1/admin/…`: reassign a document, revoke or reinstate a user. Every request needs a token
+ * with the `admin` role, and acts within that admin's organization only.
+ */
+export async function handleAdmin(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): Promise<void> {
+  if (ctx.state() !== "ready")
+    return sendError(res, 503, "UNAVAILABLE", "the relay is starting or stopping; retry shortly");
+  let admin: Principal;
+  try {
+    admin = await ctx.verify(bearerToken(req));
+  } catch (err) {
+    return sendAuthError(ctx, res, err);
+  }
+  try {
+    assertAdmin(admin);
+    if (ctx.admin.revocation(admin.userId))
+      throw new OmsError("FORBIDDEN", `${admin.userId} was revoked and may not act as admin`);
+    const parts = path.split("/").slice(3).map(decodeURIComponent);
+    const [collection, id, action] = parts;
+    if (req.method === "GET" && collection === "users" && id === "revoked" && !action) {
+      return json(res, 200, { revoked: ctx.admin.revokedUsers(admin.organization) });
+    }
+    if (req.method !== "POST" || parts.length !== 3 || !id) {
+      return sendError(
+        res,
+        404,
+        "NOT_FOUND",
+        `no admin endpoint ${req.method} ${path}; there are: ${routes.join("; ")}`,
+      );
+    }
+    const body = await readJson(req);
+    const reason = optionalString(body, "reason");
+    if (collection === "documents" && action === "reassign") {
+      const owner = body.owner;
+      if (typeof owner !== "string")
+        throw new OmsError("INVALID_INPUT", 'the body needs "owner": the user id of the new owner');
+      const documentId = id.startsWith("automerge:") ? id.slice("automerge:".length) : id;
+      return json(res, 200, await ctx.admin.reassign(admin, documentId, owner, reason));
+    }
+    if (collection === "users" && action === "revoke")
+      return json(res, 200, ctx.admin.revoke(admin, id, reason));
+    if (collection === "users" && action === "reinstate") {
+      const reinstated = ctx.admin.reinstate(admin, id);
+      if (!reinstated) throw new OmsError("NOT_FOUND", `${id} is not revoked in your organization`);
+      return json(res, 200, { userId: id, reinstated });
+    }
+    return sendError(
+      res,
+      404,
+      "NOT_FOUND",
+      `no admin endpoint ${req.method} ${path}; there are: ${routes.join("; ")}`,
+    );
+  } catch (err) {
+    if (err instanceof OmsError && statusOf[err.code])
+      return sendError(res, statusOf[err.code] as number, err.code, err.message);
+    throw err;
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength;
+    if (size > maxBodyBytes)
+      throw new OmsError("INVALID_INPUT", `the body exceeds ${maxBodyBytes} bytes; send less`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8").trim();
+  if (!text) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new OmsError("INVALID_INPUT", "the body is not JSON; send a JSON object");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new OmsError("INVALID_INPUT", "the body must be a JSON object");
+  return value as Record<string, unknown>;
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length > 500)
+    throw new OmsError("INVALID_INPUT", `"${key}" must be a string of at most 500 characters`);
+  return value;
+}

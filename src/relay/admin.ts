@@ -1,0 +1,260 @@
+import * as A from "@automerge/automerge";
+import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
+import { OmsError } from "../docs/errors.js";
+import type { DocId, UserId } from "../docs/ids.js";
+import type { Workspace } from "../docs/types.js";
+import { addToMy, removeFromMy } from "../docs/workspace.js";
+import { hasRole, type Principal, parsePrincipal, roles } from "../policy/principal.js";
+import type { RelayDatabase } from "./database.js";
+import type { DocumentRegistry } from "./registry.js";
+import type { SessionService } from "./session.js";
+
+/** Who performs an admin action: an admin's principal, or the operator through `createRelay`. */
+export type AdminActor = Principal | "operator";
+
+/** Why a user lost access to a document they could read before. */
+export interface LostAccess {
+  readonly reason: string;
+  /** The document's heads (Automerge hex) when access was lost: what that user may have seen. */
+  readonly heads: readonly string[];
+  readonly at: number;
+}
+
+export interface Reassignment {
+  readonly documentId: string;
+  readonly previousOwner: string | null;
+  readonly owner: string;
+  readonly changed: boolean;
+}
+
+export interface Revocation {
+  readonly userId: string;
+  readonly organization: string;
+  readonly revokedBy: string;
+  readonly reason: string;
+  readonly revokedAt: number;
+}
+
+export interface AdminServiceOptions {
+  db: RelayDatabase;
+  repo: Repo;
+  registry: DocumentRegistry;
+  sessions: SessionService;
+  /** Closes every open socket of a user (revocation takes effect at once). */
+  disconnectUser(userId: string, reason: string): void;
+  /** Told after every action, for logs and metrics. */
+  onAction?(action: "reassign" | "revoke" | "reinstate", detail: Record<string, unknown>): void;
+}
+
+const reassignable = new Set(["quote", "order", "assistance"]);
+
+/**
+ * What an organization's admin may do to the relay's data: give a document to another owner, and
+ * revoke (or reinstate) a user. Each takes effect at once: the registry decides every message,
+ * so connected peers see the new rules with their next message, and nothing more is sent to a
+ * peer that lost access.
+ */
+export class AdminService {
+  readonly #o: AdminServiceOptions;
+  readonly #revoked = new Map<string, Revocation>();
+  readonly #lost;
+  readonly #recordLoss;
+  readonly #forgetLoss;
+  readonly #insertRevocation;
+  readonly #deleteRevocation;
+
+  constructor(options: AdminServiceOptions) {
+    this.#o = options;
+    const db = options.db;
+    this.#lost = db.prepare<[string, string], { reason: string; heads: string; at: number }>(
+      "SELECT reason, heads, at FROM lost_access WHERE doc_id = ? AND user_id = ?",
+    );
+    this.#recordLoss = db.prepare(
+      "INSERT OR REPLACE INTO lost_access (doc_id, user_id, reason, heads, at) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.#forgetLoss = db.prepare("DELETE FROM lost_access WHERE doc_id = ? AND user_id = ?");
+    this.#insertRevocation = db.prepare(
+      "INSERT OR REPLACE INTO revoked_users (user_id, organization, revoked_by, reason, revoked_at) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.#deleteRevocation = db.prepare("DELETE FROM revoked_users WHERE user_id = ?");
+    // Revocations are few and asked about on every connection: kept in memory.
+    for (const row of db
+      .prepare<[], Record<string, string | number>>("SELECT * FROM revoked_users")
+      .all()) {
+      this.#revoked.set(String(row.user_id), {
+        userId: String(row.user_id),
+        organization: String(row.organization),
+        revokedBy: String(row.revoked_by),
+        reason: String(row.reason),
+        revokedAt: Number(row.revoked_at),
+      });
+    }
+  }
+
+  /** The user's revocation, if revoked. */
+  revocation(userId: string): Revocation | undefined {
+    return this.#revoked.get(userId);
+  }
+
+  revokedUsers(organization?: string): Revocation[] {
+    return [...this.#revoked.values()].filter(
+      (r) => organization === undefined || r.organization === organization,
+    );
+  }
+
+  /** Why this user lost access to this document, if they had it once. */
+  lostAccess(documentId: string, userId: string): LostAccess | undefined {
+    const row = this.#lost.get(documentId, userId);
+    return row ? { reason: row.reason, heads: JSON.parse(row.heads), at: row.at } : undefined;
+  }
+
+  /**
+   * Gives a quote, order or assistance request to another user of its organization: the registry
+   * and the document's `owner` change, the document leaves the previous owner's "My" and enters
+   * the new owner's. The previous owner's later changes are refused with ACCESS_REVOKED.
+   */
+  async reassign(
+    actor: AdminActor,
+    documentId: string,
+    newOwner: string,
+    reason = "reassigned by an admin",
+  ): Promise<Reassignment> {
+    const owner = checkedUserId(newOwner);
+    const meta = this.#o.registry.get(documentId);
+    if (!meta || (actor !== "operator" && meta.organization !== actor.organization)) {
+      throw new OmsError(
+        "NOT_FOUND",
+        `no document ${documentId} in your organization; check the id (automerge URLs work without the "automerge:" prefix)`,
+      );
+    }
+    if (!reassignable.has(meta.kind)) {
+      throw new OmsError(
+        "CONFLICT",
+        `a ${meta.kind} document belongs to its user or organization and cannot be reassigned; only quotes, orders and assistance requests can`,
+      );
+    }
+    const previous = meta.owner ?? null;
+    if (previous === owner) return { documentId, previousOwner: previous, owner, changed: false };
+
+    const handle = await this.#o.repo.find<{ owner: string }>(documentId as DocumentId);
+    const headsBefore = A.getHeads(handle.doc() as A.Doc<unknown>);
+    const now = Date.now();
+    // The registry first: from here on nothing of this document goes to the previous owner.
+    this.#o.db.transaction(() => {
+      this.#o.registry.setOwner(documentId, owner);
+      if (previous)
+        this.#recordLoss.run(documentId, previous, reason, JSON.stringify(headsBefore), now);
+      this.#forgetLoss.run(documentId, owner);
+    })();
+    handle.change((d) => {
+      d.owner = owner;
+    });
+    const kind = meta.kind as "quote" | "order" | "assistance";
+    const workspaces: string[] = [documentId];
+    if (previous) {
+      workspaces.push(
+        await this.#editWorkspace(previous, meta.organization, (w) =>
+          removeFromMy(w, documentId as DocId),
+        ),
+      );
+    }
+    workspaces.push(
+      await this.#editWorkspace(owner, meta.organization, (w) =>
+        addToMy(w, documentId as DocId, kind, now),
+      ),
+    );
+    await this.#o.repo.flush(workspaces as DocumentId[]);
+    this.#o.repo.shareConfigChanged();
+    this.#o.onAction?.("reassign", { documentId, previousOwner: previous, owner, by: who(actor) });
+    return { documentId, previousOwner: previous, owner, changed: true };
+  }
+
+  async #editWorkspace(
+    userId: string,
+    organization: string,
+    edit: (w: Workspace) => void,
+  ): Promise<string> {
+    const id = await this.#o.sessions.userDocument(userId, organization, "workspace");
+    const handle = await this.#o.repo.find<Workspace>(id as DocumentId);
+    handle.change(edit);
+    return id;
+  }
+
+  /**
+   * Revokes a user: their open connections close at once (code 4003), and every later
+   * connection and session request is refused with 403 USER_REVOKED until reinstated. Their
+   * documents stay, and stay readable by their managers.
+   */
+  revoke(actor: AdminActor, userId: string, reason = "revoked by an admin"): Revocation {
+    const user = checkedUserId(userId);
+    const organization = actor === "operator" ? this.#organizationOf(user) : actor.organization;
+    if (actor !== "operator" && this.#organizationOf(user, organization) !== organization) {
+      throw new OmsError("NOT_FOUND", `no user ${user} in your organization; check the id`);
+    }
+    const revocation: Revocation = {
+      userId: user,
+      organization,
+      revokedBy: who(actor),
+      reason,
+      revokedAt: Date.now(),
+    };
+    this.#insertRevocation.run(
+      user,
+      organization,
+      revocation.revokedBy,
+      reason,
+      revocation.revokedAt,
+    );
+    this.#revoked.set(user, revocation);
+    this.#o.disconnectUser(user, reason);
+    this.#o.repo.shareConfigChanged();
+    this.#o.onAction?.("revoke", { userId: user, by: revocation.revokedBy });
+    return revocation;
+  }
+
+  /** Lifts a revocation; false when the user was not revoked. */
+  reinstate(actor: AdminActor, userId: string): boolean {
+    const existing = this.#revoked.get(userId);
+    if (!existing || (actor !== "operator" && existing.organization !== actor.organization))
+      return false;
+    this.#deleteRevocation.run(userId);
+    this.#revoked.delete(userId);
+    this.#o.onAction?.("reinstate", { userId, by: who(actor) });
+    return true;
+  }
+
+  /** The organization a user's documents belong to; `fallback` for a user the relay never saw. */
+  #organizationOf(userId: string, fallback = ""): string {
+    const row = this.#o.db
+      .prepare<[string], { organization: string }>(
+        "SELECT organization FROM user_documents WHERE user_id = ? LIMIT 1",
+      )
+      .get(userId);
+    return row?.organization ?? fallback;
+  }
+}
+
+/** Only an admin, and only in their organization. */
+export function assertAdmin(principal: Principal): void {
+  if (!hasRole(principal, roles.admin)) {
+    throw new OmsError(
+      "FORBIDDEN",
+      `${principal.userId} lacks the "${roles.admin}" role the admin API requires; use an admin's token`,
+    );
+  }
+}
+
+function checkedUserId(userId: string): UserId {
+  try {
+    return parsePrincipal({ sub: userId, org: "x", roles: [], offline: false }).userId;
+  } catch {
+    throw new OmsError(
+      "INVALID_INPUT",
+      `"${userId}" is not a user id: use 1 to 200 of A-Z a-z 0-9 . _ @ : -`,
+    );
+  }
+}
+
+function who(actor: AdminActor): string {
+  return actor === "operator" ? "operator" : actor.userId;
+}
