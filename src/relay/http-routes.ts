@@ -32,7 +32,8 @@ export function sendAuthError(ctx: HttpContext, res: ServerResponse, err: unknow
       reason: err.code === "AUTH_EXPIRED" ? "expired_token" : "bad_token",
     });
     res.setHeader("www-authenticate", 'Bearer realm="oms-relay"');
-    return sendError(res, 401, err.code, err.message);
+    sendError(res, 401, err.code, err.message);
+    return;
   }
   throw err;
 }
