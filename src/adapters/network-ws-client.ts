@@ -5,6 +5,7 @@ import {
   type PeerMetadata,
 } from "@automerge/automerge-repo/slim";
 import WebSocket from "isomorphic-ws";
+import { isRefusalNotice, type RefusalNotice } from "../relay/protocol.js";
 
 /** What happened to the socket, for the client's connection logic. */
 export type SocketEvent =
@@ -24,6 +25,8 @@ export interface ClientSocketOptions {
    * oms-sync client sets false and calls `open` once it has checked the token.
    */
   autoConnect?: boolean;
+  /** The relay refused changes this device sent (the notice is not passed to the Repo). */
+  onRefusal?: (notice: RefusalNotice) => void;
 }
 
 /**
@@ -168,6 +171,10 @@ export class ClientSocketAdapter extends NetworkAdapter {
       });
       this.#o.onEvent?.({ type: "connected", relayPeerId: message.senderId as PeerId });
     } else if (message.type !== "error") {
+      if (message.type === "ephemeral" && message.senderId === this.#relayPeerId) {
+        const notice = decodeNotice(message.data);
+        if (notice && this.#o.onRefusal) return this.#o.onRefusal(notice);
+      }
       this.emit("message", message as never);
     }
   }
@@ -183,5 +190,15 @@ export class ClientSocketAdapter extends NetworkAdapter {
     const encoded = cbor.encode(message);
     this.#o.onBytes?.("sent", encoded.byteLength);
     socket.send(encoded);
+  }
+}
+
+function decodeNotice(data: unknown): RefusalNotice | undefined {
+  if (!(data instanceof Uint8Array)) return undefined;
+  try {
+    const value = cbor.decode(data);
+    return isRefusalNotice(value) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -136,7 +136,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       });
     }
     if (decision.action === "refuse") {
-      return this.#sendRaw(socket, {
+      this.#sendRaw(socket, {
         type: "ephemeral",
         senderId: this.peerId,
         targetId: message.senderId,
@@ -145,6 +145,15 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
         count: ++this.#count,
         data: cbor.encode(decision.notice),
       });
+      // The document is gone for this user: a peer asking for it must not wait for an answer.
+      if (decision.notice.reasons.some((r) => r.code === "ACCESS_REVOKED")) {
+        this.#sendRaw(socket, {
+          type: "doc-unavailable",
+          senderId: this.peerId,
+          targetId: message.senderId,
+          documentId: decision.notice.documentId,
+        });
+      }
     }
   }
 

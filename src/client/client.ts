@@ -34,7 +34,7 @@ import type {
   Workspace,
   WorkspaceEntry,
 } from "../docs/types.js";
-import { addToMy, markRead } from "../docs/workspace.js";
+import { addToMy, markRead, removeFromMy } from "../docs/workspace.js";
 import { type AccessPolicy, defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import type { GateConfig, GatedFunction, GateState } from "../policy/staleness-gate.js";
@@ -45,11 +45,13 @@ import {
   transmittedView,
 } from "../policy/submission-state.js";
 import { validateWrite } from "../policy/write-validation.js";
+import type { RefusalNotice } from "../relay/protocol.js";
 import { ClientGate } from "./client-gate.js";
 import { type Clock, systemClock } from "./clock.js";
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
+import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
 import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js";
 import type { SyncStatus } from "./sync-status.js";
@@ -133,6 +135,19 @@ export interface OmsClient {
     readonly state: GateState;
     isEnabled(fn: GatedFunction): boolean;
     subscribe(listener: (state: GateState) => void): () => void;
+  };
+  /**
+   * Documents whose local changes the relay refused (access revoked while offline, a write the
+   * relay's rules forbid). Each is kept until discarded; the document itself returns to the
+   * relay's version (or leaves "My" when access was lost).
+   */
+  readonly quarantine: {
+    list(): Promise<QuarantineEntry[]>;
+    /** The document as this device had it and the refused changes, as JSON text. */
+    export(documentId: DocId | string): Promise<string>;
+    /** Forgets an entry (after its content was passed on); false if there was none. */
+    discard(documentId: DocId | string): Promise<boolean>;
+    subscribe(listener: (entries: QuarantineEntry[]) => void): () => void;
   };
   /** Stores everything and disconnects. */
   close(): Promise<void>;
@@ -255,11 +270,24 @@ class OmsClientImpl implements OmsClient {
   #principal: Principal;
   /** Ids added to My on this device whose workspace entry may not be written yet. */
   readonly #addedToMy = new Set<string>();
+  /**
+   * Documents that left "My" while on this device: each is synced once more, so that local
+   * changes reach the relay or, if refused, the quarantine, before the copy is dropped.
+   */
+  #departing = new Set<string>();
+  #myKnown: Set<string> | undefined;
+  #watchingWorkspace = false;
+  readonly #quarantine: Quarantine;
+  readonly #refusing = new Map<string, Promise<void>>();
   readonly #ctx: HandleContext;
 
   static async start(o: StartOptions): Promise<OmsClientImpl> {
     const client = new OmsClientImpl(o);
     await client.#gate.load();
+    client.#departing = new Set((await client.#store.get<string[]>("departing")) ?? []);
+    const known = await client.#store.get<string[]>("my");
+    if (known) client.#myKnown = new Set(known);
+    client.#engine.setQuarantined(await client.#quarantine.size());
     // A device's first contact with the relay starts its clock: it holds nothing stale yet.
     if (o.sessionIsFresh)
       await client.#gate.recordFirstContact(o.session.relayTime.time, o.clock.now());
@@ -267,6 +295,7 @@ class OmsClientImpl implements OmsClient {
     client.#gate.start();
     if (client.#offline) await o.store.set("session", o.session);
     client.#engine.start();
+    if (client.#offline) void client.#workspace().catch(() => undefined);
     return client;
   }
 
@@ -288,6 +317,7 @@ class OmsClientImpl implements OmsClient {
       autoConnect: false,
       onEvent: (event) => engine?.onSocketEvent(event),
       onBytes: (direction, bytes) => engine?.countBytes(direction, bytes),
+      onRefusal: (notice) => void this.#onRefusal(notice),
     });
     this.#repo = new Repo({
       network: [this.#adapter],
@@ -305,9 +335,13 @@ class OmsClientImpl implements OmsClient {
       background: this.#offline,
       scope: () => this.#scopeIds(),
       onSession: (session) => this.#onSession(session),
-      onComplete: (relayTime, localTime) => this.#gate.recordCompleteSync(relayTime, localTime),
+      onComplete: async (relayTime, localTime) => {
+        await this.#gate.recordCompleteSync(relayTime, localTime);
+        await this.#dropDeparted();
+      },
     });
     this.#engine = engine;
+    this.#quarantine = new Quarantine(this.#store);
     this.#ctx = { principal: () => this.#principal, policy: this.#policy, gate: this.#gate };
   }
 
@@ -334,7 +368,12 @@ class OmsClientImpl implements OmsClient {
 
   /** Asked on every save: a key lookup, not a scan of the "My" index. */
   #inScope(documentId: string): boolean {
-    if (this.#addedToMy.has(documentId) || this.#ownIds().includes(documentId)) return true;
+    if (
+      this.#addedToMy.has(documentId) ||
+      this.#departing.has(documentId) ||
+      this.#ownIds().includes(documentId)
+    )
+      return true;
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
     return (
       workspace?.isReady() === true && Object.hasOwn((workspace.doc() as Workspace).my, documentId)
@@ -347,7 +386,96 @@ class OmsClientImpl implements OmsClient {
         .filter((h) => h.isReady())
         .map((h) => h.documentId);
     }
-    return [...new Set([...this.#ownIds(), ...this.#myIds()])] as DocumentId[];
+    this.#watchWorkspace();
+    return [...new Set([...this.#ownIds(), ...this.#myIds(), ...this.#departing])] as DocumentId[];
+  }
+
+  /** Notices documents leaving "My" (an admin reassigned them, another device removed them). */
+  #watchWorkspace(): void {
+    if (this.#watchingWorkspace || !this.#offline) return;
+    const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
+    if (!workspace?.isReady()) return;
+    this.#watchingWorkspace = true;
+    workspace.on("change", ({ doc }) => void this.#noticeDepartures(doc as Workspace));
+    void this.#noticeDepartures(workspace.doc() as Workspace);
+  }
+
+  /**
+   * Compares "My" with the ids this device last saw in it (kept on the device, so a removal that
+   * arrived while the client was closed, or before it looked, is noticed too).
+   */
+  async #noticeDepartures(workspace: Workspace): Promise<void> {
+    const now = Object.keys(workspace.my);
+    const known = this.#myKnown;
+    this.#myKnown = new Set(now);
+    if (known && known.size === now.length && now.every((id) => known.has(id))) return;
+    await this.#store.set("my", now);
+    if (!known) return;
+    const left = [...known].filter((id) => !this.#myKnown?.has(id) && !this.#addedToMy.has(id));
+    if (left.length === 0) return;
+    for (const id of left) this.#departing.add(id);
+    await this.#store.set("departing", [...this.#departing]);
+    if (this.#engine.connected) void this.#engine.now().catch(() => undefined);
+  }
+
+  /** After a complete sync, departed documents are stored by the relay: drop the local copies. */
+  async #dropDeparted(): Promise<void> {
+    if (this.#departing.size === 0) return;
+    for (const id of [...this.#departing]) {
+      if (this.#inScopeViaMy(id)) {
+        this.#departing.delete(id);
+        continue;
+      }
+      const handle = this.#repo.handles[id as DocumentId];
+      if (handle?.isReady() && !this.#engine.isSynced(handle as DocHandle<unknown>)) continue;
+      if (handle) this.#repo.delete(id as DocumentId);
+      this.#departing.delete(id);
+    }
+    await this.#store.set("departing", [...this.#departing]);
+  }
+
+  #inScopeViaMy(id: string): boolean {
+    const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
+    return workspace?.isReady() === true && Object.hasOwn((workspace.doc() as Workspace).my, id);
+  }
+
+  /** The relay refused this device's changes to a document: keep them, tell the user, move on. */
+  #onRefusal(notice: RefusalNotice): Promise<void> {
+    const id = notice.documentId;
+    // Only a refusal the relay means for good; TRY_LATER ones go again with the next sync.
+    if (notice.reasons.every((r) => r.code === "TRY_LATER")) return Promise.resolve();
+    const previous = this.#refusing.get(id) ?? Promise.resolve();
+    const next = previous.then(() => this.#quarantineDocument(id, notice)).catch(() => undefined);
+    this.#refusing.set(id, next);
+    return next;
+  }
+
+  async #quarantineDocument(id: string, notice: RefusalNotice): Promise<void> {
+    const accessLost = notice.reasons.some((r) => r.code === "ACCESS_REVOKED");
+    const handle = this.#repo.handles[id as DocumentId];
+    if (handle?.isReady()) {
+      await this.#quarantine.add({
+        documentId: id,
+        doc: handle.doc() as never,
+        reasons: notice.reasons,
+        accessLost,
+        relayHeads: notice.heads,
+        now: this.#now(),
+      });
+      this.#engine.setQuarantined(await this.#quarantine.size());
+      // The copy goes: the relay's version comes back with the next sync (when still readable).
+      this.#repo.delete(id as DocumentId);
+    }
+    if (accessLost) {
+      this.#addedToMy.delete(id);
+      const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
+      if (workspace?.isReady() && Object.hasOwn((workspace.doc() as Workspace).my, id))
+        workspace.change((w) => removeFromMy(w as Workspace, id as DocId));
+      // After the change: its listener counts the document as departing.
+      this.#departing.delete(id);
+      await this.#store.set("departing", [...this.#departing]);
+    }
+    this.#engine.recheck();
   }
 
   async #find<T>(id: string, what: string): Promise<DocHandle<T>> {
@@ -397,8 +525,10 @@ class OmsClientImpl implements OmsClient {
     }
   }
 
-  #workspace(): Promise<DocHandle<Workspace>> {
-    return this.#find<Workspace>(this.#session.documents.workspace, "your workspace");
+  async #workspace(): Promise<DocHandle<Workspace>> {
+    const handle = await this.#find<Workspace>(this.#session.documents.workspace, "your workspace");
+    this.#watchWorkspace();
+    return handle;
   }
 
   async #list<T>(kind: WorkspaceEntry["kind"]): Promise<Listed<T>[]> {
@@ -571,6 +701,28 @@ class OmsClientImpl implements OmsClient {
       },
       subscribe: (listener) => engine.subscribe(listener),
       now: () => engine.now(),
+    };
+  }
+
+  get quarantine(): OmsClient["quarantine"] {
+    const q = this.#quarantine;
+    return {
+      list: () => q.list(),
+      export: async (documentId) => {
+        const exported: QuarantineExport | undefined = await q.export(idOf(documentId));
+        if (!exported)
+          throw new OmsError(
+            "NOT_FOUND",
+            `${documentId} is not in the quarantine; see client.quarantine.list()`,
+          );
+        return JSON.stringify(exported, null, 2);
+      },
+      discard: async (documentId) => {
+        const removed = await q.discard(idOf(documentId));
+        this.#engine.setQuarantined(await q.size());
+        return removed;
+      },
+      subscribe: (listener) => q.subscribe(listener),
     };
   }
 

@@ -40,6 +40,13 @@ export async function fetchSession(
     const code = body.error?.code === "AUTH_EXPIRED" ? "AUTH_EXPIRED" : "AUTH_REQUIRED";
     throw new OmsError(code, body.error?.message ?? "the relay refused the token: sign in again");
   }
+  if (response.status === 403) {
+    const body = (await response.json().catch(() => ({}))) as { error?: { message?: string } };
+    throw new OmsError(
+      "USER_REVOKED",
+      body.error?.message ?? "the relay revoked this user: ask an admin to reinstate you",
+    );
+  }
   if (!response.ok) {
     throw new OmsError("OFFLINE", `the relay answered ${response.status}; it will be tried again`);
   }

@@ -89,6 +89,7 @@ export class SyncEngine {
   #followUp: Promise<void> | undefined;
   #runBytes = { sent: 0, received: 0 };
   #watched = new Map<string, () => void>();
+  #recheck: (() => void) | undefined;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -115,6 +116,15 @@ export class SyncEngine {
 
   setLastCompleteSync(relayTime: number | null): void {
     this.#set({ lastCompleteSync: relayTime });
+  }
+
+  setQuarantined(count: number): void {
+    if (count !== this.#status.quarantined) this.#set({ quarantined: count });
+  }
+
+  /** A document left the run (refused and deleted locally): judge "complete" again. */
+  recheck(): void {
+    this.#recheck?.();
   }
 
   /** Counts bytes on the wire for the current run's progress. */
@@ -188,6 +198,12 @@ export class SyncEngine {
   }
 
   #failed(err: unknown): void {
+    if (err instanceof OmsError && err.code === "USER_REVOKED") {
+      this.#set({ state: "error", error: { reason: "revoked", message: err.message } });
+      this.#rejectWaiters(err);
+      this.#backoff = this.#o.schedule.backoffMaxMs;
+      return this.#retryLater();
+    }
     const auth =
       err instanceof OmsError && (err.code === "AUTH_EXPIRED" || err.code === "AUTH_REQUIRED");
     if (auth)
@@ -365,7 +381,7 @@ export class SyncEngine {
     const relay = this.#o.adapter.relayPeerId;
     const storageId = relay ? this.#o.repo.getStorageIdOfPeer(relay as PeerId) : undefined;
     const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined;
-    if (!theirs) return false;
+    if (!theirs || !handle.isReady()) return false;
     const mine = handle.heads();
     return sameHeads(theirs, mine);
   }
@@ -407,6 +423,9 @@ export class SyncEngine {
       };
       const check = () => {
         if (!this.#connected) return finish(new ConnectionLost());
+        // A document refused and deleted on this device (quarantined) no longer counts.
+        for (let i = handles.length - 1; i >= 0; i--)
+          if (!handles[i]?.isReady()) handles.splice(i, 1);
         if (this.#progress(handles, total) === handles.length && handles.every(holds)) finish();
       };
       for (const h of handles) {
@@ -432,6 +451,10 @@ export class SyncEngine {
         if (s.state === "offline" || s.state === "error") check();
       });
       cleanups.push(lost);
+      this.#recheck = check;
+      cleanups.push(() => {
+        if (this.#recheck === check) this.#recheck = undefined;
+      });
       check();
     });
   }

@@ -9,7 +9,11 @@ export interface SyncStatus {
    * - `error`: cannot sync until something changes; see `error`
    */
   readonly state: "offline" | "connecting" | "syncing" | "complete" | "error";
-  readonly error: { readonly reason: "auth" | "server"; readonly message: string } | null;
+  /** `revoked`: an admin revoked the user; local work is kept, nothing syncs until reinstated. */
+  readonly error: {
+    readonly reason: "auth" | "server" | "revoked";
+    readonly message: string;
+  } | null;
   /** Progress of the current (or last) sync run. */
   readonly progress: {
     readonly documentsDone: number;
@@ -21,6 +25,8 @@ export interface SyncStatus {
   readonly lastCompleteSync: number | null;
   /** Documents in scope with changes the relay has not stored yet. */
   readonly pendingDocuments: number;
+  /** Documents whose local changes the relay refused, kept in `client.quarantine`. */
+  readonly quarantined: number;
 }
 
 export const initialStatus: SyncStatus = {
@@ -29,4 +35,5 @@ export const initialStatus: SyncStatus = {
   progress: { documentsDone: 0, documentsTotal: 0, bytesSent: 0, bytesReceived: 0 },
   lastCompleteSync: null,
   pendingDocuments: 0,
+  quarantined: 0,
 };
