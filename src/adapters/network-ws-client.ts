@@ -173,7 +173,10 @@ export class ClientSocketAdapter extends NetworkAdapter {
     } else if (message.type !== "error") {
       if (message.type === "ephemeral" && message.senderId === this.#relayPeerId) {
         const notice = decodeNotice(message.data);
-        if (notice && this.#o.onRefusal) return this.#o.onRefusal(notice);
+        if (notice && this.#o.onRefusal) {
+          this.#o.onRefusal(notice);
+          return;
+        }
       }
       this.emit("message", message as never);
     }

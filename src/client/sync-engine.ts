@@ -202,7 +202,8 @@ export class SyncEngine {
       this.#set({ state: "error", error: { reason: "revoked", message: err.message } });
       this.#rejectWaiters(err);
       this.#backoff = this.#o.schedule.backoffMaxMs;
-      return this.#retryLater();
+      this.#retryLater();
+      return;
     }
     const auth =
       err instanceof OmsError && (err.code === "AUTH_EXPIRED" || err.code === "AUTH_REQUIRED");
