@@ -4,10 +4,16 @@ import { WebSocketServerAdapter } from "@automerge/automerge-repo-network-websoc
 import type { Logger } from "pino";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../policy/principal.js";
+import { ConnectionBudget, type ConnectionLimits } from "../relay/connection-budget.js";
 import { parseInboundMessage } from "../relay/inbound-message.js";
 import { allowOutbound, judgeInbound } from "../relay/message-policy.js";
 import type { RelayMetrics } from "../relay/metrics.js";
-import { closeCodes, refusalReasons } from "../relay/protocol.js";
+import {
+  closeCodes,
+  REFUSAL_NOTICE,
+  type RefusalNotice,
+  refusalReasons,
+} from "../relay/protocol.js";
 import type { WriteGate } from "../relay/write-gate.js";
 
 type OutboundMessage = Parameters<WebSocketServerAdapter["send"]>[0];
@@ -22,6 +28,7 @@ export interface GuardedAdapterOptions {
   principalOf(socket: WebSocket): Principal | undefined;
   /** Called before a sync message leaves, so that no peer sees heads the relay has not stored. */
   beforeSync(documentId: string): Promise<void>;
+  limits: ConnectionLimits;
 }
 
 interface PeerBinding {
@@ -40,6 +47,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
   readonly #peers = new Map<string, PeerBinding>();
   readonly #peerOfSocket = new WeakMap<WebSocket, string>();
   readonly #inbound = new WeakMap<WebSocket, Promise<void>>();
+  readonly #budgets = new WeakMap<WebSocket, ConnectionBudget>();
   readonly #outbound = new Map<string, Promise<void>>();
   readonly #sessionId = randomUUID();
   #count = 0;
@@ -65,13 +73,39 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     this.#o.metrics.peers.set(this.#peers.size);
   }
 
+  #budget(socket: WebSocket): ConnectionBudget {
+    let budget = this.#budgets.get(socket);
+    if (!budget) {
+      budget = new ConnectionBudget(this.#o.limits);
+      this.#budgets.set(socket, budget);
+    }
+    return budget;
+  }
+
   override receiveMessage(messageBytes: Uint8Array, socket: WebSocket): void {
     this.#o.metrics.bytesIn.inc(messageBytes.byteLength);
+    const budget = this.#budget(socket);
+    const { maxMessagesPerSecond, maxQueuedMessages } = this.#o.limits;
+    if (!budget.enqueue()) {
+      this.#o.metrics.refusals.inc({ reason: refusalReasons.rateLimited });
+      return void socket.close(
+        closeCodes.rateLimited,
+        `over ${maxQueuedMessages} messages waiting; send at most ${maxMessagesPerSecond}/s`,
+      );
+    }
+    // Too fast: stop reading for a while (TCP pushes back on the peer); nothing is dropped.
+    const wait = budget.take();
+    if (wait > 0 && !socket.isPaused) {
+      this.#o.metrics.throttled.inc();
+      socket.pause();
+      setTimeout(() => socket.resume(), wait);
+    }
     // One message at a time per socket, in order; a failure drops that message only.
     const previous = this.#inbound.get(socket) ?? Promise.resolve();
     const next = previous
       .then(() => this.#receive(messageBytes, socket))
-      .catch((err) => this.#o.log.error({ err }, "message handling failed; message dropped"));
+      .catch((err) => this.#o.log.error({ err }, "message handling failed; message dropped"))
+      .finally(() => budget.dequeue());
     this.#inbound.set(socket, next);
   }
 
@@ -124,6 +158,25 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     if (message.targetId !== this.peerId)
       return this.#refused(refusalReasons.malformedMessage, principal, "wrong targetId");
 
+    if (
+      (message.type === "sync" || message.type === "request") &&
+      !this.#budget(socket).admitDocument(message.documentId)
+    ) {
+      const limit = this.#o.limits.maxDocumentsPerConnection;
+      this.#refused(refusalReasons.tooManyDocuments, principal);
+      this.#sendNotice(socket, message.senderId, message.documentId, [
+        {
+          code: "TRY_LATER",
+          message: `this connection already asked about ${limit} documents (maxDocumentsPerConnection): reconnect to sync the rest`,
+        },
+      ]);
+      return this.#sendRaw(socket, {
+        type: "doc-unavailable",
+        senderId: this.peerId,
+        targetId: message.senderId,
+        documentId: message.documentId,
+      });
+    }
     const decision = await judgeInbound(this.#o.gate, principal, message);
     if (decision.action === "pass") return super.receiveMessage(cbor.encode(message), socket);
     this.#refused(decision.reason, principal);
@@ -182,6 +235,24 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     this.#outbound.set(targetId, next);
     void next.then(() => {
       if (this.#outbound.get(targetId) === next) this.#outbound.delete(targetId);
+    });
+  }
+
+  #sendNotice(
+    socket: WebSocket,
+    targetId: string,
+    documentId: string,
+    reasons: RefusalNotice["reasons"],
+  ): void {
+    const notice: RefusalNotice = { type: REFUSAL_NOTICE, documentId, reasons };
+    this.#sendRaw(socket, {
+      type: "ephemeral",
+      senderId: this.peerId,
+      targetId,
+      documentId,
+      sessionId: this.#sessionId,
+      count: ++this.#count,
+      data: cbor.encode(notice),
     });
   }
 

@@ -2,10 +2,11 @@ import type { JSONWebKeySet } from "jose";
 import type { Logger } from "pino";
 import type { AccessPolicy } from "../policy/access.js";
 import type { FieldRule } from "../policy/write-validation.js";
+import type { ConnectionLimits } from "./connection-budget.js";
 import type { FaultPoint } from "./submission-processor.js";
 
 /** Every limit of the relay, named, in one place. */
-export interface RelayLimits {
+export interface RelayLimits extends ConnectionLimits {
   /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
   maxPayloadBytes: number;
   /** Ping interval; a peer that misses a whole interval is dropped. */
@@ -30,6 +31,10 @@ export const defaultLimits: RelayLimits = {
   requestAppearTimeoutMs: 5_000,
   processorIntervalMs: 30_000,
   maxConnectionsPerUser: 50,
+  maxMessagesPerSecond: 1_000,
+  messageBurst: 2_000,
+  maxQueuedMessages: 20_000,
+  maxDocumentsPerConnection: 20_000,
 };
 
 export interface RelayOptions {

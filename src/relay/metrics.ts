@@ -48,6 +48,11 @@ export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    throttled: new Counter({
+      name: "oms_relay_throttled_total",
+      help: "Times a connection's reads were paused for sending faster than maxMessagesPerSecond",
+      registers: [registry],
+    }),
     adminActions: new Counter({
       name: "oms_relay_admin_actions_total",
       help: "Admin actions taken (reassign, revoke, reinstate)",

@@ -32,6 +32,8 @@ export const refusalReasons = {
   badStorageId: "bad_storage_id",
   userRevoked: "user_revoked",
   accessRevoked: "access_revoked",
+  rateLimited: "rate_limited",
+  tooManyDocuments: "too_many_documents",
 } as const;
 
 /** The type of the refusal notice, inside an ephemeral message's data. */

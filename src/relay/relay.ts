@@ -119,6 +119,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     metrics,
     log,
     principalOf: (socket) => principals.get(socket),
+    limits,
     beforeSync: async (documentId) => {
       const handle = repoRef.repo?.handles[documentId as never];
       if (handle?.isReady()) await repoRef.repo?.flush([documentId as never]);
@@ -152,7 +153,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     lostAccess: (documentId, userId) => adminRef.admin?.lostAccess(documentId, userId),
     isRevoked: (userId) => adminRef.admin?.revocation(userId) !== undefined,
   });
-  const sessions = new SessionService(repo, registry, secret);
+  const sessions = new SessionService(repo, registry, secret, {
+    maxPayloadBytes: limits.maxPayloadBytes,
+    maxMessagesPerSecond: limits.maxMessagesPerSecond,
+    maxDocumentsPerConnection: limits.maxDocumentsPerConnection,
+  });
   const processorRef: { processor?: SubmissionProcessor } = {};
   const processor = new SubmissionProcessor({
     db,

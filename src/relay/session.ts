@@ -22,6 +22,12 @@ export interface SessionResponse {
    * wait for changes the relay has made but not yet sent (a new ledger entry).
    */
   heads: Record<string, string[]>;
+  /** The relay's per-connection limits, so a client can stay within them. */
+  limits?: {
+    maxPayloadBytes: number;
+    maxMessagesPerSecond: number;
+    maxDocumentsPerConnection: number;
+  };
 }
 
 const perUserKinds = {
@@ -36,11 +42,18 @@ export class SessionService {
   readonly #registry: DocumentRegistry;
   readonly #secret: Uint8Array;
   readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #limits: SessionResponse["limits"];
 
-  constructor(repo: Repo, registry: DocumentRegistry, secret: Uint8Array) {
+  constructor(
+    repo: Repo,
+    registry: DocumentRegistry,
+    secret: Uint8Array,
+    limits?: SessionResponse["limits"],
+  ) {
     this.#repo = repo;
     this.#registry = registry;
     this.#secret = secret;
+    this.#limits = limits;
   }
 
   async session(principal: Principal, now = Date.now()): Promise<SessionResponse> {
@@ -71,6 +84,7 @@ export class SessionService {
       },
       relayTime: { time: now, receipt: await signRelayTime(this.#secret, principal.userId, now) },
       relay: { peerId: this.#repo.peerId, storageId: await this.#repo.storageId() },
+      ...(this.#limits ? { limits: this.#limits } : {}),
     };
   }
 
