@@ -179,7 +179,16 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     }
     const decision = await judgeInbound(this.#o.gate, principal, message);
     if (decision.action === "pass") return super.receiveMessage(cbor.encode(message), socket);
-    this.#refused(decision.reason, principal);
+    if (decision.action !== "answer") this.#refused(decision.reason, principal);
+    if (decision.action === "answer") {
+      return this.#sendRaw(socket, {
+        type: "sync",
+        senderId: this.peerId,
+        targetId: message.senderId,
+        documentId: (message as { documentId: string }).documentId,
+        data: decision.data,
+      });
+    }
     if (decision.action === "unavailable") {
       return this.#sendRaw(socket, {
         type: "doc-unavailable",

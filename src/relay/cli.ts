@@ -133,6 +133,14 @@ async function main(argv: string[]): Promise<void> {
       `  oms-relay token --data ${dataDir} --sub alice --org acme --roles rep --offline\n` +
       `  (or: npm start -- token --sub alice --org acme --roles rep --offline)\n`,
   );
+  // A promise rejected inside a library (automerge-repo leaves some unhandled, e.g. a document a
+  // peer offered and never sent) must not stop every user's sync: log it, keep serving.
+  process.on("unhandledRejection", (reason) => {
+    relay.log.error(
+      { err: reason instanceof Error ? { message: reason.message, stack: reason.stack } : reason },
+      "unhandled rejection: logged, the relay keeps running; please report it",
+    );
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -8,6 +8,8 @@ export type InboundDecision =
   | { readonly action: "pass" }
   | { readonly action: "drop"; readonly reason: string }
   | { readonly action: "unavailable"; readonly reason: string }
+  /** Reply to the sender with this sync message; the Repo does not see the message. */
+  | { readonly action: "answer"; readonly data: Uint8Array }
   | { readonly action: "refuse"; readonly reason: string; readonly notice: RefusalNotice };
 
 /**
@@ -27,6 +29,7 @@ export async function judgeInbound(
     case "request": {
       const verdict = await gate.check(principal, message.documentId, message.data);
       if (verdict.action === "pass") return { action: "pass" };
+      if (verdict.action === "answer") return verdict;
       if (verdict.action === "unavailable")
         return { action: "unavailable", reason: refusalReasons.noAccess };
       return {

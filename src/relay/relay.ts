@@ -26,6 +26,7 @@ import { openDatabase, type RelayDatabase } from "./database.js";
 import { handleHttp, type RelayState, sendError } from "./http-routes.js";
 import { createRelayMetrics } from "./metrics.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
+import { measureWal, recoveryReport } from "./recovery.js";
 import { DocumentRegistry } from "./registry.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
@@ -96,7 +97,23 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     dataDir,
   });
   const verify = createTokenVerifier({ secret, ...(options.jwks ? { jwks: options.jwks } : {}) });
-  const db: RelayDatabase = openDatabase(join(dataDir, "relay.db"));
+  const dbFile = join(dataDir, "relay.db");
+  const wal = measureWal(dbFile);
+  const db: RelayDatabase = openDatabase(dbFile);
+  const recovery = recoveryReport(db, wal);
+  if (recovery.integrity !== "ok") {
+    log.error(
+      { recovery },
+      "the database fails its integrity check: the relay serves what it can read; stop it and restore the last backup (docs/operations.md)",
+    );
+  } else if (recovery.discardedFrames > 0 || recovery.discardedBytes > 0) {
+    log.warn(
+      { recovery },
+      `found a torn write: ${recovery.discardedFrames} uncommitted frame(s) and ${recovery.discardedBytes} trailing byte(s) at the end of the write-ahead log were ignored; everything committed before is served`,
+    );
+  } else {
+    log.info({ recovery }, "database opened: integrity ok");
+  }
   const repoRef: { repo?: Repo } = {};
   const metrics = createRelayMetrics({
     loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
@@ -215,7 +232,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     verify,
     sessions,
     metrics,
-    status: () => ({ documents: registry.count(), connections: wss.clients.size }),
+    status: () => ({
+      documents: registry.count(),
+      connections: wss.clients.size,
+      database: recovery.integrity === "ok" ? "ok" : "failed integrity check",
+    }),
     allowedOrigins: options.allowedOrigins ?? "*",
     admin,
   };

@@ -11,6 +11,13 @@ export type GateVerdict =
   | { readonly action: "pass" }
   /** Answer doc-unavailable: the document does not exist for this user. */
   | { readonly action: "unavailable" }
+  /**
+   * Answer the peer with this sync message instead of passing its message on: it offered a
+   * document the relay does not have, so the relay asks for all of it. The Repo only ever meets a
+   * new document with its whole content (a handle waiting for content that never comes would
+   * leave an unhandled rejection in automerge-repo 2.5.6 that stops the process).
+   */
+  | { readonly action: "answer"; readonly data: Uint8Array }
   /** Drop the message and tell the sender why. */
   | {
       readonly action: "refuse";
@@ -133,7 +140,7 @@ export class WriteGate {
       if (meta) return { action: "pass" };
       if (decoded.heads.length === 0) return { action: "unavailable" };
       this.#offer(documentId, principal.userId);
-      return { action: "pass" };
+      return askForEverything(data);
     }
 
     const before = meta ? await this.#relayCopy(documentId) : A.init<unknown>();
@@ -144,7 +151,14 @@ export class WriteGate {
       return malformed("the changes in the sync message could not be applied");
     }
     const afterHeads = A.getHeads(after);
-    if (sameHeads(afterHeads, A.getHeads(before))) return { action: "pass" };
+    if (sameHeads(afterHeads, A.getHeads(before))) {
+      // A new document whose changes lack their dependencies: ask for it from the start.
+      if (!meta) {
+        this.#offer(documentId, principal.userId);
+        return askForEverything(data);
+      }
+      return { action: "pass" };
+    }
 
     const existed = A.getHeads(before).length > 0;
     const decision = validateWrite({
@@ -205,6 +219,17 @@ export class WriteGate {
       }
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
+  }
+}
+
+/** The relay's reply to an offer of a document it does not have: "send me all of it". */
+function askForEverything(offer: Uint8Array): GateVerdict {
+  try {
+    const [, state] = A.receiveSyncMessage(A.init(), A.initSyncState(), offer);
+    const [, reply] = A.generateSyncMessage(A.init(), state);
+    return reply ? { action: "answer", data: reply } : { action: "unavailable" };
+  } catch {
+    return malformed("the sync message could not be applied");
   }
 }
 

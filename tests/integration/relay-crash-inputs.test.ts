@@ -232,4 +232,50 @@ describe("the relay survives malformed input", () => {
     peer.close();
     await relayStillServes();
   });
+
+  // Found by the fuzzer: a document offered (heads, no changes) and never sent left the relay's
+  // Repo with a handle waiting for it; another peer of the same user starting to sync it made
+  // automerge-repo await that handle unguarded, and 60 s later the rejection stopped the process.
+  it("an offered document that never arrives creates nothing in the Repo, for any number of peers", async () => {
+    const offered = A.change(A.init<{ x?: number }>(), (d) => {
+      d.x = 1;
+    });
+    const offer = A.generateSyncMessage(offered, A.initSyncState())[1] as Uint8Array;
+    const later = A.change(A.clone(offered), (d) => {
+      d.x = 2;
+    });
+    // Only the second change: its dependency is missing.
+    const missingDeps = A.encodeSyncMessage({
+      heads: A.getHeads(later),
+      need: [],
+      have: [],
+      changes: A.getChanges(offered, later),
+    });
+    const documentId = randomDocId();
+    const first = await joined();
+    const second = await joined();
+    for (const [peer, data] of [
+      [first, offer],
+      [second, offer],
+      [second, missingDeps],
+    ] as const) {
+      peer.send({
+        type: "sync",
+        senderId: peer.peerId,
+        targetId: relay.peerId,
+        documentId,
+        data,
+      });
+    }
+    for (const peer of [first, second]) {
+      const answer = await peer.next((m) => m.type === "sync" && m.documentId === documentId);
+      // The answer asks for everything: it names the offered heads as needed.
+      expect(A.decodeSyncMessage(answer.data as Uint8Array).need.length).toBeGreaterThan(0);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(relay.repo.handles[documentId as never]).toBeUndefined();
+    first.close();
+    second.close();
+    await relayStillServes();
+  });
 });

@@ -10,6 +10,8 @@ export interface RelayProcess {
   httpUrl: string;
   peerId: string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last lines the process wrote (stdout and stderr), for failure messages. */
+  output(): string;
 }
 
 export async function spawnRelay(
@@ -41,9 +43,16 @@ export async function spawnRelay(
     child.on("exit", (code, signal) => resolve({ code, signal })),
   );
   let stderr = "";
+  const tail: string[] = [];
+  const keep = (d: unknown) => {
+    tail.push(String(d));
+    if (tail.length > 200) tail.shift();
+  };
   child.stderr?.on("data", (d) => {
     stderr += String(d);
+    keep(d);
   });
+  child.stdout?.on("data", keep);
   const ready = await new Promise<{ port: number }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     lines.on("line", (line) => {
@@ -69,5 +78,6 @@ export async function spawnRelay(
     httpUrl,
     peerId: "",
     exited,
+    output: () => tail.join(""),
   };
 }

@@ -308,12 +308,15 @@ function materialize(op: Op, self: string, relayPeer: string): Uint8Array {
 // ---- what must hold after each case ------------------------------------------------------------
 
 async function alive(): Promise<void> {
-  const exited = await Promise.race([
-    relay.exited,
-    new Promise((r) => setTimeout(() => r(undefined), 0)),
-  ]);
-  expect(exited, "the relay process exited").toBeUndefined();
-  const health = await fetch(`${relay.httpUrl}/healthz`);
+  const health = await fetch(`${relay.httpUrl}/healthz`).catch(async (err) => {
+    const exited = await Promise.race([
+      relay.exited,
+      new Promise((r) => setTimeout(() => r(undefined), 500)),
+    ]);
+    throw new Error(
+      `the relay did not answer /healthz (${err}); exit: ${JSON.stringify(exited)}; last output:\n${relay.output().slice(-4_000)}`,
+    );
+  });
   expect(health.status).toBe(200);
 }
 
@@ -372,7 +375,11 @@ describe("the relay under a protocol fuzzer", () => {
         await wellBehavedClientSyncs();
         for (const p of peers) nothingLeaked(p.peer, p.raw);
       }),
-      { numRuns: runs, endOnFailure: true },
+      {
+        numRuns: runs,
+        endOnFailure: true,
+        ...(process.env.OMS_FUZZ_SEED ? { seed: Number(process.env.OMS_FUZZ_SEED) } : {}),
+      },
     );
   }, 600_000);
 

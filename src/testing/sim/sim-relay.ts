@@ -95,6 +95,14 @@ class SimRelayAdapter extends NetworkAdapter {
     const m = parsed.message as { senderId: string; documentId?: string };
     if (decision.action === "pass") {
       this.emit("message", message);
+    } else if (decision.action === "answer") {
+      link.toDevice.push({
+        type: "sync",
+        senderId: this.peerId as PeerId,
+        targetId: m.senderId as PeerId,
+        documentId: m.documentId as never,
+        data: decision.data,
+      });
     } else if (decision.action === "unavailable") {
       link.toDevice.push({
         type: "doc-unavailable",
