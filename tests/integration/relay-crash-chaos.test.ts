@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import {
@@ -25,7 +26,8 @@ import { TEST_SECRET, tempDir, waitFor } from "./helpers.js";
 import { type RelayProcess, spawnRelay } from "./relay-process.js";
 
 // SIGKILL the relay at random moments while 20 clients edit and submit. Rounds and seed:
-// OMS_CRASH_ROUNDS (default 3), OMS_CRASH_SEED (default: the time; printed on failure).
+// OMS_CRASH_ROUNDS (default 3), OMS_CRASH_SEED (default: the time; printed on failure);
+// OMS_CRASH_REPORT=file writes the figures as JSON (npm run test:crash).
 const rounds = Number(process.env.OMS_CRASH_ROUNDS) || 3;
 const seed = Number(process.env.OMS_CRASH_SEED) || Date.now() % 1_000_000;
 const CLIENTS = 20;
@@ -197,5 +199,9 @@ describe("a relay killed at random moments while 20 clients edit and submit", ()
     await repo.shutdown();
     store.close();
     expect(edits).toBeGreaterThan(rounds * 10);
+    if (process.env.OMS_CRASH_REPORT) {
+      const report = { rounds, seed, clients: CLIENTS, edits, requests, documents: ids.length };
+      writeFileSync(process.env.OMS_CRASH_REPORT, `${JSON.stringify(report, null, 2)}\n`);
+    }
   }, 300_000);
 });
