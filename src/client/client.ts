@@ -2,6 +2,7 @@ import { getHeads, type Patch } from "@automerge/automerge";
 import {
   type DocHandle,
   type DocumentId,
+  decodeHeads,
   type PeerId,
   Repo,
   type StorageAdapterInterface,
@@ -14,6 +15,7 @@ import { MemoryStorageAdapter } from "../adapters/storage-memory.js";
 import { ScopedStorageAdapter } from "../adapters/storage-scoped.js";
 import { createAssistanceRequest, type NewAssistanceRequest } from "../docs/assistance.js";
 import { OmsError, ValidationError } from "../docs/errors.js";
+import { bucketDigests, bucketOf, headsHash } from "../docs/heads-digest.js";
 import type { DocId, MessageId, OrganizationId, UserId } from "../docs/ids.js";
 import {
   addSubmissionRequest,
@@ -55,6 +57,7 @@ import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quara
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
 import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js";
 import type { SyncStatus } from "./sync-status.js";
+import { SyncedHeads } from "./synced-heads.js";
 
 /** Where the device keeps documents. `{ indexedDb: name }` names the database (one per user, say). */
 export type StorageOption =
@@ -278,6 +281,10 @@ class OmsClientImpl implements OmsClient {
   #myKnown: Set<string> | undefined;
   #watchingWorkspace = false;
   readonly #quarantine: Quarantine;
+  readonly #synced: SyncedHeads;
+  readonly #fetch: typeof fetch | undefined;
+  readonly #tokens: StartOptions["tokens"];
+  readonly #httpUrl: string;
   readonly #refusing = new Map<string, Promise<void>>();
   readonly #ctx: HandleContext;
 
@@ -285,6 +292,7 @@ class OmsClientImpl implements OmsClient {
     const client = new OmsClientImpl(o);
     await client.#gate.load();
     client.#departing = new Set((await client.#store.get<string[]>("departing")) ?? []);
+    await client.#synced.load();
     const known = await client.#store.get<string[]>("my");
     if (known) client.#myKnown = new Set(known);
     client.#engine.setQuarantined(await client.#quarantine.size());
@@ -335,13 +343,19 @@ class OmsClientImpl implements OmsClient {
       background: this.#offline,
       scope: () => this.#scopeIds(),
       onSession: (session) => this.#onSession(session),
-      onComplete: async (relayTime, localTime) => {
+      ...(this.#offline ? { inSync: (ids: string[]) => this.#inSync(ids) } : {}),
+      onComplete: async (relayTime, localTime, synced) => {
         await this.#gate.recordCompleteSync(relayTime, localTime);
+        if (this.#offline) await this.#recordSynced(synced);
         await this.#dropDeparted();
       },
     });
     this.#engine = engine;
     this.#quarantine = new Quarantine(this.#store);
+    this.#synced = new SyncedHeads(this.#store);
+    this.#fetch = o.fetch;
+    this.#tokens = o.tokens;
+    this.#httpUrl = o.httpUrl;
     this.#ctx = { principal: () => this.#principal, policy: this.#policy, gate: this.#gate };
   }
 
@@ -388,6 +402,55 @@ class OmsClientImpl implements OmsClient {
     }
     this.#watchWorkspace();
     return [...new Set([...this.#ownIds(), ...this.#myIds(), ...this.#departing])] as DocumentId[];
+  }
+
+  /**
+   * Asks the relay which documents differ from what this device last synced: a digest per bucket
+   * of the unchanged ones goes up; the relay answers with its documents in the buckets that
+   * differ. The rest need no loading this run.
+   */
+  async #inSync(ids: string[]): Promise<Set<string>> {
+    if (this.#synced.empty) return new Set();
+    const candidates = new Map<string, string>();
+    for (const id of ids) {
+      const hash = this.#synced.hash(id);
+      if (hash) candidates.set(id, hash);
+    }
+    if (candidates.size === 0) return new Set();
+    const response = await (this.#fetch ?? globalThis.fetch)(`${this.#httpUrl}/v1/sync/digest`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${this.#tokens.current()}`,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({
+        buckets: await bucketDigests(candidates),
+        exclude: this.#synced.dirtyIds(),
+      }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    // An older relay, or any trouble: sync everything the usual way.
+    if (!response.ok) return new Set();
+    const { differing } = (await response.json()) as {
+      differing: Record<string, [string, string][]>;
+    };
+    const confirmed = new Set<string>();
+    for (const [id, hash] of candidates) {
+      const bucket = differing[bucketOf(id)];
+      if (!bucket || bucket.some(([other, theirs]) => other === id && theirs === hash))
+        confirmed.add(id);
+    }
+    return confirmed;
+  }
+
+  /** Remembers, for the next reconnect, the heads at which the relay stores what this run synced. */
+  async #recordSynced(handles: DocHandle<unknown>[]): Promise<void> {
+    const synced = new Map<string, string>();
+    for (const handle of handles) {
+      if (!handle.isReady() || !this.#engine.isSynced(handle)) continue;
+      synced.set(handle.documentId, await headsHash(decodeHeads(handle.heads())));
+    }
+    await this.#synced.record(synced);
   }
 
   /** Notices documents leaving "My" (an admin reassigned them, another device removed them). */
@@ -496,6 +559,7 @@ class OmsClientImpl implements OmsClient {
     const find = async () => {
       const handle = await this.#repo.find<T>(documentId);
       this.#engine.watch(handle as DocHandle<unknown>);
+      this.#trackChanges(handle as DocHandle<unknown>);
       return handle;
     };
     try {
@@ -523,6 +587,17 @@ class OmsClientImpl implements OmsClient {
         { cause },
       );
     }
+  }
+
+  readonly #tracked = new WeakSet<DocHandle<unknown>>();
+
+  /** A document this device may change is synced the usual way once it changed. */
+  #trackChanges(handle: DocHandle<unknown>): void {
+    if (!this.#offline || this.#tracked.has(handle)) return;
+    this.#tracked.add(handle);
+    handle.on("heads-changed", () => {
+      if (!this.#engine.isSynced(handle)) this.#synced.markDirty(handle.documentId);
+    });
   }
 
   async #workspace(): Promise<DocHandle<Workspace>> {
@@ -567,6 +642,8 @@ class OmsClientImpl implements OmsClient {
     workspace.change((w) => addToMy(w, handle.documentId as unknown as DocId, kind));
     await this.#scoped?.admit(handle.documentId);
     this.#engine.watch(handle as DocHandle<unknown>);
+    this.#synced.markDirty(handle.documentId);
+    this.#trackChanges(handle as DocHandle<unknown>);
     return wrapHandle(handle, this.#ctx);
   }
 

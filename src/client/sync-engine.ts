@@ -56,7 +56,13 @@ export interface SyncEngineOptions {
   /** Documents a run must bring to complete. */
   scope(): DocumentId[];
   onSession(session: SessionResponse): Promise<void>;
-  onComplete(relayTime: number, localTime: number): Promise<void>;
+  /**
+   * Of these ids in scope, those the relay confirms it stores at the heads this device last
+   * synced (and which did not change here since): they are not loaded in this run.
+   */
+  inSync?(ids: string[], session: SessionResponse): Promise<Set<string>>;
+  /** The run completed; `synced` are the documents it loaded, each stored at its heads now. */
+  onComplete(relayTime: number, localTime: number, synced: DocHandle<unknown>[]): Promise<void>;
 }
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
@@ -90,6 +96,7 @@ export class SyncEngine {
   #runBytes = { sent: 0, received: 0 };
   #watched = new Map<string, () => void>();
   #recheck: (() => void) | undefined;
+  #confirmed = 0;
 
   constructor(options: SyncEngineOptions) {
     this.#o = options;
@@ -347,6 +354,13 @@ export class SyncEngine {
     // stops growing, so "complete" covers every document in scope at the end.
     const handles: DocHandle<unknown>[] = [];
     const loaded = new Set<string>();
+    // Documents the relay confirms are in sync need no loading: a reconnect that changed
+    // nothing costs one exchange, not a round of messages per document.
+    const confirmed = this.#o.inSync
+      ? await this.#o.inSync(this.#o.scope(), session).catch(() => new Set<string>())
+      : new Set<string>();
+    for (const id of confirmed) loaded.add(id);
+    this.#confirmed = confirmed.size;
     for (let ids = this.#o.scope(); ids.some((id) => !loaded.has(id)); ids = this.#o.scope()) {
       const fresh = ids.filter((id) => !loaded.has(id));
       for (const id of fresh) loaded.add(id);
@@ -373,7 +387,8 @@ export class SyncEngine {
       }
       await this.#untilSynced(handles, loaded.size, session.heads ?? {});
     }
-    await this.#o.onComplete(session.relayTime.time, localTime);
+    if (confirmed.size > 0) await this.#untilSynced(handles, loaded.size, session.heads ?? {});
+    await this.#o.onComplete(session.relayTime.time, localTime, handles);
     this.#set({ state: "complete", lastCompleteSync: session.relayTime.time, pendingDocuments: 0 });
   }
 
@@ -389,9 +404,10 @@ export class SyncEngine {
 
   #progress(handles: DocHandle<unknown>[], total: number): number {
     const done = handles.filter((h) => this.isSynced(h)).length;
+    const withConfirmed = done + this.#confirmed;
     this.#set({
       progress: {
-        documentsDone: done,
+        documentsDone: withConfirmed,
         documentsTotal: total,
         bytesSent: this.#runBytes.sent,
         bytesReceived: this.#runBytes.received,

@@ -2,10 +2,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { OmsError } from "../docs/errors.js";
 import type { Principal } from "../policy/principal.js";
 import { assertAdmin } from "./admin.js";
-import { bearerToken, type HttpContext, json, sendAuthError, sendError } from "./http-routes.js";
-
-/** Bodies of admin requests are small JSON objects. */
-const maxBodyBytes = 65_536;
+import {
+  bearerToken,
+  type HttpContext,
+  json,
+  readJson,
+  sendAuthError,
+  sendError,
+} from "./http-routes.js";
 
 const statusOf: Partial<Record<string, number>> = {
   INVALID_INPUT: 400,
@@ -56,7 +60,7 @@ export async function handleAdmin(
         `no admin endpoint ${req.method} ${path}; there are: ${routes.join("; ")}`,
       );
     }
-    const body = await readJson(req);
+    const body = await readJson(req, 65_536);
     const reason = optionalString(body, "reason");
     if (collection === "documents" && action === "reassign") {
       const owner = body.owner;
@@ -83,28 +87,6 @@ export async function handleAdmin(
       return sendError(res, statusOf[err.code] as number, err.code, err.message);
     throw err;
   }
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).byteLength;
-    if (size > maxBodyBytes)
-      throw new OmsError("INVALID_INPUT", `the body exceeds ${maxBodyBytes} bytes; send less`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString("utf8").trim();
-  if (!text) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new OmsError("INVALID_INPUT", "the body is not JSON; send a JSON object");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new OmsError("INVALID_INPUT", "the body must be a JSON object");
-  return value as Record<string, unknown>;
 }
 
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {

@@ -85,6 +85,10 @@ const migrations: readonly string[] = [
      at      INTEGER NOT NULL,
      PRIMARY KEY (doc_id, user_id)
    );`,
+  `CREATE TABLE document_heads (
+     doc_id TEXT PRIMARY KEY,
+     hash   TEXT NOT NULL
+   );`,
 ];
 
 /**

@@ -5,6 +5,7 @@ import { handleAdmin } from "./admin-routes.js";
 import type { TokenVerifier } from "./auth.js";
 import type { RelayMetrics } from "./metrics.js";
 import type { SessionService } from "./session.js";
+import type { SyncDigestService } from "./sync-digest.js";
 
 export type RelayState = "starting" | "ready" | "stopping";
 
@@ -17,6 +18,7 @@ export interface HttpContext {
   /** Origins allowed to call the HTTP endpoints from a browser: "*" or a list. */
   allowedOrigins: "*" | readonly string[];
   admin: AdminService;
+  digest: SyncDigestService;
 }
 
 /** The token of an `authorization: Bearer …` header, or "". */
@@ -36,6 +38,32 @@ export function sendAuthError(ctx: HttpContext, res: ServerResponse, err: unknow
     return;
   }
   throw err;
+}
+
+/** Reads a JSON object body of at most `maxBodyBytes`; INVALID_INPUT otherwise. */
+export async function readJson(
+  req: IncomingMessage,
+  maxBodyBytes: number,
+): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).byteLength;
+    if (size > maxBodyBytes)
+      throw new OmsError("INVALID_INPUT", `the body exceeds ${maxBodyBytes} bytes; send less`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString("utf8").trim();
+  if (!text) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new OmsError("INVALID_INPUT", "the body is not JSON; send a JSON object");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new OmsError("INVALID_INPUT", "the body must be a JSON object");
+  return value as Record<string, unknown>;
 }
 
 export function json(res: ServerResponse, status: number, body: unknown): void {
@@ -79,6 +107,7 @@ export async function handleHttp(
     return void res.end();
   }
   if (path?.startsWith("/v1/admin/")) return handleAdmin(ctx, req, res, path);
+  if (path === "/v1/sync/digest" && req.method === "POST") return handleDigest(ctx, req, res);
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendError(
       res,
@@ -134,4 +163,52 @@ export async function handleHttp(
         `no endpoint ${path}; see /healthz, /metrics, /v1/session, /v1/admin/`,
       );
   }
+}
+
+/** `POST /v1/sync/digest`: which of the device's documents differ from the relay's. */
+async function handleDigest(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (ctx.state() !== "ready")
+    return sendError(res, 503, "UNAVAILABLE", "the relay is starting or stopping; retry shortly");
+  let principal: Awaited<ReturnType<TokenVerifier>>;
+  try {
+    principal = await ctx.verify(bearerToken(req));
+  } catch (err) {
+    return sendAuthError(ctx, res, err);
+  }
+  if (ctx.admin.revocation(principal.userId))
+    return sendError(res, 403, "USER_REVOKED", `${principal.userId} was revoked`);
+  let body: Record<string, unknown>;
+  try {
+    body = await readJson(req, 4 << 20);
+  } catch (err) {
+    if (err instanceof OmsError) return sendError(res, 400, err.code, err.message);
+    throw err;
+  }
+  const { buckets, exclude } = body;
+  if (
+    typeof buckets !== "object" ||
+    buckets === null ||
+    Object.values(buckets).some((v) => typeof v !== "string") ||
+    !Array.isArray(exclude) ||
+    exclude.some((v) => typeof v !== "string")
+  ) {
+    return sendError(
+      res,
+      400,
+      "INVALID_INPUT",
+      'the body must be { "buckets": { bucket: digest }, "exclude": [documentId] }',
+    );
+  }
+  return json(
+    res,
+    200,
+    await ctx.digest.compare(principal, {
+      buckets: buckets as Record<string, string>,
+      exclude: exclude as string[],
+    }),
+  );
 }

@@ -23,6 +23,7 @@ import {
   type RelayOptions,
 } from "./config.js";
 import { openDatabase, type RelayDatabase } from "./database.js";
+import { HeadsIndex } from "./heads-index.js";
 import { handleHttp, type RelayState, sendError } from "./http-routes.js";
 import { createRelayMetrics } from "./metrics.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
@@ -31,6 +32,7 @@ import { DocumentRegistry } from "./registry.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
 import { SubmissionProcessor } from "./submission-processor.js";
+import { SyncDigestService } from "./sync-digest.js";
 import { WriteGate } from "./write-gate.js";
 
 /** Answers to a refused WebSocket upgrade: error code and HTTP reason phrase. */
@@ -158,6 +160,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   repoRef.repo = repo;
+  const headsIndex = new HeadsIndex(db);
+  headsIndex.recordOnFlush(repo);
   gateRef.gate = new WriteGate({
     repo,
     registry,
@@ -239,6 +243,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     }),
     allowedOrigins: options.allowedOrigins ?? "*",
     admin,
+    digest: new SyncDigestService({ repo, registry, index: headsIndex, gate: gateRef.gate }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {
