@@ -34,8 +34,25 @@ const { values } = parseArgs({
     token: { type: "string" },
     storage: { type: "string" },
     id: { type: "string" },
+    // Edit this many of the documents offline before connecting (scenario 3).
+    edit: { type: "string" },
+    // Only the first N ids (scenario 5).
+    limit: { type: "string" },
   },
 });
+
+const readIds = () =>
+  (JSON.parse(readFileSync(values.ids as string, "utf8")) as DocumentId[]).slice(
+    0,
+    values.limit ? Number(values.limit) : undefined,
+  );
+// Which documents to edit offline: a different slice each run, chosen by the clock.
+function toEdit(ids: DocumentId[]): DocumentId[] {
+  const count = Number(values.edit ?? 0);
+  if (count === 0) return [];
+  const start = Math.floor(Math.random() * Math.max(1, ids.length - count));
+  return ids.slice(start, start + count);
+}
 
 function report(ms: number, extra: Record<string, unknown> = {}): void {
   process.stdout.write(
@@ -45,7 +62,18 @@ function report(ms: number, extra: Record<string, unknown> = {}): void {
 }
 
 async function stock(): Promise<void> {
-  const ids = JSON.parse(readFileSync(values.ids as string, "utf8")) as DocumentId[];
+  const ids = readIds();
+  const edits = toEdit(ids);
+  if (edits.length > 0) {
+    const offline = new Repo({ storage: new NodeFSStorageAdapter(values.storage as string) });
+    for (const id of edits) {
+      const handle = await offline.find<{ notes: string }>(id);
+      handle.change((o) => {
+        o.notes = `edited offline ${Date.now()}`;
+      });
+    }
+    await offline.flush();
+  }
   const repo = new Repo({
     network: [new WebSocketClientAdapter(values.url as string, 1000)],
     ...(values.storage ? { storage: new NodeFSStorageAdapter(values.storage) } : {}),
@@ -77,6 +105,22 @@ async function stock(): Promise<void> {
 }
 
 async function oms(): Promise<void> {
+  const edits = values.ids ? toEdit(readIds()) : [];
+  if (edits.length > 0) {
+    // No relay at this address: the client starts from its saved session, offline.
+    const offline = await createClient({
+      url: "ws://127.0.0.1:9",
+      token: values.token as string,
+      storage: { folder: values.storage as string },
+    });
+    for (const id of edits) {
+      const order = await offline.orders.open(id);
+      order.change((o) => {
+        o.notes = `edited offline ${Date.now()}`;
+      });
+    }
+    await offline.close();
+  }
   const client = await createClient({
     url: values.url as string,
     token: values.token as string,

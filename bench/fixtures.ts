@@ -1,5 +1,12 @@
 import { join } from "node:path";
-import { type DocumentId, Repo } from "@automerge/automerge-repo";
+import * as A from "@automerge/automerge";
+import {
+  type DocumentId,
+  generateAutomergeUrl,
+  parseAutomergeUrl,
+  Repo,
+  type StorageAdapterInterface,
+} from "@automerge/automerge-repo";
 import { NodeFSStorageAdapter } from "@automerge/automerge-repo-storage-nodefs";
 import { SqliteStorageAdapter } from "../src/adapters/storage-sqlite.js";
 import {
@@ -10,6 +17,7 @@ import {
   asUserId,
   createOrder,
   createWorkspace,
+  type Order,
   setHeader,
 } from "../src/docs/index.js";
 import { openDatabase } from "../src/relay/database.js";
@@ -18,12 +26,15 @@ import { DocumentRegistry } from "../src/relay/registry.js";
 export const owner = asUserId("alice");
 export const organization = asOrganizationId("acme");
 
+/** Distinct orders to copy from: each stored document is one of these under its own id. */
+const TEMPLATES = 50;
+
 /** An order of 20 line items, as the measurements of AUTOMERGE-FACTS.md used. */
-function order(repo: Repo, i: number): DocumentId {
-  const handle = repo.create(
-    createOrder({ owner, organization, currency: "USD", now: 1_700_000_000_000 + i }),
-  );
-  handle.change((o) => {
+function template(i: number): Uint8Array {
+  let doc = A.from(
+    createOrder({ owner, organization, currency: "USD", now: 1_700_000_000_000 + i }) as never,
+  ) as A.Doc<Order>;
+  doc = A.change(doc, (o) => {
     setHeader(o, {
       customer: { name: `Customer ${i}`, contact: "555-0100" },
       projectName: `Project ${i}`,
@@ -38,37 +49,46 @@ function order(repo: Repo, i: number): DocumentId {
       });
     }
   });
-  return handle.documentId;
+  return A.save(doc);
 }
 
-async function fill(repo: Repo, n: number): Promise<DocumentId[]> {
+/**
+ * Writes N orders straight into a storage adapter, as automerge-repo stores a snapshot: seeding
+ * 10,000 documents takes seconds, not minutes.
+ */
+async function fill(storage: StorageAdapterInterface, n: number): Promise<DocumentId[]> {
+  const templates = Array.from({ length: TEMPLATES }, (_, i) => template(i));
   const ids: DocumentId[] = [];
   for (let i = 0; i < n; i++) {
-    ids.push(order(repo, i));
-    if (ids.length % 200 === 0) await repo.flush(ids.slice(-200));
+    const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
+    const bytes = templates[i % TEMPLATES] as Uint8Array;
+    await storage.save([id, "snapshot", `seed${i % TEMPLATES}`], bytes);
+    ids.push(id);
   }
-  await repo.flush(ids);
   return ids;
 }
 
 /** N orders in a stock relay's NodeFS folder. */
 export async function seedStock(dir: string, n: number): Promise<DocumentId[]> {
-  const repo = new Repo({ storage: new NodeFSStorageAdapter(dir) });
-  const ids = await fill(repo, n);
-  await repo.shutdown();
-  return ids;
+  return fill(new NodeFSStorageAdapter(dir), n);
 }
 
-/** N orders in an oms-sync relay's database, registered and listed in alice's workspace. */
-export async function seedOms(dir: string, n: number): Promise<DocumentId[]> {
+/**
+ * N orders in an oms-sync relay's database, registered to alice; the first `inMy` of them (all by
+ * default) listed in her workspace, so that a device of hers syncs them.
+ */
+export async function seedOms(dir: string, n: number, inMy = n): Promise<DocumentId[]> {
   const db = openDatabase(join(dir, "relay.db"));
   const registry = new DocumentRegistry(db);
-  const repo = new Repo({ storage: new SqliteStorageAdapter(db) });
-  const ids = await fill(repo, n);
-  for (const id of ids) registry.register(id, { kind: "order", owner, organization });
+  const storage = new SqliteStorageAdapter(db);
+  const ids = await fill(storage, n);
+  db.transaction(() => {
+    for (const id of ids) registry.register(id, { kind: "order", owner, organization });
+  })();
+  const repo = new Repo({ storage });
   const workspace = repo.create(createWorkspace({ owner, organization }));
   workspace.change((w) => {
-    for (const id of ids) addToMy(w, asDocId(id), "order", 1);
+    for (const id of ids.slice(0, inMy)) addToMy(w, asDocId(id), "order", 1);
   });
   await repo.flush([workspace.documentId]);
   registry.registerUserDocument(workspace.documentId, { kind: "workspace", owner, organization });

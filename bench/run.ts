@@ -12,6 +12,7 @@ import { seedOms, seedStock } from "./fixtures.js";
 const quick = process.argv.includes("--quick");
 const sizes = quick ? [50] : [100, 1000, 5000];
 const reconnectSizes = quick ? [50] : [1000, 5000];
+const started = performance.now();
 const runsFor = (n: number) => (quick ? 1 : n >= 5000 ? 1 : 3);
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const run = promisify(execFile);
@@ -91,14 +92,16 @@ async function withRelays(
     omsIds: string[];
     token: string;
     work: string;
+    pids: { stock: number; oms: number };
   }) => Promise<void>,
+  inMy = n,
 ): Promise<{ stockRss: number; omsRss: number }> {
   const work = mkdtempSync(join(tmpdir(), "oms-bench-"));
   const stockDir = join(work, "stock");
   const omsDir = join(work, "oms");
   mkdirSync(stockDir);
   const stockIds = await seedStock(stockDir, n);
-  const omsIds = await seedOms(omsDir, n);
+  const omsIds = await seedOms(omsDir, n, inMy);
   const ids = join(work, "ids.json");
   writeFileSync(ids, JSON.stringify(stockIds));
   const [, base] = node("bench/stock-relay.ts");
@@ -122,6 +125,7 @@ async function withRelays(
       omsIds,
       token,
       work,
+      pids: { stock: stock.child.pid as number, oms: oms.child.pid as number },
     });
     return {
       stockRss: peakRssMb(stock.child.pid as number),
@@ -134,54 +138,61 @@ async function withRelays(
   }
 }
 
-// Scenario 1: cold initial sync to an empty device.
-for (const n of sizes) {
-  const stockRuns: Measure[] = [];
-  const omsRuns: Measure[] = [];
-  const rss = await withRelays(n, async ({ stockUrl, omsUrl, ids, token }) => {
-    for (let r = 0; r < runsFor(n); r++) {
-      stockRuns.push(await measure(["--mode", "stock", "--url", stockUrl, "--ids", ids]));
-      omsRuns.push(await measure(["--mode", "oms", "--url", omsUrl, "--token", token]));
-    }
-  });
-  rows.push({
-    scenario: "1. cold sync",
-    n,
-    runs: runsFor(n),
-    stock: { ...summarize(stockRuns), relayPeakRssMb: rss.stockRss },
-    oms: { ...summarize(omsRuns), relayPeakRssMb: rss.omsRss },
-  });
-  process.stderr.write(
-    `scenario 1, N=${n}: stock ${summarize(stockRuns).ms.toFixed(0)} ms, oms ${summarize(omsRuns).ms.toFixed(0)} ms\n`,
-  );
+function currentRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
 }
 
-// Scenario 2: reconnect with nothing changed (the device already holds everything).
-for (const n of reconnectSizes) {
-  const stockRuns: Measure[] = [];
-  const omsRuns: Measure[] = [];
+// Scenarios 1, 2, 3 and 6 share one pair of seeded relays per N.
+for (const n of sizes) {
+  const cold = { stock: [] as Measure[], oms: [] as Measure[] };
+  const again = { stock: [] as Measure[], oms: [] as Measure[] };
+  const edited = { stock: [] as Measure[], oms: [] as Measure[] };
+  const reconnects = reconnectSizes.includes(n);
   const rss = await withRelays(n, async ({ stockUrl, omsUrl, ids, omsIds, token, work }) => {
+    const omsIdsFile = join(work, "oms-ids.json");
+    writeFileSync(omsIdsFile, JSON.stringify(omsIds));
+    // Scenario 1: cold initial sync to an empty device.
+    for (let r = 0; r < runsFor(n); r++) {
+      cold.stock.push(await measure(["--mode", "stock", "--url", stockUrl, "--ids", ids]));
+      cold.oms.push(await measure(["--mode", "oms", "--url", omsUrl, "--token", token]));
+    }
+    process.stderr.write(
+      `scenario 1, N=${n}: stock ${summarize(cold.stock).ms.toFixed(0)} ms, oms ${summarize(cold.oms).ms.toFixed(0)} ms\n`,
+    );
+    if (!reconnects) return;
     const stockDevice = join(work, "stock-device");
     const omsDevice = join(work, "oms-device");
-    await measure(["--mode", "stock", "--url", stockUrl, "--ids", ids, "--storage", stockDevice]);
-    await measure(["--mode", "oms", "--url", omsUrl, "--token", token, "--storage", omsDevice]);
+    const stockArgs = [
+      "--mode",
+      "stock",
+      "--url",
+      stockUrl,
+      "--ids",
+      ids,
+      "--storage",
+      stockDevice,
+    ];
+    const omsArgs = ["--mode", "oms", "--url", omsUrl, "--token", token, "--storage", omsDevice];
+    await measure(stockArgs);
+    await measure(omsArgs);
+    // Scenario 2: reconnect with nothing changed (the device already holds everything).
     for (let r = 0; r < runsFor(n); r++) {
-      stockRuns.push(
-        await measure([
-          "--mode",
-          "stock",
-          "--url",
-          stockUrl,
-          "--ids",
-          ids,
-          "--storage",
-          stockDevice,
-        ]),
-      );
-      omsRuns.push(
-        await measure(["--mode", "oms", "--url", omsUrl, "--token", token, "--storage", omsDevice]),
-      );
+      again.stock.push(await measure(stockArgs));
+      again.oms.push(await measure(omsArgs));
     }
+    process.stderr.write(
+      `scenario 2, N=${n}: stock ${summarize(again.stock).ms.toFixed(0)} ms, oms ${summarize(again.oms).ms.toFixed(0)} ms\n`,
+    );
+    // Scenario 3: reconnect after editing 1 % of the documents offline.
+    const onePercent = String(Math.max(1, Math.round(n / 100)));
+    for (let r = 0; r < runsFor(n); r++) {
+      edited.stock.push(await measure([...stockArgs, "--edit", onePercent]));
+      edited.oms.push(await measure([...omsArgs, "--ids", omsIdsFile, "--edit", onePercent]));
+    }
+    process.stderr.write(
+      `scenario 3, N=${n}: stock ${summarize(edited.stock).ms.toFixed(0)} ms, oms ${summarize(edited.oms).ms.toFixed(0)} ms\n`,
+    );
     // Scenario 6: opening an order offline (from the device) vs online (from the relay).
     if (n === reconnectSizes[0]) {
       const id = omsIds[0] as string;
@@ -219,16 +230,78 @@ for (const n of reconnectSizes) {
       };
     }
   });
-  rows.push({
-    scenario: "2. reconnect, nothing changed",
-    n,
-    runs: runsFor(n),
-    stock: { ...summarize(stockRuns), relayPeakRssMb: rss.stockRss },
-    oms: { ...summarize(omsRuns), relayPeakRssMb: rss.omsRss },
+  const row = (scenario: string, m: { stock: Measure[]; oms: Measure[] }) =>
+    rows.push({
+      scenario,
+      n,
+      runs: m.oms.length,
+      stock: { ...summarize(m.stock), relayPeakRssMb: rss.stockRss },
+      oms: { ...summarize(m.oms), relayPeakRssMb: rss.omsRss },
+    });
+  row("1. cold sync", cold);
+  if (reconnects) {
+    row("2. reconnect, nothing changed", again);
+    row("3. reconnect, 1 % edited offline", edited);
+  }
+}
+
+// Scenario 4: edit propagation between two devices with 200 clients connected.
+{
+  const clients = quick ? "20" : "200";
+  const samples = quick ? "30" : "200";
+  await withRelays(0, async ({ stockUrl, omsUrl }) => {
+    const [exe, base] = node("bench/propagation.ts");
+    const runOne = async (url: string, secret?: string) => {
+      const args = [...base, "--url", url, "--clients", clients, "--samples", samples];
+      const { stdout } = await run(exe, secret ? [...args, "--secret", secret] : args, {
+        timeout: 600_000,
+      });
+      return JSON.parse(stdout.trim().split("\n").at(-1) as string) as {
+        p50: number;
+        p99: number;
+        max: number;
+      };
+    };
+    extra.scenario4 = {
+      clients: Number(clients),
+      samples: Number(samples),
+      stock: await runOne(stockUrl),
+      oms: await runOne(omsUrl, SECRET),
+    };
   });
-  process.stderr.write(
-    `scenario 2, N=${n}: stock ${summarize(stockRuns).ms.toFixed(0)} ms, oms ${summarize(omsRuns).ms.toFixed(0)} ms\n`,
+  process.stderr.write(`scenario 4: ${JSON.stringify(extra.scenario4)}\n`);
+}
+
+// Scenario 5: relay memory with many documents stored, idle, then after a device synced some.
+{
+  const stored = quick ? 1_000 : 10_000;
+  const synced = quick ? 100 : 1_000;
+  const memory: Record<string, number> = {};
+  await withRelays(
+    stored,
+    async ({ stockUrl, omsUrl, ids, token, pids }) => {
+      await new Promise((r) => setTimeout(r, 2_000));
+      memory.stockIdleMb = currentRssMb(pids.stock);
+      memory.omsIdleMb = currentRssMb(pids.oms);
+      await measure([
+        "--mode",
+        "stock",
+        "--url",
+        stockUrl,
+        "--ids",
+        ids,
+        "--limit",
+        String(synced),
+      ]);
+      await measure(["--mode", "oms", "--url", omsUrl, "--token", token]);
+      await new Promise((r) => setTimeout(r, 2_000));
+      memory.stockAfterMb = currentRssMb(pids.stock);
+      memory.omsAfterMb = currentRssMb(pids.oms);
+    },
+    synced,
   );
+  extra.scenario5 = { stored, synced, ...memory };
+  process.stderr.write(`scenario 5: ${JSON.stringify(extra.scenario5)}\n`);
 }
 
 const ratio = (a: number, b: number) => (b === 0 ? "–" : (a / b).toFixed(2));
@@ -245,6 +318,25 @@ const md = [
       `| ${r.scenario} | ${r.n} | ${r.runs} | ${r.stock.ms.toFixed(0)} | ${r.oms.ms.toFixed(0)} | ${ratio(r.oms.ms, r.stock.ms)} | ${r.stock.bytesReceived}/${r.stock.bytesSent} | ${r.oms.bytesReceived}/${r.oms.bytesSent} | ${ratio(r.oms.bytesReceived, r.stock.bytesReceived)} | ${r.stock.messagesReceived + r.stock.messagesSent} | ${r.oms.messagesReceived + r.oms.messagesSent} | ${r.stock.relayPeakRssMb} / ${r.oms.relayPeakRssMb} | ${r.stock.peakRssMb} / ${r.oms.peakRssMb} |`,
   ),
   "",
+  extra.scenario4
+    ? (() => {
+        const s4 = extra.scenario4 as {
+          clients: number;
+          samples: number;
+          stock: { p50: number; p99: number };
+          oms: { p50: number; p99: number };
+        };
+        return `Scenario 4, edit propagation between two devices with ${s4.clients} clients connected (${s4.samples} edits): stock p50 ${s4.stock.p50.toFixed(1)} ms, p99 ${s4.stock.p99.toFixed(1)} ms; oms p50 ${s4.oms.p50.toFixed(1)} ms, p99 ${s4.oms.p99.toFixed(1)} ms.`;
+      })()
+    : "",
+  "",
+  extra.scenario5
+    ? (() => {
+        const s5 = extra.scenario5 as Record<string, number>;
+        return `Scenario 5, relay RSS with ${s5.stored} documents stored: idle stock ${s5.stockIdleMb} MB, oms ${s5.omsIdleMb} MB; after a device synced ${s5.synced} of them: stock ${s5.stockAfterMb} MB, oms ${s5.omsAfterMb} MB.`;
+      })()
+    : "",
+  "",
   extra.scenario6
     ? `Scenario 6, opening an order (N=${(extra.scenario6 as { n: number }).n}): offline user, from the device: ${(extra.scenario6 as { offlineMs: number }).offlineMs.toFixed(1)} ms; online user, from the relay: ${(extra.scenario6 as { onlineMs: number }).onlineMs.toFixed(1)} ms.`
     : "",
@@ -256,5 +348,8 @@ writeFileSync(
   `bench/results/${name}.json`,
   JSON.stringify({ quick, date: new Date().toISOString(), rows, extra }, null, 2),
 );
-writeFileSync(`bench/results/${name}.md`, md);
+writeFileSync(
+  `bench/results/${name}.md`,
+  `${md}\nTotal time of this run: ${((performance.now() - started) / 60_000).toFixed(1)} min.\n`,
+);
 process.stdout.write(md);
