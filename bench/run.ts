@@ -248,7 +248,7 @@ for (const n of sizes) {
 // Scenario 4: edit propagation between two devices with 200 clients connected.
 {
   const clients = quick ? "20" : "200";
-  const samples = quick ? "30" : "200";
+  const samples = quick ? "20" : "100";
   await withRelays(0, async ({ stockUrl, omsUrl }) => {
     const [exe, base] = node("bench/propagation.ts");
     const runOne = async (url: string, secret?: string) => {
