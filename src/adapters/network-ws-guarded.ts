@@ -29,6 +29,8 @@ export interface GuardedAdapterOptions {
   /** Called before a sync message leaves, so that no peer sees heads the relay has not stored. */
   beforeSync(documentId: string): Promise<void>;
   limits: ConnectionLimits;
+  /** A document a peer is using (a message for it came in or goes out). */
+  onDocumentUsed?(documentId: string): void;
 }
 
 interface PeerBinding {
@@ -123,6 +125,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     if (!parsed.ok) return this.#refused(parsed.reason, principal, parsed.detail);
     const message = parsed.message;
     this.#o.metrics.messagesIn.inc({ type: message.type });
+    if ("documentId" in message) this.#o.onDocumentUsed?.(message.documentId);
 
     if (message.type === "join") {
       if (parsed.sanitized) this.#refused(refusalReasons.badStorageId, principal);
@@ -233,6 +236,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       return;
     const documentId =
       "documentId" in message ? (message.documentId as string | undefined) : undefined;
+    if (documentId) this.#o.onDocumentUsed?.(documentId);
     const previous = this.#outbound.get(targetId) ?? Promise.resolve();
     const next = previous
       .then(async () => {

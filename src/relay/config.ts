@@ -21,6 +21,12 @@ export interface RelayLimits extends ConnectionLimits {
   processorIntervalMs: number;
   /** Open WebSocket connections one user may hold at once; more are refused with HTTP 429. */
   maxConnectionsPerUser: number;
+  /** Documents kept loaded in memory at most (idle ones beyond are unloaded; they stay stored). */
+  maxLoadedDocuments: number;
+  /** A document unused for this long may be unloaded when over `maxLoadedDocuments`. */
+  documentIdleMs: number;
+  /** How often the relay checks `maxLoadedDocuments`. */
+  cacheSweepMs: number;
 }
 
 export const defaultLimits: RelayLimits = {
@@ -31,6 +37,9 @@ export const defaultLimits: RelayLimits = {
   requestAppearTimeoutMs: 5_000,
   processorIntervalMs: 30_000,
   maxConnectionsPerUser: 50,
+  maxLoadedDocuments: 500,
+  documentIdleMs: 10_000,
+  cacheSweepMs: 2_000,
   maxMessagesPerSecond: 1_000,
   messageBurst: 2_000,
   maxQueuedMessages: 20_000,

@@ -48,6 +48,11 @@ export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    documentsUnloaded: new Counter({
+      name: "oms_relay_documents_unloaded_total",
+      help: "Idle documents unloaded from memory to stay within maxLoadedDocuments",
+      registers: [registry],
+    }),
     throttled: new Counter({
       name: "oms_relay_throttled_total",
       help: "Times a connection's reads were paused for sending faster than maxMessagesPerSecond",

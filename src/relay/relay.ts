@@ -23,6 +23,7 @@ import {
   type RelayOptions,
 } from "./config.js";
 import { openDatabase, type RelayDatabase } from "./database.js";
+import { DocumentCache } from "./document-cache.js";
 import { HeadsIndex } from "./heads-index.js";
 import { handleHttp, type RelayState, sendError } from "./http-routes.js";
 import { createRelayMetrics } from "./metrics.js";
@@ -139,6 +140,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log,
     principalOf: (socket) => principals.get(socket),
     limits,
+    onDocumentUsed: (documentId) => cacheRef.cache?.touch(documentId),
     beforeSync: async (documentId) => {
       const handle = repoRef.repo?.handles[documentId as never];
       if (handle?.isReady()) await repoRef.repo?.flush([documentId as never]);
@@ -160,6 +162,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   repoRef.repo = repo;
+  const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
   headsIndex.recordOnFlush(repo);
   gateRef.gate = new WriteGate({
@@ -192,6 +195,18 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     appearTimeoutMs: limits.requestAppearTimeoutMs,
   });
   processorRef.processor = processor;
+  const cache = new DocumentCache({
+    repo,
+    capacity: limits.maxLoadedDocuments,
+    idleMs: limits.documentIdleMs,
+    log,
+    onEvict: (documentId) => {
+      gateRef.gate?.forget(documentId);
+      metrics.documentsUnloaded.inc();
+    },
+  });
+  cacheRef.cache = cache;
+  cache.watchFinds();
   const adminRef: { admin?: AdminService } = {};
   const admin = new AdminService({
     db,
@@ -321,6 +336,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   void processor.schedule();
   const processorTimer = setInterval(() => void processor.schedule(), limits.processorIntervalMs);
   processorTimer.unref();
+  const cacheTimer = setInterval(() => void cache.sweep(), limits.cacheSweepMs);
+  cacheTimer.unref();
 
   let closing: Promise<void> | undefined;
   return {
@@ -344,6 +361,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         state = "stopping";
         log.info("relay stopping");
         clearInterval(processorTimer);
+        clearInterval(cacheTimer);
+        await cache.close();
         processor.close();
         await processor.idle();
         await new Promise<void>((done) => {

@@ -68,6 +68,11 @@ export class WriteGate {
     this.#o = options;
   }
 
+  /** The document was unloaded: nothing kept about it is needed any more. */
+  forget(documentId: string): void {
+    if (!this.#locks.has(documentId)) this.#lastAccepted.delete(documentId);
+  }
+
   canRead(principal: Principal, documentId: string): boolean {
     if (this.#o.isRevoked?.(principal.userId)) return false;
     const meta = this.#o.registry.get(documentId);
