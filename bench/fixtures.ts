@@ -21,6 +21,7 @@ import {
   setHeader,
 } from "../src/docs/index.js";
 import { openDatabase } from "../src/relay/database.js";
+import { HeadsIndex } from "../src/relay/heads-index.js";
 import { DocumentRegistry } from "../src/relay/registry.js";
 
 export const owner = asUserId("alice");
@@ -56,13 +57,19 @@ function template(i: number): Uint8Array {
  * Writes N orders straight into a storage adapter, as automerge-repo stores a snapshot: seeding
  * 10,000 documents takes seconds, not minutes.
  */
-async function fill(storage: StorageAdapterInterface, n: number): Promise<DocumentId[]> {
+async function fill(
+  storage: StorageAdapterInterface,
+  n: number,
+  onStored?: (id: DocumentId, heads: string[]) => Promise<void>,
+): Promise<DocumentId[]> {
   const templates = Array.from({ length: TEMPLATES }, (_, i) => template(i));
+  const heads = templates.map((bytes) => A.getHeads(A.load(bytes)));
   const ids: DocumentId[] = [];
   for (let i = 0; i < n; i++) {
     const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
     const bytes = templates[i % TEMPLATES] as Uint8Array;
     await storage.save([id, "snapshot", `seed${i % TEMPLATES}`], bytes);
+    await onStored?.(id, heads[i % TEMPLATES] as string[]);
     ids.push(id);
   }
   return ids;
@@ -81,7 +88,11 @@ export async function seedOms(dir: string, n: number, inMy = n): Promise<Documen
   const db = openDatabase(join(dir, "relay.db"));
   const registry = new DocumentRegistry(db);
   const storage = new SqliteStorageAdapter(db);
-  const ids = await fill(storage, n);
+  // The relay records each document's heads as it stores it; seeding does the same.
+  const index = new HeadsIndex(db);
+  const ids = await fill(storage, n, async (id, heads) => {
+    await index.record(id, heads);
+  });
   db.transaction(() => {
     for (const id of ids) registry.register(id, { kind: "order", owner, organization });
   })();

@@ -48,6 +48,12 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
     return operation;
   }
 
+  /** Writes straight to the device: for documents known to be in scope before "My" says so. */
+  async saveOnDevice(key: StorageKey, data: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    return this.#track(this.#device.save(key, data));
+  }
+
   /** Document ids held in memory only. */
   heldDocuments(): string[] {
     return [...this.#heldIds];

@@ -79,6 +79,11 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   }
 
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    return this.loadRangeNow(keyPrefix);
+  }
+
+  /** `loadRange` without a promise: read together with other synchronous reads, consistently. */
+  loadRangeNow(keyPrefix: StorageKey): Chunk[] {
     return this.#timed("loadRange", () => {
       const rows =
         keyPrefix.length === 0 ? this.#all.all() : this.#loadRange.all(...this.#range(keyPrefix));

@@ -1,5 +1,6 @@
 import { getHeads, type Patch } from "@automerge/automerge";
 import {
+  cbor,
   type DocHandle,
   type DocumentId,
   decodeHeads,
@@ -174,6 +175,9 @@ function withToken(url: string, token: string): string {
   u.searchParams.set("token", token);
   return u.toString();
 }
+
+/** Documents asked for per bulk request. */
+const BULK_PAGE = 500;
 
 const randomId = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
 
@@ -410,37 +414,84 @@ class OmsClientImpl implements OmsClient {
    * differ. The rest need no loading this run.
    */
   async #inSync(ids: string[]): Promise<Set<string>> {
-    if (this.#synced.empty) return new Set();
     const candidates = new Map<string, string>();
     for (const id of ids) {
       const hash = this.#synced.hash(id);
       if (hash) candidates.set(id, hash);
     }
-    if (candidates.size === 0) return new Set();
-    const response = await (this.#fetch ?? globalThis.fetch)(`${this.#httpUrl}/v1/sync/digest`, {
+    const differing = await this.#post<{ differing: Record<string, [string, string][]> }>(
+      "/v1/sync/digest",
+      { buckets: await bucketDigests(candidates), exclude: this.#synced.dirtyIds() },
+      (r) => r.json(),
+    );
+    // An older relay, or any trouble: sync everything the usual way.
+    if (!differing) return new Set();
+    const confirmed = new Set<string>();
+    for (const [id, hash] of candidates) {
+      const bucket = differing.differing[bucketOf(id)];
+      if (!bucket || bucket.some(([other, theirs]) => other === id && theirs === hash))
+        confirmed.add(id);
+    }
+    for (const id of await this.#fetchMissing(differing.differing, candidates)) confirmed.add(id);
+    return confirmed;
+  }
+
+  /**
+   * Documents of the user's scope this device has nowhere (a first sync, or new ones) come in
+   * bulk, as the relay stores them, straight to the device: no per-document sync, no loading.
+   */
+  async #fetchMissing(
+    differing: Record<string, [string, string][]>,
+    candidates: ReadonlyMap<string, string>,
+  ): Promise<string[]> {
+    const scoped = this.#scoped;
+    if (!scoped) return [];
+    const missing: string[] = [];
+    for (const list of Object.values(differing)) {
+      for (const [id] of list) {
+        if (candidates.has(id) || this.#repo.handles[id as DocumentId]) continue;
+        if ((await scoped.loadRange([id])).length > 0) continue;
+        missing.push(id);
+      }
+    }
+    const fetched: string[] = [];
+    for (let i = 0; i < missing.length; i += BULK_PAGE) {
+      const page = await this.#post<{
+        docs: { id: string; heads: string[]; data: Uint8Array }[];
+      }>("/v1/sync/bulk", { ids: missing.slice(i, i + BULK_PAGE) }, async (r) =>
+        cbor.decode(new Uint8Array(await r.arrayBuffer())),
+      );
+      if (!page) break;
+      const synced = new Map<string, string>();
+      for (const doc of page.docs) {
+        // A handle opened meanwhile syncs the usual way; its storage is the Repo's.
+        if (this.#repo.handles[doc.id as DocumentId]) continue;
+        await scoped.saveOnDevice([doc.id, "snapshot", "bulk"], doc.data);
+        synced.set(doc.id, await headsHash(doc.heads));
+        fetched.push(doc.id);
+      }
+      await this.#synced.record(synced);
+    }
+    return fetched;
+  }
+
+  /** POSTs JSON to the relay; undefined when it answers anything but 2xx. */
+  async #post<T>(
+    path: string,
+    body: unknown,
+    read: (response: Response) => Promise<unknown>,
+  ): Promise<T | undefined> {
+    const response = await (this.#fetch ?? globalThis.fetch)(`${this.#httpUrl}${path}`, {
       method: "POST",
       headers: {
         authorization: `Bearer ${this.#tokens.current()}`,
         "content-type": "application/json",
       },
-      body: JSON.stringify({
-        buckets: await bucketDigests(candidates),
-        exclude: this.#synced.dirtyIds(),
-      }),
-      signal: AbortSignal.timeout(10_000),
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(60_000),
     });
-    // An older relay, or any trouble: sync everything the usual way.
-    if (!response.ok) return new Set();
-    const { differing } = (await response.json()) as {
-      differing: Record<string, [string, string][]>;
-    };
-    const confirmed = new Set<string>();
-    for (const [id, hash] of candidates) {
-      const bucket = differing[bucketOf(id)];
-      if (!bucket || bucket.some(([other, theirs]) => other === id && theirs === hash))
-        confirmed.add(id);
-    }
-    return confirmed;
+    if (!response.ok) return undefined;
+    return (await read(response)) as T;
   }
 
   /** Remembers, for the next reconnect, the heads at which the relay stores what this run synced. */

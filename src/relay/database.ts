@@ -87,7 +87,8 @@ const migrations: readonly string[] = [
    );`,
   `CREATE TABLE document_heads (
      doc_id TEXT PRIMARY KEY,
-     hash   TEXT NOT NULL
+     hash   TEXT NOT NULL,
+     heads  TEXT NOT NULL
    );`,
 ];
 

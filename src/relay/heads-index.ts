@@ -10,21 +10,32 @@ export class HeadsIndex {
   readonly #memo = new Map<string, string>();
   readonly #upsert;
   readonly #select;
+  readonly #selectHeads;
 
   constructor(db: RelayDatabase) {
     this.#upsert = db.prepare(
-      "INSERT INTO document_heads (doc_id, hash) VALUES (?, ?) ON CONFLICT(doc_id) DO UPDATE SET hash = excluded.hash",
+      "INSERT INTO document_heads (doc_id, hash, heads) VALUES (?, ?, ?) ON CONFLICT(doc_id) DO UPDATE SET hash = excluded.hash, heads = excluded.heads",
     );
     this.#select = db.prepare<[string], { hash: string }>(
       "SELECT hash FROM document_heads WHERE doc_id = ?",
     );
+    this.#selectHeads = db.prepare<[string], { hash: string; heads: string }>(
+      "SELECT hash, heads FROM document_heads WHERE doc_id = ?",
+    );
   }
 
-  async record(documentId: string, hexHeads: readonly string[]): Promise<void> {
+  async record(documentId: string, hexHeads: readonly string[]): Promise<string> {
     const hash = await headsHash(hexHeads);
-    if (this.#memo.get(documentId) === hash) return;
-    this.#upsert.run(documentId, hash);
+    if (this.#memo.get(documentId) === hash) return hash;
+    this.#upsert.run(documentId, hash, JSON.stringify(hexHeads));
     this.#memo.set(documentId, hash);
+    return hash;
+  }
+
+  /** The stored heads (Automerge hex) and their hash, if recorded. */
+  entry(documentId: string): { hash: string; heads: string[] } | undefined {
+    const row = this.#selectHeads.get(documentId);
+    return row ? { hash: row.hash, heads: JSON.parse(row.heads) as string[] } : undefined;
   }
 
   /** The stored hash of each id; "" for a document never recorded. */

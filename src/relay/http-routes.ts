@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { OmsError } from "../docs/errors.js";
+import type { Principal } from "../policy/principal.js";
 import type { AdminService } from "./admin.js";
 import { handleAdmin } from "./admin-routes.js";
 import type { TokenVerifier } from "./auth.js";
+import { type BulkExport, maxBulkDocuments } from "./bulk-export.js";
 import type { RelayMetrics } from "./metrics.js";
 import type { SessionService } from "./session.js";
 import type { SyncDigestService } from "./sync-digest.js";
@@ -19,6 +21,7 @@ export interface HttpContext {
   allowedOrigins: "*" | readonly string[];
   admin: AdminService;
   digest: SyncDigestService;
+  bulk: BulkExport;
 }
 
 /** The token of an `authorization: Bearer …` header, or "". */
@@ -108,6 +111,7 @@ export async function handleHttp(
   }
   if (path?.startsWith("/v1/admin/")) return handleAdmin(ctx, req, res, path);
   if (path === "/v1/sync/digest" && req.method === "POST") return handleDigest(ctx, req, res);
+  if (path === "/v1/sync/bulk" && req.method === "POST") return handleBulk(ctx, req, res);
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendError(
       res,
@@ -165,29 +169,71 @@ export async function handleHttp(
   }
 }
 
+/** The authenticated, not revoked caller of a sync endpoint and its JSON body; or an answer sent. */
+async function syncRequest(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<{ principal: Principal; body: Record<string, unknown> } | undefined> {
+  if (ctx.state() !== "ready") {
+    sendError(res, 503, "UNAVAILABLE", "the relay is starting or stopping; retry shortly");
+    return undefined;
+  }
+  let principal: Principal;
+  try {
+    principal = await ctx.verify(bearerToken(req));
+  } catch (err) {
+    sendAuthError(ctx, res, err);
+    return undefined;
+  }
+  if (ctx.admin.revocation(principal.userId)) {
+    sendError(res, 403, "USER_REVOKED", `${principal.userId} was revoked`);
+    return undefined;
+  }
+  try {
+    return { principal, body: await readJson(req, 4 << 20) };
+  } catch (err) {
+    if (!(err instanceof OmsError)) throw err;
+    sendError(res, 400, err.code, err.message);
+    return undefined;
+  }
+}
+
+/** `POST /v1/sync/bulk` `{ ids }`: stored documents as they are, CBOR `{ docs, unavailable }`. */
+async function handleBulk(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const request = await syncRequest(ctx, req, res);
+  if (!request) return;
+  const { ids } = request.body;
+  if (
+    !Array.isArray(ids) ||
+    ids.length > maxBulkDocuments ||
+    ids.some((v) => typeof v !== "string")
+  ) {
+    return sendError(
+      res,
+      400,
+      "INVALID_INPUT",
+      `the body must be { "ids": [documentId] } with at most ${maxBulkDocuments} ids`,
+    );
+  }
+  const body = await ctx.bulk.export(request.principal, ids as string[]);
+  res.writeHead(200, { "content-type": "application/cbor", "cache-control": "no-store" });
+  res.end(body);
+}
+
 /** `POST /v1/sync/digest`: which of the device's documents differ from the relay's. */
 async function handleDigest(
   ctx: HttpContext,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  if (ctx.state() !== "ready")
-    return sendError(res, 503, "UNAVAILABLE", "the relay is starting or stopping; retry shortly");
-  let principal: Awaited<ReturnType<TokenVerifier>>;
-  try {
-    principal = await ctx.verify(bearerToken(req));
-  } catch (err) {
-    return sendAuthError(ctx, res, err);
-  }
-  if (ctx.admin.revocation(principal.userId))
-    return sendError(res, 403, "USER_REVOKED", `${principal.userId} was revoked`);
-  let body: Record<string, unknown>;
-  try {
-    body = await readJson(req, 4 << 20);
-  } catch (err) {
-    if (err instanceof OmsError) return sendError(res, 400, err.code, err.message);
-    throw err;
-  }
+  const request = await syncRequest(ctx, req, res);
+  if (!request) return;
+  const { principal, body } = request;
   const { buckets, exclude } = body;
   if (
     typeof buckets !== "object" ||

@@ -15,6 +15,7 @@ import { defaultGateConfig } from "../policy/staleness-gate.js";
 import type { Reassignment, Revocation } from "./admin.js";
 import { AdminService } from "./admin.js";
 import { createTokenVerifier, mintToken, type TokenRequest } from "./auth.js";
+import { BulkExport } from "./bulk-export.js";
 import {
   defaultConfiguration,
   defaultOrderNumber,
@@ -259,6 +260,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     allowedOrigins: options.allowedOrigins ?? "*",
     admin,
     digest: new SyncDigestService({ repo, registry, index: headsIndex, gate: gateRef.gate }),
+    bulk: new BulkExport({ storage, index: headsIndex, gate: gateRef.gate }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {

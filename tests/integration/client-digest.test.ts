@@ -75,4 +75,40 @@ describe("a reconnect that changed nothing", () => {
     expect(relayDoc<Quote>(relay, ids[7] as string).projectName).toBe("Q7, renamed");
     expect((await alice.quotes.open(ids[3] as string)).doc().notes).toBe("checked by Mona");
   });
+
+  it("a first sync brings the documents in bulk, written to the device without a sync per document", async () => {
+    const relayData = tempDir();
+    const first = tempDir();
+    const second = tempDir();
+    cleanups.push(relayData.remove, first.remove, second.remove);
+    const relay = await startRelay(relayData.dir);
+    cleanups.push(() => relay.close());
+    const alice = await open(relay, first.dir);
+    for (let i = 0; i < 40; i++) {
+      const q = await alice.quotes.create({ currency: "USD", projectName: `Q${i}` });
+      q.change((d) => {
+        d.notes = `note ${i}`;
+      });
+    }
+    await alice.sync.now();
+    await alice.close();
+
+    const before = await documentMessages(relay);
+    const device = await open(relay, second.dir);
+    await device.sync.now();
+    expect(device.sync.status).toMatchObject({ state: "complete" });
+    expect((await documentMessages(relay)) - before).toBeLessThan(15);
+    await device.close();
+    await relay.close();
+
+    // With the relay gone, the second device has every quote.
+    const offline = await createClient({
+      url: relay.url,
+      token: await relay.mintToken({ sub: "alice", org: "acme", roles: ["rep"], offline: true }),
+      storage: { folder: second.dir },
+    });
+    cleanups.push(() => offline.close());
+    const notes = (await offline.quotes.list()).map((q) => q.doc.notes).sort();
+    expect(notes).toEqual(Array.from({ length: 40 }, (_, i) => `note ${i}`).sort());
+  });
 });

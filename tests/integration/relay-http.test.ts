@@ -75,6 +75,7 @@ describe("health", () => {
       sessions: {} as never,
       admin: {} as never,
       digest: {} as never,
+      bulk: {} as never,
       metrics: createRelayMetrics({ loadedDocuments: () => 0 }),
       status: () => ({}),
       allowedOrigins: "*" as const,
