@@ -26,6 +26,23 @@ WebSocket.prototype.emit = function (this: WebSocket, event: string | symbol, ..
   return emit.call(this, event, ...args);
 };
 
+// HTTP counts too (the oms client's session, digest and bulk requests).
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) => {
+  const body = init?.body;
+  wire.bytesSent += typeof body === "string" ? Buffer.byteLength(body) : size(body ?? "");
+  wire.messagesSent++;
+  const response = await realFetch(input, init);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  wire.bytesReceived += bytes.byteLength;
+  wire.messagesReceived++;
+  return new Response(bytes, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
+};
+
 const { values } = parseArgs({
   options: {
     mode: { type: "string" },

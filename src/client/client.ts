@@ -284,6 +284,8 @@ class OmsClientImpl implements OmsClient {
   #departing = new Set<string>();
   #myKnown: Set<string> | undefined;
   #watchingWorkspace = false;
+  /** Documents the last digest exchange found different on the relay. */
+  #differing = new Set<string>();
   readonly #quarantine: Quarantine;
   readonly #synced: SyncedHeads;
   readonly #fetch: typeof fetch | undefined;
@@ -307,7 +309,6 @@ class OmsClientImpl implements OmsClient {
     client.#gate.start();
     if (client.#offline) await o.store.set("session", o.session);
     client.#engine.start();
-    if (client.#offline) void client.#workspace().catch(() => undefined);
     return client;
   }
 
@@ -389,6 +390,7 @@ class OmsClientImpl implements OmsClient {
     if (
       this.#addedToMy.has(documentId) ||
       this.#departing.has(documentId) ||
+      this.#synced.knows(documentId) ||
       this.#ownIds().includes(documentId)
     )
       return true;
@@ -405,7 +407,16 @@ class OmsClientImpl implements OmsClient {
         .map((h) => h.documentId);
     }
     this.#watchWorkspace();
-    return [...new Set([...this.#ownIds(), ...this.#myIds(), ...this.#departing])] as DocumentId[];
+    return [
+      ...new Set([
+        ...this.#ownIds(),
+        ...this.#myIds(),
+        ...this.#departing,
+        // Changed here, or changed on the relay: synced even while "My" is not loaded.
+        ...this.#synced.dirtyIds(),
+        ...this.#differing,
+      ]),
+    ] as DocumentId[];
   }
 
   /**
@@ -414,8 +425,10 @@ class OmsClientImpl implements OmsClient {
    * differ. The rest need no loading this run.
    */
   async #inSync(ids: string[]): Promise<Set<string>> {
+    // Every document this device holds as synced, not only the scope it knows now: "My" may not
+    // be loaded, and need not be when nothing changed.
     const candidates = new Map<string, string>();
-    for (const id of ids) {
+    for (const id of [...ids, ...this.#synced.syncedIds()]) {
       const hash = this.#synced.hash(id);
       if (hash) candidates.set(id, hash);
     }
@@ -427,12 +440,22 @@ class OmsClientImpl implements OmsClient {
     // An older relay, or any trouble: sync everything the usual way.
     if (!differing) return new Set();
     const confirmed = new Set<string>();
+    const gone: string[] = [];
     for (const [id, hash] of candidates) {
       const bucket = differing.differing[bucketOf(id)];
-      if (!bucket || bucket.some(([other, theirs]) => other === id && theirs === hash))
-        confirmed.add(id);
+      const theirs = bucket?.find(([other]) => other === id);
+      if (!bucket || theirs?.[1] === hash) confirmed.add(id);
+      // Out of the user's scope now (left "My", access lost): no longer a synced document.
+      else if (!theirs && !ids.includes(id)) gone.push(id);
     }
+    if (gone.length > 0) await this.#synced.forget(gone);
     for (const id of await this.#fetchMissing(differing.differing, candidates)) confirmed.add(id);
+    this.#differing = new Set(
+      Object.values(differing.differing)
+        .flat()
+        .map(([id]) => id)
+        .filter((id) => !confirmed.has(id)),
+    );
     return confirmed;
   }
 
@@ -523,11 +546,13 @@ class OmsClientImpl implements OmsClient {
     const known = this.#myKnown;
     this.#myKnown = new Set(now);
     if (known && known.size === now.length && now.every((id) => known.has(id))) return;
-    await this.#store.set("my", now);
-    if (!known) return;
-    const left = [...known].filter((id) => !this.#myKnown?.has(id) && !this.#addedToMy.has(id));
-    if (left.length === 0) return;
+    // Departures count at once (a sync run asking for its scope right now must see them).
+    const left = known
+      ? [...known].filter((id) => !this.#myKnown?.has(id) && !this.#addedToMy.has(id))
+      : [];
     for (const id of left) this.#departing.add(id);
+    await this.#store.set("my", now);
+    if (left.length === 0) return;
     await this.#store.set("departing", [...this.#departing]);
     if (this.#engine.connected) void this.#engine.now().catch(() => undefined);
   }
@@ -544,6 +569,7 @@ class OmsClientImpl implements OmsClient {
       if (handle?.isReady() && !this.#engine.isSynced(handle as DocHandle<unknown>)) continue;
       if (handle) this.#repo.delete(id as DocumentId);
       this.#departing.delete(id);
+      await this.#synced.forget([id]);
     }
     await this.#store.set("departing", [...this.#departing]);
   }
@@ -579,6 +605,7 @@ class OmsClientImpl implements OmsClient {
       this.#engine.setQuarantined(await this.#quarantine.size());
       // The copy goes: the relay's version comes back with the next sync (when still readable).
       this.#repo.delete(id as DocumentId);
+      await this.#synced.forget([id]);
     }
     if (accessLost) {
       this.#addedToMy.delete(id);
@@ -594,10 +621,12 @@ class OmsClientImpl implements OmsClient {
 
   async #find<T>(id: string, what: string): Promise<DocHandle<T>> {
     const documentId = idOf(id) as DocumentId;
-    // "My" is read from the workspace, which must be loaded to tell.
-    if (this.#offline && !this.#ownIds().includes(documentId))
+    // A document this device synced is opened from the device at once; otherwise "My" (read
+    // from the workspace, which must be loaded to tell) says whether it is kept here.
+    const synced = this.#offline && this.#synced.knows(documentId);
+    if (this.#offline && !synced && !this.#ownIds().includes(documentId))
       await this.#workspace().catch(() => undefined);
-    const local = this.#offline && this.#inScope(documentId);
+    const local = synced || (this.#offline && this.#inScope(documentId));
     if (!local) {
       await this.#engine.waitForConnection().catch((cause) => {
         throw new OmsError(
@@ -647,7 +676,9 @@ class OmsClientImpl implements OmsClient {
     if (!this.#offline || this.#tracked.has(handle)) return;
     this.#tracked.add(handle);
     handle.on("heads-changed", () => {
-      if (!this.#engine.isSynced(handle)) this.#synced.markDirty(handle.documentId);
+      // Only a document kept on the device (a manager's look at a rep's quote is not).
+      if (!this.#engine.isSynced(handle) && this.#inScope(handle.documentId))
+        this.#synced.markDirty(handle.documentId);
     });
   }
 
@@ -693,7 +724,7 @@ class OmsClientImpl implements OmsClient {
     workspace.change((w) => addToMy(w, handle.documentId as unknown as DocId, kind));
     await this.#scoped?.admit(handle.documentId);
     this.#engine.watch(handle as DocHandle<unknown>);
-    this.#synced.markDirty(handle.documentId);
+    if (this.#offline) this.#synced.markDirty(handle.documentId);
     this.#trackChanges(handle as DocHandle<unknown>);
     return wrapHandle(handle, this.#ctx);
   }

@@ -30,6 +30,28 @@ export class SyncedHeads {
     return this.#dirty.has(documentId) ? undefined : this.#hashes.get(documentId);
   }
 
+  /** Synced by this device once (so kept on it), or changed here. */
+  knows(documentId: string): boolean {
+    return this.#hashes.has(documentId) || this.#dirty.has(documentId);
+  }
+
+  syncedIds(): string[] {
+    return [...this.#hashes.keys()];
+  }
+
+  /** Documents no longer in the user's scope. */
+  async forget(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      this.#hashes.delete(id);
+      this.#dirty.delete(id);
+    }
+    this.#saving = this.#saving.then(async () => {
+      await this.#store.set("synced-heads", Object.fromEntries(this.#hashes));
+      await this.#store.set("dirty", [...this.#dirty]);
+    });
+    await this.#saving;
+  }
+
   dirtyIds(): string[] {
     return [...this.#dirty];
   }
