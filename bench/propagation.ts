@@ -98,6 +98,6 @@ latencies.sort((x, y) => x - y);
 const at = (q: number) =>
   latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
 process.stdout.write(
-  `${JSON.stringify({ clients: CLIENTS, samples: SAMPLES, p50: at(0.5), p99: at(0.99), max: latencies.at(-1) })}\n`,
+  `${JSON.stringify({ clients: CLIENTS, samples: SAMPLES, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: latencies.at(-1), slowest: latencies.slice(-5).map((x) => Math.round(x)) })}\n`,
 );
 process.exit(0);
