@@ -60,7 +60,7 @@ export interface SyncEngineOptions {
    * Of these ids in scope, those the relay confirms it stores at the heads this device last
    * synced (and which did not change here since): they are not loaded in this run.
    */
-  inSync?(ids: string[], session: SessionResponse): Promise<Set<string>>;
+  inSync?(ids: string[]): Promise<Set<string>>;
   /** The run completed; `synced` are the documents it loaded, each stored at its heads now. */
   onComplete(relayTime: number, localTime: number, synced: DocHandle<unknown>[]): Promise<void>;
 }
@@ -357,7 +357,7 @@ export class SyncEngine {
     // Documents the relay confirms are in sync need no loading: a reconnect that changed
     // nothing costs one exchange, not a round of messages per document.
     const confirmed = this.#o.inSync
-      ? await this.#o.inSync(this.#o.scope(), session).catch(() => new Set<string>())
+      ? await this.#o.inSync(this.#o.scope()).catch(() => new Set<string>())
       : new Set<string>();
     for (const id of confirmed) loaded.add(id);
     this.#confirmed = confirmed.size;
@@ -387,7 +387,8 @@ export class SyncEngine {
       }
       await this.#untilSynced(handles, loaded.size, session.heads ?? {});
     }
-    if (confirmed.size > 0) await this.#untilSynced(handles, loaded.size, session.heads ?? {});
+    // Also when everything was confirmed and nothing loaded: the progress shows the whole scope.
+    this.#progress(handles, loaded.size);
     await this.#o.onComplete(session.relayTime.time, localTime, handles);
     this.#set({ state: "complete", lastCompleteSync: session.relayTime.time, pendingDocuments: 0 });
   }
