@@ -234,6 +234,11 @@ export class AdminService {
   }
 }
 
+/** What a revoked user is told, wherever the relay refuses them. */
+export function revokedMessage(revocation: Revocation): string {
+  return `${revocation.userId} was revoked (${revocation.reason}); ask an admin to reinstate the user`;
+}
+
 /** Only an admin, and only in their organization. */
 export function assertAdmin(principal: Principal): void {
   if (!hasRole(principal, roles.admin)) {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { OmsError } from "../docs/errors.js";
 import type { Principal } from "../policy/principal.js";
-import type { AdminService } from "./admin.js";
+import { type AdminService, revokedMessage } from "./admin.js";
 import { handleAdmin } from "./admin-routes.js";
 import type { TokenVerifier } from "./auth.js";
 import { type BulkExport, maxBulkDocuments } from "./bulk-export.js";
@@ -141,22 +141,13 @@ export async function handleHttp(
           "the relay is starting or stopping; retry shortly",
         );
       }
-      let principal: Awaited<ReturnType<TokenVerifier>>;
+      let principal: Principal;
       try {
         principal = await ctx.verify(bearerToken(req));
       } catch (err) {
         return sendAuthError(ctx, res, err);
       }
-      const revoked = ctx.admin.revocation(principal.userId);
-      if (revoked) {
-        ctx.metrics.refusals.inc({ reason: "user_revoked" });
-        return sendError(
-          res,
-          403,
-          "USER_REVOKED",
-          `${principal.userId} was revoked (${revoked.reason}); ask an admin to reinstate the user`,
-        );
-      }
+      if (refusedAsRevoked(ctx, res, principal)) return;
       return json(res, 200, await ctx.sessions.session(principal));
     }
     default:
@@ -167,6 +158,15 @@ export async function handleHttp(
         `no endpoint ${path}; see /healthz, /metrics, /v1/session, /v1/admin/`,
       );
   }
+}
+
+/** Answers 403 USER_REVOKED for a revoked user; true when it did. */
+function refusedAsRevoked(ctx: HttpContext, res: ServerResponse, principal: Principal): boolean {
+  const revocation = ctx.admin.revocation(principal.userId);
+  if (!revocation) return false;
+  ctx.metrics.refusals.inc({ reason: "user_revoked" });
+  sendError(res, 403, "USER_REVOKED", revokedMessage(revocation));
+  return true;
 }
 
 /** The authenticated, not revoked caller of a sync endpoint and its JSON body; or an answer sent. */
@@ -186,10 +186,7 @@ async function syncRequest(
     sendAuthError(ctx, res, err);
     return undefined;
   }
-  if (ctx.admin.revocation(principal.userId)) {
-    sendError(res, 403, "USER_REVOKED", `${principal.userId} was revoked`);
-    return undefined;
-  }
+  if (refusedAsRevoked(ctx, res, principal)) return undefined;
   try {
     return { principal, body: await readJson(req, 4 << 20) };
   } catch (err) {

@@ -13,7 +13,7 @@ import { defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import { defaultGateConfig } from "../policy/staleness-gate.js";
 import type { Reassignment, Revocation } from "./admin.js";
-import { AdminService } from "./admin.js";
+import { AdminService, revokedMessage } from "./admin.js";
 import { createTokenVerifier, mintToken, type TokenRequest } from "./auth.js";
 import { BulkExport } from "./bulk-export.js";
 import {
@@ -289,11 +289,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
           return refuse(503, "not_ready", "the relay is stopping; retry shortly");
         const revoked = admin.revocation(principal.userId);
         if (revoked) {
-          return refuse(
-            403,
-            refusalReasons.userRevoked,
-            `${principal.userId} was revoked (${revoked.reason}); ask an admin to reinstate the user`,
-          );
+          return refuse(403, refusalReasons.userRevoked, revokedMessage(revoked));
         }
         if ((connectionsPerUser.get(principal.userId) ?? 0) >= limits.maxConnectionsPerUser) {
           return refuse(
