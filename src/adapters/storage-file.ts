@@ -28,9 +28,23 @@ function segment(part: string): string {
  */
 export class FileStorageAdapter implements StorageAdapterInterface {
   readonly #folder: string;
+  // Writes and removals of one document run one after the other: a removal racing a debounced
+  // save would otherwise fail (a temp file appears in a folder being removed) or be undone.
+  readonly #queues = new Map<string, Promise<void>>();
 
   constructor(folder: string) {
     this.#folder = folder;
+  }
+
+  #serial(key: StorageKey, fn: () => Promise<void>): Promise<void> {
+    const id = key[0] ?? "";
+    const run = (this.#queues.get(id) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    this.#queues.set(id, tail);
+    void tail.then(() => {
+      if (this.#queues.get(id) === tail) this.#queues.delete(id);
+    });
+    return run;
   }
 
   async #file(key: StorageKey): Promise<string> {
@@ -54,7 +68,11 @@ export class FileStorageAdapter implements StorageAdapterInterface {
     }
   }
 
-  async save(key: StorageKey, data: Uint8Array): Promise<void> {
+  save(key: StorageKey, data: Uint8Array): Promise<void> {
+    return this.#serial(key, () => this.#save(key, data));
+  }
+
+  async #save(key: StorageKey, data: Uint8Array): Promise<void> {
     const { fs, path } = await node();
     const file = await this.#file(key);
     await fs.mkdir(path.dirname(file), { recursive: true });
@@ -69,9 +87,11 @@ export class FileStorageAdapter implements StorageAdapterInterface {
     await fs.rename(temp, file);
   }
 
-  async remove(key: StorageKey): Promise<void> {
-    const { fs } = await node();
-    await fs.rm(await this.#file(key), { force: true });
+  remove(key: StorageKey): Promise<void> {
+    return this.#serial(key, async () => {
+      const { fs } = await node();
+      await fs.rm(await this.#file(key), { force: true });
+    });
   }
 
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
@@ -108,10 +128,13 @@ export class FileStorageAdapter implements StorageAdapterInterface {
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     const { fs } = await node();
     if (keyPrefix.length === 0) {
+      await Promise.all(this.#queues.values());
       await fs.rm(this.#folder, { recursive: true, force: true });
       return;
     }
-    await this.remove(keyPrefix);
-    await fs.rm(await this.#dir(keyPrefix), { recursive: true, force: true });
+    await this.#serial(keyPrefix, async () => {
+      await fs.rm(await this.#file(keyPrefix), { force: true });
+      await fs.rm(await this.#dir(keyPrefix), { recursive: true, force: true });
+    });
   }
 }

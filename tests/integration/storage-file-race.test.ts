@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { FileStorageAdapter } from "../../src/adapters/storage-file.js";
+import { tempDir } from "./helpers.js";
+
+describe("FileStorageAdapter under a removal racing a save", () => {
+  it("never rejects a save whose document folder was removed meanwhile, and later saves land", async () => {
+    const dir = tempDir();
+    try {
+      const storage = new FileStorageAdapter(dir.dir);
+      const data = new Uint8Array(64 * 1024).fill(7);
+      const failures: unknown[] = [];
+      for (let i = 0; i < 40; i++) {
+        const doc = `doc${i}`;
+        // A debounced save still running when the document leaves the device.
+        const save = storage.save([doc, "incremental", "h"], data).catch((e) => failures.push(e));
+        await new Promise((r) => setImmediate(r));
+        await storage.removeRange([doc]);
+        await save;
+        // The removal came last, so nothing of the document is left behind.
+        expect(await storage.loadRange([doc])).toEqual([]);
+      }
+      expect(failures).toEqual([]);
+      // The adapter still works for everything after the races.
+      await storage.save(["after", "snapshot", "x"], data);
+      expect((await storage.load(["after", "snapshot", "x"]))?.length).toBe(data.length);
+    } finally {
+      dir.remove();
+    }
+  });
+});
