@@ -195,7 +195,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     ticketNumber: options.ticketNumberFormat ?? defaultTicketNumber,
     ...(options.faults ? { fault: options.faults } : {}),
     appearTimeoutMs: limits.requestAppearTimeoutMs,
-    verifyReceipt: (userId, receipt) => verifyRelayTime(secret, userId, receipt),
+    verifyReceipt: (userId, organization, receipt) =>
+      verifyRelayTime(secret, userId, receipt, organization),
     retry: { initialMs: limits.processorRetryInitialMs, maxMs: limits.processorRetryMaxMs },
     onRowFailed: (step) => metrics.processingFailures.inc({ step }),
   });

@@ -83,7 +83,10 @@ export class SessionService {
         inbox: `automerge:${inbox}`,
         organization: `automerge:${organization}`,
       },
-      relayTime: { time: now, receipt: await signRelayTime(this.#secret, principal.userId, now) },
+      relayTime: {
+        time: now,
+        receipt: await signRelayTime(this.#secret, principal.userId, now, principal.organization),
+      },
       relay: { peerId: this.#repo.peerId, storageId: await this.#repo.storageId() },
       ...(this.#limits ? { limits: this.#limits } : {}),
     };

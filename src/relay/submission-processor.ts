@@ -45,10 +45,10 @@ export interface SubmissionProcessorOptions {
   /** How long to wait for a noted request to appear in the relay's copy of the order. */
   appearTimeoutMs: number;
   /**
-   * Checks a relay-time receipt issued to `userId` and returns the relay time it states; throws
-   * when it is not one (bad signature, another user, not a receipt).
+   * Checks a relay-time receipt issued to `userId` of `organization` and returns the relay time
+   * it states; throws when it is not one (bad signature, another user, not a receipt).
    */
-  verifyReceipt: (userId: string, receipt: string) => Promise<number>;
+  verifyReceipt: (userId: string, organization: string, receipt: string) => Promise<number>;
   /** Backoff of a row that failed; default 1 s doubling up to 5 min. */
   retry?: RetryConfig;
   /** Told each time a row fails (metrics). */
@@ -284,7 +284,7 @@ export class SubmissionProcessor {
           reason: `the order was not complete when submitted: ${problems.map((p) => p.message).join("; ")}`,
         };
       } else {
-        rejection = await this.#judgeGate(request);
+        rejection = await this.#judgeGate(request, order.organization);
       }
     }
 
@@ -366,12 +366,14 @@ export class SubmissionProcessor {
    */
   async #judgeGate(
     request: Order["submissions"][RequestId],
+    // The requester may write the order, so belongs to its organization.
+    organization: string,
   ): Promise<{ code: string; reason: string } | undefined> {
     const receipt = (request as { lastSyncReceipt?: unknown }).lastSyncReceipt;
     let syncedAt: number | undefined;
     if (receipt !== undefined && receipt !== null && String(receipt) !== "") {
       syncedAt = await this.#o
-        .verifyReceipt(String(request.requestedBy), String(receipt))
+        .verifyReceipt(String(request.requestedBy), organization, String(receipt))
         .catch(() => undefined);
     }
     if (syncedAt === undefined) {

@@ -48,7 +48,12 @@ describe("the relay's gate check on submissions", () => {
       // A forged client claims a sync just now and writes no receipt.
       missing: { receipt: undefined, lastSyncAt: now, requestedAt: now },
       wrongSecret: {
-        receipt: await signRelayTime(new TextEncoder().encode("x".repeat(40)), "alice", now),
+        receipt: await signRelayTime(
+          new TextEncoder().encode("x".repeat(40)),
+          "alice",
+          now,
+          "acme",
+        ),
         lastSyncAt: now,
         requestedAt: now,
       },
@@ -58,15 +63,21 @@ describe("the relay's gate check on submissions", () => {
         requestedAt: now,
       },
       accessToken: { receipt: token, lastSyncAt: now, requestedAt: now },
+      // A real receipt for a user of the same name in another organization.
+      otherOrganization: {
+        receipt: await signRelayTime(secret, "alice", now, "globex"),
+        lastSyncAt: now,
+        requestedAt: now,
+      },
       // A real receipt of a sync 20 days ago, with lastSyncAt claiming a sync just now.
       stale: {
-        receipt: await signRelayTime(secret, "alice", now - 20 * DAY),
+        receipt: await signRelayTime(secret, "alice", now - 20 * DAY, "acme"),
         lastSyncAt: now,
         requestedAt: now,
       },
       // Written offline 13 days after a real sync, arriving now: what the device knew was fine.
       offline: {
-        receipt: await signRelayTime(secret, "alice", now - 20 * DAY),
+        receipt: await signRelayTime(secret, "alice", now - 20 * DAY, "acme"),
         lastSyncAt: now - 20 * DAY,
         requestedAt: now - 7 * DAY,
       },
@@ -128,7 +139,13 @@ describe("the relay's gate check on submissions", () => {
     expect(code("valid")).toBe("accepted");
     expect(code("offline")).toBe("accepted");
     expect(code("stale")).toBe("GATE_BLOCKED");
-    for (const name of ["missing", "wrongSecret", "otherUser", "accessToken"] as const)
+    for (const name of [
+      "missing",
+      "wrongSecret",
+      "otherUser",
+      "accessToken",
+      "otherOrganization",
+    ] as const)
       expect(code(name), name).toBe("GATE_RECEIPT_INVALID");
     expect(decided.get(requests.missing as string)?.reason).toMatch(/sync .* and submit again/);
   });

@@ -195,7 +195,8 @@ export class SimRelay {
       orderNumber: defaultOrderNumber,
       ticketNumber: defaultTicketNumber,
       appearTimeoutMs: 2_000,
-      verifyReceipt: (userId, receipt) => verifyRelayTime(SIM_RELAY_SECRET, userId, receipt),
+      verifyReceipt: (userId, organization, receipt) =>
+        verifyRelayTime(SIM_RELAY_SECRET, userId, receipt, organization),
     });
     processorRef.p = this.processor;
   }

@@ -174,7 +174,12 @@ export class SimWorld {
     const now = Date.now();
     await device.recordCompleteSync(
       now,
-      await signRelayTime(SIM_RELAY_SECRET, device.principal.userId, now),
+      await signRelayTime(
+        SIM_RELAY_SECRET,
+        device.principal.userId,
+        now,
+        device.principal.organization,
+      ),
     );
   }
 
