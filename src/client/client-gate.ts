@@ -14,6 +14,8 @@ import { FeatureDisabledError } from "./errors.js";
 
 interface GateRecord {
   lastSync: LastSync | null;
+  /** The relay's signed receipt of `lastSync.relayTime`: submission requests carry it. */
+  receipt?: string;
   highestLocalSeen: number;
 }
 
@@ -83,11 +85,17 @@ export class ClientGate {
     if (!isEnabled(state, fn)) throw new FeatureDisabledError(fn, state);
   }
 
-  /** Records a complete sync: the relay's time and the device clock at that moment. */
-  async recordCompleteSync(relayTime: number, localTime: number): Promise<void> {
+  /** The relay's receipt of the last complete sync, or null (none yet, or saved by an old version). */
+  get lastSyncReceipt(): string | null {
+    return this.#record.receipt ?? null;
+  }
+
+  /** Records a complete sync: the relay's time, its receipt, and the device clock at that moment. */
+  async recordCompleteSync(relayTime: number, localTime: number, receipt?: string): Promise<void> {
     this.#record = {
       lastSync: { relayTime, localTime },
       highestLocalSeen: Math.max(localTime, this.#clock.now()),
+      ...(receipt ? { receipt } : {}),
     };
     await this.#persist();
     // Always tell listeners: the clock may have moved since the last check, so the level they
@@ -97,9 +105,9 @@ export class ClientGate {
   }
 
   /** Starts the clock of a device that never had one: its first contact with the relay. */
-  async recordFirstContact(relayTime: number, localTime: number): Promise<void> {
+  async recordFirstContact(relayTime: number, localTime: number, receipt?: string): Promise<void> {
     if (this.#record.lastSync !== null) return;
-    await this.recordCompleteSync(relayTime, localTime);
+    await this.recordCompleteSync(relayTime, localTime, receipt);
   }
 
   /** Re-evaluates and notifies listeners if the level or the disabled set changed. */

@@ -304,7 +304,11 @@ class OmsClientImpl implements OmsClient {
     client.#engine.setQuarantined(await client.#quarantine.size());
     // A device's first contact with the relay starts its clock: it holds nothing stale yet.
     if (o.sessionIsFresh)
-      await client.#gate.recordFirstContact(o.session.relayTime.time, o.clock.now());
+      await client.#gate.recordFirstContact(
+        o.session.relayTime.time,
+        o.clock.now(),
+        o.session.relayTime.receipt,
+      );
     client.#engine.setLastCompleteSync(client.#gate.state.lastSyncAt);
     client.#gate.start();
     if (client.#offline) await o.store.set("session", o.session);
@@ -349,8 +353,8 @@ class OmsClientImpl implements OmsClient {
       scope: () => this.#scopeIds(),
       onSession: (session) => this.#onSession(session),
       ...(this.#offline ? { inSync: (ids: string[]) => this.#inSync(ids) } : {}),
-      onComplete: async (relayTime, localTime, synced) => {
-        await this.#gate.recordCompleteSync(relayTime, localTime);
+      onComplete: async (relayTime, localTime, synced, receipt) => {
+        await this.#gate.recordCompleteSync(relayTime, localTime, receipt);
         if (this.#offline) await this.#recordSynced(synced);
         await this.#dropDeparted();
       },
@@ -776,6 +780,7 @@ class OmsClientImpl implements OmsClient {
           requestedBy: this.#principal.userId,
           heads,
           lastSyncAt: this.#gate.state.lastSyncAt,
+          lastSyncReceipt: this.#gate.lastSyncReceipt,
           now: this.#now(),
         }),
       );

@@ -62,7 +62,12 @@ export interface SyncEngineOptions {
    */
   inSync?(ids: string[]): Promise<Set<string>>;
   /** The run completed; `synced` are the documents it loaded, each stored at its heads now. */
-  onComplete(relayTime: number, localTime: number, synced: DocHandle<unknown>[]): Promise<void>;
+  onComplete(
+    relayTime: number,
+    localTime: number,
+    synced: DocHandle<unknown>[],
+    receipt: string,
+  ): Promise<void>;
 }
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void };
@@ -389,7 +394,7 @@ export class SyncEngine {
     }
     // Also when everything was confirmed and nothing loaded: the progress shows the whole scope.
     this.#progress(handles, loaded.size);
-    await this.#o.onComplete(session.relayTime.time, localTime, handles);
+    await this.#o.onComplete(session.relayTime.time, localTime, handles, session.relayTime.receipt);
     this.#set({ state: "complete", lastCompleteSync: session.relayTime.time, pendingDocuments: 0 });
   }
 

@@ -2,6 +2,7 @@
 
 export type { NewAssistanceRequest } from "./assistance.js";
 export { createAssistanceRequest, setAssistanceBody } from "./assistance.js";
+export { deepEqual } from "./deep-equal.js";
 export type { OmsErrorCode, Violation } from "./errors.js";
 export { OmsError, ValidationError } from "./errors.js";
 export type {

@@ -1,3 +1,4 @@
+import { deepEqual } from "./deep-equal.js";
 import { OmsError } from "./errors.js";
 import type { DocId, OrganizationId, RequestId, UserId } from "./ids.js";
 import { SCHEMA_VERSION } from "./kinds.js";
@@ -15,10 +16,6 @@ export function createLedger(input: { owner: UserId; organization: OrganizationI
   };
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /**
  * Records the relay's outcome of one submission request. Writing the same outcome again is a
  * no-op (the relay retries ledger writes); a different outcome for the same request is a bug.
@@ -30,7 +27,8 @@ export function recordSubmissionOutcome(
 ): void {
   const existing = own(doc.submissions, requestId);
   if (existing !== undefined) {
-    if (sameJson(JSON.parse(JSON.stringify(existing)), outcome)) return;
+    // Read back from Automerge, the stored outcome has its keys sorted: compare structurally.
+    if (deepEqual(JSON.parse(JSON.stringify(existing)), outcome)) return;
     throw new OmsError(
       "INTERNAL",
       `request ${requestId} already has a different outcome in the ledger; a request gets exactly one outcome`,

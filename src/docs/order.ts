@@ -63,6 +63,8 @@ export interface NewSubmissionRequest {
   /** `getHeads(order)` just before this request: the order as submitted. */
   heads: readonly string[];
   lastSyncAt: number | null;
+  /** The relay's receipt of the last complete sync; without it the relay rejects the request. */
+  lastSyncReceipt?: string | null;
   now?: number;
 }
 
@@ -77,6 +79,7 @@ export function addSubmissionRequest(order: Order, input: NewSubmissionRequest):
     requestedAt,
     heads: [...input.heads],
     lastSyncAt: input.lastSyncAt,
+    lastSyncReceipt: input.lastSyncReceipt ?? null,
   };
   checkInputs([["submission", submissionRequestSchema, request]]);
   const id = newRequestId();

@@ -98,6 +98,9 @@ export const submissionRequestSchema = v.looseObject({
     v.minLength(1, "heads must name at least one change"),
   ),
   lastSyncAt: v.nullable(timestamp("lastSyncAt")),
+  lastSyncReceipt: v.optional(
+    v.nullable(v.pipe(v.string(), v.maxLength(2_000, "lastSyncReceipt is too long"))),
+  ),
 });
 
 export const orderSchema = v.looseObject({

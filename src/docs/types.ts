@@ -64,6 +64,12 @@ export interface SubmissionRequest {
   heads: string[];
   /** Relay time of the device's last complete sync when the request was written, if any. */
   lastSyncAt: number | null;
+  /**
+   * The relay's signed receipt of that sync's time (`relayTime.receipt` of `/v1/session`). The
+   * relay judges the staleness gate by it, not by `lastSyncAt`. Absent in requests written by
+   * clients before 0.x; the relay rejects those with GATE_RECEIPT_INVALID.
+   */
+  lastSyncReceipt?: string | null;
 }
 
 export interface Order extends CommercialDocument {

@@ -90,28 +90,46 @@ export async function mintToken(secret: Uint8Array, request: TokenRequest): Prom
     .sign(secret);
 }
 
-/** A receipt of the relay's clock for one user, signed so that the relay can later trust it. */
+/**
+ * A receipt of the relay's clock for one user of one organization, signed so that the relay can
+ * later trust it (a submission request carries the receipt of its device's last complete sync).
+ */
 export async function signRelayTime(
   secret: Uint8Array,
   userId: string,
   time: number,
+  organization?: string,
 ): Promise<string> {
-  return new SignJWT({ typ: "oms-relay-time", t: time })
+  return new SignJWT({
+    typ: "oms-relay-time",
+    t: time,
+    ...(organization ? { org: organization } : {}),
+  })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(userId)
     .setIssuedAt(Math.floor(time / 1000))
     .sign(secret);
 }
 
-/** Checks a relay-time receipt and returns the time it states. */
+/**
+ * Checks a relay-time receipt and returns the time it states. With `organization`, the receipt
+ * must have been issued for that organization too (user ids may repeat across organizations).
+ */
 export async function verifyRelayTime(
   secret: Uint8Array,
   userId: string,
   receipt: string,
+  organization?: string,
 ): Promise<number> {
   const { payload } = await jwtVerify(receipt, secret, { algorithms: ["HS256"], subject: userId });
   if (payload.typ !== "oms-relay-time" || typeof payload.t !== "number") {
     throw new OmsError("AUTH_REQUIRED", "not a relay-time receipt");
+  }
+  if (organization !== undefined && payload.org !== organization) {
+    throw new OmsError(
+      "AUTH_REQUIRED",
+      `the receipt was not issued for organization ${organization}`,
+    );
   }
   return payload.t;
 }

@@ -19,6 +19,10 @@ export interface RelayLimits extends ConnectionLimits {
   requestAppearTimeoutMs: number;
   /** Interval of the processor's safety-net pass over pending requests. */
   processorIntervalMs: number;
+  /** First wait before a submission or ticket row that failed is tried again (then doubled). */
+  processorRetryInitialMs: number;
+  /** Longest wait between two tries of a row that keeps failing. */
+  processorRetryMaxMs: number;
   /** Open WebSocket connections one user may hold at once; more are refused with HTTP 429. */
   maxConnectionsPerUser: number;
   /** Documents kept loaded in memory at most (idle ones beyond are unloaded; they stay stored). */
@@ -36,6 +40,8 @@ export const defaultLimits: RelayLimits = {
   maxPendingOffers: 10_000,
   requestAppearTimeoutMs: 5_000,
   processorIntervalMs: 30_000,
+  processorRetryInitialMs: 1_000,
+  processorRetryMaxMs: 300_000,
   maxConnectionsPerUser: 50,
   maxLoadedDocuments: 500,
   documentIdleMs: 10_000,
@@ -68,7 +74,11 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** Browser origins allowed to call the HTTP endpoints (CORS): "*" (default) or a list. */
   allowedOrigins?: "*" | readonly string[];
-  /** Order numbers per organization; default `SO-000123`. */
+  /**
+   * Order numbers per organization; default `SO-000123`. Numbers are unique per organization
+   * (two organizations may both have SO-000001); a format that repeats a number within one
+   * organization makes that request fail, logged, and retried, without blocking others.
+   */
   orderNumberFormat?: (organization: string, n: number) => string;
   /** Assistance ticket numbers per organization; default `T-000123`. */
   ticketNumberFormat?: (organization: string, n: number) => string;

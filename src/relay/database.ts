@@ -90,6 +90,31 @@ const migrations: readonly string[] = [
      hash   TEXT NOT NULL,
      heads  TEXT NOT NULL
    );`,
+  // Order and ticket numbers are per organization: unique within one, not across all (two
+  // organizations both have SO-000001). SQLite cannot drop a column's UNIQUE: rebuild the tables.
+  `CREATE TABLE order_numbers_v5 (
+     order_id     TEXT PRIMARY KEY,
+     organization TEXT NOT NULL,
+     order_number TEXT NOT NULL,
+     UNIQUE (organization, order_number)
+   );
+   INSERT INTO order_numbers_v5 (order_id, organization, order_number)
+     SELECT order_id, organization, order_number FROM order_numbers;
+   DROP TABLE order_numbers;
+   ALTER TABLE order_numbers_v5 RENAME TO order_numbers;
+   CREATE TABLE assistance_tickets_v5 (
+     doc_id        TEXT PRIMARY KEY,
+     organization  TEXT NOT NULL,
+     owner         TEXT NOT NULL,
+     ticket_number TEXT NOT NULL,
+     received_at   INTEGER NOT NULL,
+     delivered     INTEGER NOT NULL DEFAULT 0,
+     UNIQUE (organization, ticket_number)
+   );
+   INSERT INTO assistance_tickets_v5 (doc_id, organization, owner, ticket_number, received_at, delivered)
+     SELECT doc_id, organization, owner, ticket_number, received_at, delivered FROM assistance_tickets;
+   DROP TABLE assistance_tickets;
+   ALTER TABLE assistance_tickets_v5 RENAME TO assistance_tickets;`,
 ];
 
 /**

@@ -1,7 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** The relay's Prometheus metrics, in a registry of its own (several relays may share a process). */
-export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
+export function createRelayMetrics(sources: {
+  loadedDocuments: () => number;
+  processingBacklog?: () => number;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "oms_relay_process_" });
   const m = {
@@ -63,6 +66,20 @@ export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
       help: "Admin actions taken (reassign, revoke, reinstate)",
       labelNames: ["action"],
       registers: [registry],
+    }),
+    processingFailures: new Counter({
+      name: "oms_relay_processing_failures_total",
+      help: "Submission and assistance rows whose processing step failed (each is retried with backoff)",
+      labelNames: ["step"],
+      registers: [registry],
+    }),
+    processingBacklog: new Gauge({
+      name: "oms_relay_processing_backlog",
+      help: "Submission and assistance rows waiting to be retried after a failure",
+      registers: [registry],
+      collect() {
+        this.set(sources.processingBacklog?.() ?? 0);
+      },
     }),
     storageSeconds: new Histogram({
       name: "oms_relay_storage_seconds",

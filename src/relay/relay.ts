@@ -14,7 +14,7 @@ import type { Principal } from "../policy/principal.js";
 import { defaultGateConfig } from "../policy/staleness-gate.js";
 import type { Reassignment, Revocation } from "./admin.js";
 import { AdminService, revokedMessage } from "./admin.js";
-import { createTokenVerifier, mintToken, type TokenRequest } from "./auth.js";
+import { createTokenVerifier, mintToken, type TokenRequest, verifyRelayTime } from "./auth.js";
 import { BulkExport } from "./bulk-export.js";
 import {
   defaultConfiguration,
@@ -119,8 +119,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log.info({ recovery }, "database opened: integrity ok");
   }
   const repoRef: { repo?: Repo } = {};
+  const processorRef: { processor?: SubmissionProcessor } = {};
   const metrics = createRelayMetrics({
     loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
+    processingBacklog: () => processorRef.processor?.backlog ?? 0,
   });
   const storage = new SqliteStorageAdapter(db);
   storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
@@ -183,7 +185,6 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxMessagesPerSecond: limits.maxMessagesPerSecond,
     maxDocumentsPerConnection: limits.maxDocumentsPerConnection,
   });
-  const processorRef: { processor?: SubmissionProcessor } = {};
   const processor = new SubmissionProcessor({
     db,
     repo,
@@ -194,6 +195,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     ticketNumber: options.ticketNumberFormat ?? defaultTicketNumber,
     ...(options.faults ? { fault: options.faults } : {}),
     appearTimeoutMs: limits.requestAppearTimeoutMs,
+    verifyReceipt: (userId, organization, receipt) =>
+      verifyRelayTime(secret, userId, receipt, organization),
+    retry: { initialMs: limits.processorRetryInitialMs, maxMs: limits.processorRetryMaxMs },
+    onRowFailed: (step) => metrics.processingFailures.inc({ step }),
   });
   processorRef.processor = processor;
   const cache = new DocumentCache({

@@ -1,4 +1,5 @@
 import type { DocHandle, Repo } from "@automerge/automerge-repo/slim";
+import { deepEqual } from "../docs/deep-equal.js";
 import type { OrganizationId, UserId } from "../docs/ids.js";
 import { createInbox } from "../docs/inbox.js";
 import { createLedger } from "../docs/ledger.js";
@@ -82,7 +83,10 @@ export class SessionService {
         inbox: `automerge:${inbox}`,
         organization: `automerge:${organization}`,
       },
-      relayTime: { time: now, receipt: await signRelayTime(this.#secret, principal.userId, now) },
+      relayTime: {
+        time: now,
+        receipt: await signRelayTime(this.#secret, principal.userId, now, principal.organization),
+      },
       relay: { peerId: this.#repo.peerId, storageId: await this.#repo.storageId() },
       ...(this.#limits ? { limits: this.#limits } : {}),
     };
@@ -135,7 +139,7 @@ export class SessionService {
       // Membership follows the tokens the relay sees.
       const member = handle.doc().members[principal.userId as UserId];
       const roles = [...principal.roles];
-      if (!member || JSON.stringify([...member.roles]) !== JSON.stringify(roles)) {
+      if (!member || !deepEqual([...member.roles], roles)) {
         handle.change((d) => {
           d.members[principal.userId as UserId] = { name: member?.name ?? principal.userId, roles };
         });

@@ -1,6 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
+import { OmsError } from "../docs/errors.js";
 import { sameHeads } from "../docs/heads.js";
 import type { DocId, MessageId, RequestId } from "../docs/ids.js";
 import { postMessage } from "../docs/inbox.js";
@@ -21,6 +22,15 @@ export type FaultPoint =
   | "ledger-stored"
   | "ticket-committed";
 
+/** The steps of processing that can fail for one row and are retried for that row alone. */
+export type ProcessingStep = "decide" | "deliver" | "ticket" | "ticket-deliver";
+
+/** Backoff of a row whose step failed: doubled from `initialMs` at each failure, at most `maxMs`. */
+export interface RetryConfig {
+  initialMs: number;
+  maxMs: number;
+}
+
 export interface SubmissionProcessorOptions {
   db: RelayDatabase;
   repo: Repo;
@@ -34,7 +44,18 @@ export interface SubmissionProcessorOptions {
   fault?: (point: FaultPoint) => void;
   /** How long to wait for a noted request to appear in the relay's copy of the order. */
   appearTimeoutMs: number;
+  /**
+   * Checks a relay-time receipt issued to `userId` of `organization` and returns the relay time
+   * it states; throws when it is not one (bad signature, another user, not a receipt).
+   */
+  verifyReceipt: (userId: string, organization: string, receipt: string) => Promise<number>;
+  /** Backoff of a row that failed; default 1 s doubling up to 5 min. */
+  retry?: RetryConfig;
+  /** Told each time a row fails (metrics). */
+  onRowFailed?: (step: ProcessingStep) => void;
 }
+
+const defaultRetry: RetryConfig = { initialMs: 1_000, maxMs: 300_000 };
 
 interface OutcomeRow {
   request_id: string;
@@ -66,6 +87,10 @@ export class SubmissionProcessor {
   readonly #o: SubmissionProcessorOptions;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Rows whose step failed: when each may be tried again. In memory: a restart retries all. */
+  readonly #waiting = new Map<string, { attempts: number; nextAt: number }>();
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #wakeAt = Number.POSITIVE_INFINITY;
 
   constructor(options: SubmissionProcessorOptions) {
     this.#o = options;
@@ -115,8 +140,58 @@ export class SubmissionProcessor {
     return this.#queue;
   }
 
+  /** Rows waiting to be retried after a failure. */
+  get backlog(): number {
+    return this.#waiting.size;
+  }
+
   close(): void {
     this.#closed = true;
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+  }
+
+  /**
+   * Runs one row's step. A row that fails is logged, counted, and retried later with backoff;
+   * it never stops the rows after it (one bad row used to stall every user's outcomes).
+   */
+  async #attempt(
+    step: ProcessingStep,
+    id: string,
+    context: Record<string, unknown>,
+    run: () => Promise<void> | void,
+  ): Promise<void> {
+    const key = `${step}:${id}`;
+    const waiting = this.#waiting.get(key);
+    if (waiting && waiting.nextAt > Date.now()) return;
+    try {
+      await run();
+      this.#waiting.delete(key);
+    } catch (err) {
+      const retry = this.#o.retry ?? defaultRetry;
+      const attempts = (waiting?.attempts ?? 0) + 1;
+      const delay = Math.min(retry.initialMs * 2 ** Math.min(attempts - 1, 30), retry.maxMs);
+      this.#waiting.set(key, { attempts, nextAt: Date.now() + delay });
+      this.#o.onRowFailed?.(step);
+      this.#o.log.error(
+        { err, step, ...context, attempts, retryInMs: delay },
+        `submission processing failed at step "${step}" for this row; the other rows go on and this one is retried in ${delay} ms`,
+      );
+      this.#wake(delay);
+    }
+  }
+
+  /** Schedules a pass when the earliest waiting row is due. */
+  #wake(delay: number): void {
+    const at = Date.now() + delay;
+    if (this.#closed || at >= this.#wakeAt) return;
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    this.#wakeAt = at;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeAt = Number.POSITIVE_INFINITY;
+      this.#wakeTimer = undefined;
+      void this.schedule();
+    }, delay);
+    this.#wakeTimer.unref?.();
   }
 
   async #pass(): Promise<void> {
@@ -130,7 +205,12 @@ export class SubmissionProcessor {
       .all();
     for (const row of undecided) {
       if (this.#closed) return;
-      await this.#decide(row.request_id, row.order_id, row.received_at);
+      await this.#attempt(
+        "decide",
+        row.request_id,
+        { requestId: row.request_id, orderId: row.order_id },
+        () => this.#decide(row.request_id, row.order_id, row.received_at),
+      );
     }
     const undelivered = this.#o.db
       .prepare<[], OutcomeRow>(
@@ -139,7 +219,12 @@ export class SubmissionProcessor {
       .all();
     for (const row of undelivered) {
       if (this.#closed) return;
-      await this.#deliver(row);
+      await this.#attempt(
+        "deliver",
+        row.request_id,
+        { requestId: row.request_id, orderId: row.order_id, organization: row.organization },
+        () => this.#deliver(row),
+      );
     }
     await this.#tickets();
   }
@@ -198,14 +283,8 @@ export class SubmissionProcessor {
           code: "INCOMPLETE",
           reason: `the order was not complete when submitted: ${problems.map((p) => p.message).join("; ")}`,
         };
-      } else if (
-        request.lastSyncAt === null ||
-        request.requestedAt - request.lastSyncAt > this.#o.gate.blockAfterDays * DAY_MS
-      ) {
-        rejection = {
-          code: "GATE_BLOCKED",
-          reason: `the device had not completed a sync for more than ${this.#o.gate.blockAfterDays} days when the order was submitted; sync and submit again`,
-        };
+      } else {
+        rejection = await this.#judgeGate(request, order.organization);
       }
     }
 
@@ -256,7 +335,14 @@ export class SubmissionProcessor {
         )
         .get(orderId)?.order_number;
       if (!number) {
-        number = this.#o.orderNumber(order.organization, this.#next(`order:${order.organization}`));
+        const n = this.#next(`order:${order.organization}`);
+        number = this.#o.orderNumber(order.organization, n);
+        const holder = db
+          .prepare<[string, string], { order_id: string }>(
+            "SELECT order_id FROM order_numbers WHERE organization = ? AND order_number = ?",
+          )
+          .get(order.organization, number);
+        if (holder) throw numberCollision("orderNumberFormat", order.organization, n, number);
         db.prepare(
           "INSERT INTO order_numbers (order_id, organization, order_number) VALUES (?, ?, ?)",
         ).run(orderId, order.organization, number);
@@ -271,6 +357,42 @@ export class SubmissionProcessor {
       });
     })();
     this.#o.fault?.("outcome-committed");
+  }
+
+  /**
+   * The staleness gate as the device knew it: the age of its last complete sync when it wrote the
+   * request. The time of that sync comes only from the relay's signed receipt, never from the
+   * request's own `lastSyncAt`, so a client cannot claim a sync it did not make.
+   */
+  async #judgeGate(
+    request: Order["submissions"][RequestId],
+    // The requester may write the order, so belongs to its organization.
+    organization: string,
+  ): Promise<{ code: string; reason: string } | undefined> {
+    const receipt = (request as { lastSyncReceipt?: unknown }).lastSyncReceipt;
+    let syncedAt: number | undefined;
+    if (receipt !== undefined && receipt !== null && String(receipt) !== "") {
+      syncedAt = await this.#o
+        .verifyReceipt(String(request.requestedBy), organization, String(receipt))
+        .catch(() => undefined);
+    }
+    if (syncedAt === undefined) {
+      return {
+        code: "GATE_RECEIPT_INVALID",
+        reason:
+          "the request carries no valid relay-time receipt of the device's last complete sync (lastSyncReceipt, signed by this relay for the requesting user); sync with the relay and submit again",
+      };
+    }
+    // A request cannot be older than the sync whose receipt it carries: a requestedAt before the
+    // receipt's time is a lie, and counts as the receipt's time.
+    const age = Math.max(request.requestedAt, syncedAt) - syncedAt;
+    if (age > this.#o.gate.blockAfterDays * DAY_MS) {
+      return {
+        code: "GATE_BLOCKED",
+        reason: `the device had not completed a sync for more than ${this.#o.gate.blockAfterDays} days when the order was submitted; sync and submit again`,
+      };
+    }
+    return undefined;
   }
 
   /** The next value of a sequence; call inside a transaction. */
@@ -328,17 +450,32 @@ export class SubmissionProcessor {
       )
       .all();
     for (const doc of fresh) {
-      db.transaction(() => {
-        if (db.prepare("SELECT 1 FROM assistance_tickets WHERE doc_id = ?").get(doc.doc_id)) return;
-        const ticket = this.#o.ticketNumber(
-          doc.organization,
-          this.#next(`ticket:${doc.organization}`),
-        );
-        db.prepare(
-          "INSERT INTO assistance_tickets (doc_id, organization, owner, ticket_number, received_at) VALUES (?, ?, ?, ?, ?)",
-        ).run(doc.doc_id, doc.organization, doc.owner, ticket, Date.now());
-      })();
-      this.#o.fault?.("ticket-committed");
+      if (this.#closed) return;
+      await this.#attempt(
+        "ticket",
+        doc.doc_id,
+        { documentId: doc.doc_id, organization: doc.organization },
+        () => {
+          db.transaction(() => {
+            if (db.prepare("SELECT 1 FROM assistance_tickets WHERE doc_id = ?").get(doc.doc_id))
+              return;
+            const n = this.#next(`ticket:${doc.organization}`);
+            const ticket = this.#o.ticketNumber(doc.organization, n);
+            if (
+              db
+                .prepare(
+                  "SELECT 1 FROM assistance_tickets WHERE organization = ? AND ticket_number = ?",
+                )
+                .get(doc.organization, ticket)
+            )
+              throw numberCollision("ticketNumberFormat", doc.organization, n, ticket);
+            db.prepare(
+              "INSERT INTO assistance_tickets (doc_id, organization, owner, ticket_number, received_at) VALUES (?, ?, ?, ?, ?)",
+            ).run(doc.doc_id, doc.organization, doc.owner, ticket, Date.now());
+          })();
+          this.#o.fault?.("ticket-committed");
+        },
+      );
     }
     const undelivered = db
       .prepare<
@@ -354,33 +491,56 @@ export class SubmissionProcessor {
       .all();
     for (const t of undelivered) {
       if (this.#closed) return;
-      const request = await this.#o.repo
-        .find<AssistanceRequest>(t.doc_id as DocumentId)
-        .then((h) => h.doc())
-        .catch(() => undefined);
-      const ledger = await this.#userDoc<Ledger>(t.owner, t.organization, "ledger");
-      ledger.change((l) =>
-        recordAssistanceReceipt(l, t.doc_id as DocId, {
-          ticketNumber: t.ticket_number,
-          state: "open",
-          receivedAt: t.received_at,
-        }),
+      await this.#attempt(
+        "ticket-deliver",
+        t.doc_id,
+        { documentId: t.doc_id, organization: t.organization, ticket: t.ticket_number },
+        () => this.#deliverTicket(t),
       );
-      const inbox = await this.#userDoc<Inbox>(t.owner, t.organization, "inbox");
-      inbox.change((i) =>
-        postMessage(i, `assistance-${t.doc_id}` as MessageId, {
-          at: t.received_at,
-          subject: `Assistance request received: ticket ${t.ticket_number}`,
-          body: request
-            ? `We received "${request.subject}". We will answer under ticket ${t.ticket_number}.`
-            : `Ticket ${t.ticket_number}.`,
-          ref: { kind: "assistance", id: t.doc_id as DocId },
-        }),
-      );
-      await this.#o.repo.flush([ledger.documentId, inbox.documentId]);
-      db.prepare("UPDATE assistance_tickets SET delivered = 1 WHERE doc_id = ?").run(t.doc_id);
     }
   }
+
+  async #deliverTicket(t: {
+    doc_id: string;
+    owner: string;
+    organization: string;
+    ticket_number: string;
+    received_at: number;
+  }): Promise<void> {
+    const db = this.#o.db;
+    const request = await this.#o.repo
+      .find<AssistanceRequest>(t.doc_id as DocumentId)
+      .then((h) => h.doc())
+      .catch(() => undefined);
+    const ledger = await this.#userDoc<Ledger>(t.owner, t.organization, "ledger");
+    ledger.change((l) =>
+      recordAssistanceReceipt(l, t.doc_id as DocId, {
+        ticketNumber: t.ticket_number,
+        state: "open",
+        receivedAt: t.received_at,
+      }),
+    );
+    const inbox = await this.#userDoc<Inbox>(t.owner, t.organization, "inbox");
+    inbox.change((i) =>
+      postMessage(i, `assistance-${t.doc_id}` as MessageId, {
+        at: t.received_at,
+        subject: `Assistance request received: ticket ${t.ticket_number}`,
+        body: request
+          ? `We received "${request.subject}". We will answer under ticket ${t.ticket_number}.`
+          : `Ticket ${t.ticket_number}.`,
+        ref: { kind: "assistance", id: t.doc_id as DocId },
+      }),
+    );
+    await this.#o.repo.flush([ledger.documentId, inbox.documentId]);
+    db.prepare("UPDATE assistance_tickets SET delivered = 1 WHERE doc_id = ?").run(t.doc_id);
+  }
+}
+
+function numberCollision(option: string, organization: string, n: number, number: string) {
+  return new OmsError(
+    "CONFLICT",
+    `${option} gave "${number}" for organization ${organization} (n = ${n}), a number that organization already uses; numbers must be unique per organization: fix ${option}. This row is retried with backoff; other rows go on`,
+  );
 }
 
 function toOutcome(row: OutcomeRow): SubmissionOutcome {

@@ -13,10 +13,12 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ClientSocketAdapter } from "../../src/adapters/network-ws-client.js";
 import { SqliteStorageAdapter } from "../../src/adapters/storage-sqlite.js";
 import {
+  type AssistanceRequest,
   addLineItem,
   addSubmissionRequest,
   asOrganizationId,
   asUserId,
+  createAssistanceRequest,
   createOrder,
   type Order,
 } from "../../src/docs/index.js";
@@ -44,6 +46,8 @@ function prng(s: number): () => number {
 interface Rep {
   user: string;
   repo: Repo;
+  /** The relay's signed receipt of the time, as a session gives it (requests must carry one). */
+  receipt: string;
   order: DocHandle<Order>;
   /** Every head the relay ever reported for the order: it had stored each one. */
   reported: Set<string>;
@@ -72,6 +76,10 @@ async function rep(relay: RelayProcess, i: number): Promise<Rep> {
     adapter.close();
   });
   await waitFor(() => repo.peers.length > 0, `${user} to connect`);
+  const session = await fetch(`${relay.httpUrl}/v1/session`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  const { receipt } = ((await session.json()) as { relayTime: { receipt: string } }).relayTime;
   const order = repo.create<Order>(
     createOrder({
       owner: asUserId(user),
@@ -87,7 +95,7 @@ async function rep(relay: RelayProcess, i: number): Promise<Rep> {
   order.on("remote-heads", ({ heads }) => {
     for (const h of decodeHeads(heads)) reported.add(h);
   });
-  return { user, repo, order, reported };
+  return { user, repo, receipt, order, reported };
 }
 
 function storedByRelay(r: Rep): boolean {
@@ -122,6 +130,7 @@ describe("a relay killed at random moments while 20 clients edit and submit", ()
               requestedBy: asUserId(r.user),
               heads: A.getHeads(o),
               lastSyncAt: Date.now(),
+              lastSyncReceipt: r.receipt,
             });
           });
           requests++;
@@ -173,6 +182,55 @@ describe("a relay killed at random moments while 20 clients edit and submit", ()
     const rows = outcomes.all().map((o) => o.request_id);
     expect(new Set(rows).size).toBe(rows.length);
     expect(rows.sort()).toEqual([...requestIds].sort());
+
+    // New work after the last restart still gets its outcomes: no row left by a crash stalls it.
+    const last = reps[0] as Rep;
+    let fresh = "";
+    last.order.change((o) => {
+      fresh = addSubmissionRequest(o, {
+        requestedBy: asUserId(last.user),
+        heads: A.getHeads(o),
+        lastSyncAt: Date.now(),
+        lastSyncReceipt: last.receipt,
+      });
+    });
+    const help = last.repo.create<AssistanceRequest>(
+      createAssistanceRequest({
+        owner: asUserId(last.user),
+        organization: asOrganizationId("acme"),
+        subject: "After the last crash",
+      }),
+    );
+    const delivered = (table: string, key: string, id: string) =>
+      db.prepare(`SELECT delivered FROM ${table} WHERE ${key} = ?`).get(id) as
+        | { delivered: number }
+        | undefined;
+    await waitFor(
+      () =>
+        delivered("submission_outcomes", "request_id", fresh)?.delivered === 1 &&
+        delivered("assistance_tickets", "doc_id", help.documentId)?.delivered === 1,
+      "a new submission and a new assistance request to be delivered after the last restart",
+      30_000,
+    );
+    // Every outcome and ticket is delivered, and numbers run 1..n per organization.
+    await waitFor(
+      () =>
+        db.prepare("SELECT 1 FROM submission_outcomes WHERE delivered = 0").all().length === 0 &&
+        db.prepare("SELECT 1 FROM assistance_tickets WHERE delivered = 0").all().length === 0,
+      "every outcome delivered",
+      30_000,
+    );
+    for (const table of ["order_numbers", "assistance_tickets"]) {
+      const column = table === "order_numbers" ? "order_number" : "ticket_number";
+      const numbers = db
+        .prepare<[], { n: string }>(
+          `SELECT ${column} AS n FROM ${table} WHERE organization = 'acme'`,
+        )
+        .all()
+        .map((r) => Number(/(\d+)$/.exec(r.n)?.[1]))
+        .sort((a, b) => a - b);
+      expect(numbers, table).toEqual(numbers.map((_, i) => i + 1));
+    }
     db.close();
 
     relay.child.kill("SIGTERM");

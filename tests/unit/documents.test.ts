@@ -179,6 +179,7 @@ describe("orders", () => {
       requestedAt: 9,
       heads,
       lastSyncAt: null,
+      lastSyncReceipt: null,
     });
     expect(() =>
       A.change(doc, (d) =>

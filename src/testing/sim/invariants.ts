@@ -217,7 +217,7 @@ export const checkExactlyOnce: Check = (world) => {
   }
   const numbers = db
     .prepare(
-      "SELECT order_number, count(*) AS n FROM order_numbers GROUP BY order_number HAVING n > 1",
+      "SELECT organization, order_number, count(*) AS n FROM order_numbers GROUP BY organization, order_number HAVING n > 1",
     )
     .all();
   for (const n of numbers)

@@ -123,9 +123,9 @@ export class SimDevice {
     this.gateLog.push({ level: this.gate.state.level, syncs: this.syncs });
   }
 
-  async recordCompleteSync(relayTime: number): Promise<void> {
+  async recordCompleteSync(relayTime: number, receipt?: string): Promise<void> {
     this.syncs++;
-    await this.gate.recordCompleteSync(relayTime, this.clock.now());
+    await this.gate.recordCompleteSync(relayTime, this.clock.now(), receipt);
     this.logGate();
   }
 }

@@ -12,6 +12,7 @@ import type { AccessPolicy } from "../../policy/access.js";
 import { defaultAccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
 import { defaultGateConfig } from "../../policy/staleness-gate.js";
+import { verifyRelayTime } from "../../relay/auth.js";
 import { defaultOrderNumber, defaultTicketNumber } from "../../relay/config.js";
 import { openDatabase, type RelayDatabase } from "../../relay/database.js";
 import { parseInboundMessage } from "../../relay/inbound-message.js";
@@ -22,6 +23,9 @@ import { SessionService } from "../../relay/session.js";
 import { SubmissionProcessor } from "../../relay/submission-processor.js";
 import { WriteGate } from "../../relay/write-gate.js";
 import type { SimLink } from "./sim-network.js";
+
+/** Signs the simulated relay's sessions and relay-time receipts. */
+export const SIM_RELAY_SECRET = new TextEncoder().encode("sim-relay-secret-sim-relay-secret");
 
 type Message = Parameters<NetworkAdapter["send"]>[0];
 
@@ -181,11 +185,7 @@ export class SimRelay {
       onAccepted: (documentId, meta, before, after) =>
         processorRef.p?.onAccepted(documentId, meta, before, after),
     });
-    const sessions = new SessionService(
-      this.repo,
-      this.registry,
-      new TextEncoder().encode("sim-relay-secret-sim-relay-secret"),
-    );
+    const sessions = new SessionService(this.repo, this.registry, SIM_RELAY_SECRET);
     this.processor = new SubmissionProcessor({
       db: this.db,
       repo: this.repo,
@@ -195,6 +195,8 @@ export class SimRelay {
       orderNumber: defaultOrderNumber,
       ticketNumber: defaultTicketNumber,
       appearTimeoutMs: 2_000,
+      verifyReceipt: (userId, organization, receipt) =>
+        verifyRelayTime(SIM_RELAY_SECRET, userId, receipt, organization),
     });
     processorRef.p = this.processor;
   }

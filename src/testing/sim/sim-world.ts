@@ -11,11 +11,12 @@ import { createQuote } from "../../docs/quote.js";
 import type { CommercialDocument, Order } from "../../docs/types.js";
 import { type AccessPolicy, defaultAccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
+import { signRelayTime } from "../../relay/auth.js";
 import { applyDocumentAction } from "../apply-action.js";
 import type { DocumentAction } from "../arbitraries.js";
 import { SimDevice } from "./sim-device.js";
 import { SimLink } from "./sim-network.js";
-import { SimRelay } from "./sim-relay.js";
+import { SIM_RELAY_SECRET, SimRelay } from "./sim-relay.js";
 
 /** What a device's user does. `pick` chooses among the documents that fit, modulo their count. */
 export type SimAction =
@@ -158,12 +159,28 @@ export class SimWorld {
         const i = step.device % this.devices.length;
         if (this.links[i]?.up) {
           await this.quiesce();
-          if (this.isSynced(i)) await this.devices[i]?.recordCompleteSync(Date.now());
+          if (this.isSynced(i)) await this.#recordCompleteSync(i);
         }
         break;
       }
     }
     await sleep(0);
+  }
+
+  /** A complete sync on device i, with the relay's signed receipt of its time (as a session gives). */
+  async #recordCompleteSync(i: number): Promise<void> {
+    const device = this.devices[i];
+    if (!device) return;
+    const now = Date.now();
+    await device.recordCompleteSync(
+      now,
+      await signRelayTime(
+        SIM_RELAY_SECRET,
+        device.principal.userId,
+        now,
+        device.principal.organization,
+      ),
+    );
   }
 
   #deliverOne(duplicate: boolean): boolean {
@@ -229,6 +246,7 @@ export class SimWorld {
             requestedBy: device.principal.userId,
             heads,
             lastSyncAt: device.gate.state.lastSyncAt,
+            lastSyncReceipt: device.gate.lastSyncReceipt,
             now: device.clock.now(),
           });
         });
@@ -299,7 +317,7 @@ export class SimWorld {
     }
     await this.quiesce();
     for (let i = 0; i < this.devices.length; i++) {
-      if (this.isSynced(i)) await this.devices[i]?.recordCompleteSync(Date.now());
+      if (this.isSynced(i)) await this.#recordCompleteSync(i);
     }
   }
 
