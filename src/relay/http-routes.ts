@@ -162,7 +162,7 @@ export async function handleHttp(
 
 /** Answers 403 USER_REVOKED for a revoked user; true when it did. */
 function refusedAsRevoked(ctx: HttpContext, res: ServerResponse, principal: Principal): boolean {
-  const revocation = ctx.admin.revocation(principal.userId);
+  const revocation = ctx.admin.revocation(principal.organization, principal.userId);
   if (!revocation) return false;
   ctx.metrics.refusals.inc({ reason: "user_revoked" });
   sendError(res, 403, "USER_REVOKED", revokedMessage(revocation));
