@@ -136,8 +136,9 @@ const migrations: readonly string[] = [
 /**
  * Opens (creating if needed) the database at `file` (":memory:" for tests), in WAL mode so that
  * readers never block the writer and a killed process leaves the last committed transaction.
+ * `upToVersion` stops the migrations early: tests build an older database with it.
  */
-export function openDatabase(file: string): RelayDatabase {
+export function openDatabase(file: string, upToVersion = migrations.length): RelayDatabase {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
@@ -145,7 +146,7 @@ export function openDatabase(file: string): RelayDatabase {
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   const version = db.pragma("user_version", { simple: true }) as number;
-  for (let i = version; i < migrations.length; i++) {
+  for (let i = version; i < Math.min(upToVersion, migrations.length); i++) {
     db.transaction(() => {
       db.exec(migrations[i] as string);
       db.pragma(`user_version = ${i + 1}`);

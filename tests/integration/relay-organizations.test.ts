@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { DocHandle, Repo } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "../../src/client/index.js";
@@ -10,7 +11,7 @@ import {
   type Quote,
   type Workspace,
 } from "../../src/docs/index.js";
-import type { Relay, SessionResponse } from "../../src/relay/index.js";
+import { openDatabase, type Relay, type SessionResponse } from "../../src/relay/index.js";
 import { relayDoc, startRelay, stockClient, tempDir, waitFor, waitStored } from "./helpers.js";
 import { RawPeer } from "./raw-peer.js";
 
@@ -217,5 +218,55 @@ describe("per-user documents", () => {
       .toMatch(/Assistance request received/);
     const acmeInbox = await relay.repo.find<Inbox>(acme.documents.inbox as never);
     expect(Object.keys(acmeInbox.doc().messages ?? {})).toEqual([]);
+  });
+});
+
+describe("a database from before organizations keyed users", () => {
+  it("keeps each revocation for its organization and each user's documents", async () => {
+    const old = tempDir();
+    try {
+      const db = openDatabase(join(old.dir, "relay.db"), 4);
+      db.prepare(
+        "INSERT INTO user_documents (user_id, organization, kind, doc_id) VALUES ('kim', 'acme', 'workspace', 'w1')",
+      ).run();
+      const revoke = db.prepare(
+        "INSERT INTO revoked_users (user_id, organization, revoked_by, reason, revoked_at) VALUES (?, ?, 'operator', 'old', 1)",
+      );
+      revoke.run("carol", "globex");
+      // The operator revoked kim before organizations mattered: kim is known in acme only.
+      revoke.run("kim", "");
+      db.close();
+      const migrated = openDatabase(join(old.dir, "relay.db"));
+      const rows = migrated
+        .prepare("SELECT organization, user_id FROM revoked_members ORDER BY user_id")
+        .all();
+      expect(rows).toEqual([
+        { organization: "globex", user_id: "carol" },
+        { organization: "acme", user_id: "kim" },
+      ]);
+      expect(
+        migrated.prepare("SELECT organization, user_id FROM members ORDER BY user_id").all(),
+      ).toEqual([{ organization: "acme", user_id: "kim" }]);
+      migrated.close();
+
+      const upgraded = await startRelay(old.dir);
+      try {
+        const status = async (sub: string, org: string) =>
+          (
+            await fetch(`${upgraded.httpUrl}/v1/session`, {
+              headers: {
+                authorization: `Bearer ${await upgraded.mintToken({ sub, org, roles: ["rep"] })}`,
+              },
+            })
+          ).status;
+        expect(await status("carol", "globex")).toBe(403);
+        expect(await status("carol", "acme")).toBe(200);
+        expect(await status("kim", "acme")).toBe(403);
+      } finally {
+        await upgraded.close();
+      }
+    } finally {
+      old.remove();
+    }
   });
 });
