@@ -30,6 +30,18 @@ export function bearerToken(req: IncomingMessage): string {
   return header.startsWith("Bearer ") ? header.slice(7).trim() : "";
 }
 
+/**
+ * The `token` query parameter of a request's URL, or "". A URL that does not parse ("//", say)
+ * has no token: it must be refused like one without, never throw in the upgrade handler.
+ */
+export function queryToken(url: string | undefined): string {
+  try {
+    return new URL(url ?? "/", "http://relay").searchParams.get("token") ?? "";
+  } catch {
+    return "";
+  }
+}
+
 /** Answers 401 for a missing, bad or expired token; rethrows anything else. */
 export function sendAuthError(ctx: HttpContext, res: ServerResponse, err: unknown): void {
   if (err instanceof OmsError && (err.code === "AUTH_REQUIRED" || err.code === "AUTH_EXPIRED")) {

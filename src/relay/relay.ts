@@ -26,7 +26,7 @@ import {
 import { openDatabase, type RelayDatabase } from "./database.js";
 import { DocumentCache } from "./document-cache.js";
 import { HeadsIndex } from "./heads-index.js";
-import { handleHttp, type RelayState, sendError } from "./http-routes.js";
+import { handleHttp, queryToken, type RelayState, sendError } from "./http-routes.js";
 import { MemberDirectory, memberKey } from "./members.js";
 import { createRelayMetrics } from "./metrics.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
@@ -301,7 +301,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     socket.on("error", () => socket.destroy());
     if (state !== "ready")
       return refuse(503, "not_ready", "the relay is starting or stopping; retry shortly");
-    const token = new URL(req.url ?? "/", "http://relay").searchParams.get("token") ?? "";
+    const token = queryToken(req.url);
     verify(token).then(
       (principal) => {
         if (state !== "ready")
