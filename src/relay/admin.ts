@@ -113,8 +113,12 @@ export class AdminService {
     );
   }
 
-  /** Why this user lost access to this document, if they had it once. */
-  lostAccess(documentId: string, userId: string): LostAccess | undefined {
+  /**
+   * Why this user lost access to this document, if they had it once. Only a user of the
+   * document's organization ever had it: the same id elsewhere is someone else.
+   */
+  lostAccess(documentId: string, organization: string, userId: string): LostAccess | undefined {
+    if (this.#o.registry.get(documentId)?.organization !== organization) return undefined;
     const row = this.#lost.get(documentId, userId);
     return row ? { reason: row.reason, heads: JSON.parse(row.heads), at: row.at } : undefined;
   }

@@ -190,7 +190,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxPendingOffers: limits.maxPendingOffers,
     onAccepted: (documentId, meta, before, after) =>
       processorRef.processor?.onAccepted(documentId, meta, before, after),
-    lostAccess: (documentId, userId) => adminRef.admin?.lostAccess(documentId, userId),
+    lostAccess: (documentId, organization, userId) =>
+      adminRef.admin?.lostAccess(documentId, organization, userId),
     isRevoked: (organization, userId) =>
       adminRef.admin?.revocation(organization, userId) !== undefined,
   });

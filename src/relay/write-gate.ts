@@ -41,7 +41,8 @@ export interface WriteGateOptions {
   /** Why a user who could read a document once no longer may (an admin reassigned it). */
   lostAccess?: (
     documentId: string,
-    userId: string,
+    organization: OrganizationId,
+    userId: UserId,
   ) => { reason: string; heads: readonly string[]; at: number } | undefined;
   /** A revoked user reads nothing, even on a socket opened before the revocation. */
   isRevoked?: (organization: OrganizationId, userId: UserId) => boolean;
@@ -122,7 +123,7 @@ export class WriteGate {
   ): Promise<GateVerdict> {
     const meta = this.#o.registry.get(documentId);
     if (meta && !this.canRead(principal, documentId)) {
-      const lost = this.#o.lostAccess?.(documentId, principal.userId);
+      const lost = this.#o.lostAccess?.(documentId, principal.organization, principal.userId);
       if (!lost || this.#o.isRevoked?.(principal.organization, principal.userId))
         return { action: "unavailable" };
       return {

@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import * as A from "@automerge/automerge";
 import type { DocHandle, Repo } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "../../src/client/index.js";
@@ -180,6 +181,30 @@ describe("reassigning across organizations", () => {
     });
     expect(toBert.status).toBe(200);
     expect(relayDoc<Quote>(relay, quote.documentId).owner).toBe("bert");
+  });
+});
+
+describe("lost access across organizations", () => {
+  it("sam of globex is not told of sam of acme's lost access to an acme quote", async () => {
+    const samAcme = await client("sam3", "acme");
+    const quote = await quoteOf(samAcme, "sam3", "acme");
+    await sessionOf("bert", "acme");
+    await relay.admin.reassign(quote.documentId, "bert", "territory change");
+
+    const peer = await RawPeer.connect(relay.url, await token("sam3", "globex"));
+    closers.push(async () => peer.close());
+    const relayPeer = await peer.join();
+    const [, data] = A.generateSyncMessage(A.init(), A.initSyncState());
+    peer.send({
+      type: "request",
+      senderId: peer.peerId,
+      targetId: relayPeer,
+      documentId: quote.documentId,
+      data,
+    });
+    const answer = await peer.next((m) => m.documentId === quote.documentId);
+    expect(answer.type).toBe("doc-unavailable");
+    expect(peer.received.filter((m) => m.type === "ephemeral")).toEqual([]);
   });
 });
 
