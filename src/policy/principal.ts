@@ -14,6 +14,12 @@ export interface Principal {
 export const roles = { rep: "rep", manager: "manager", admin: "admin" } as const;
 
 const ID = /^[A-Za-z0-9._@:-]{1,200}$/;
+/**
+ * Names that JavaScript objects already answer to: as keys of a plain object (an organization's
+ * `members`, a map decoded from JSON) they reach or replace the prototype. Refused as ids.
+ */
+const RESERVED = new Set(["__proto__", "constructor", "prototype"]);
+const isId = (v: unknown): v is string => typeof v === "string" && ID.test(v) && !RESERVED.has(v);
 
 /**
  * Reads a principal from token claims (`sub`, `org`, `roles`, `offline`). Throws an OmsError
@@ -28,15 +34,21 @@ export function parsePrincipal(claims: Record<string, unknown>): Principal {
   const bad = (claim: string, want: string): never => {
     throw new OmsError(
       "AUTH_REQUIRED",
-      `the token's "${claim}" claim must be ${want}, got ${JSON.stringify(claims[claim]) ?? "nothing"}; ask the identity provider for a token with it`,
+      `the token's "${claim}" claim must be ${want}, got ${JSON.stringify(claims[claim])?.slice(0, 120) ?? "nothing"}; ask the identity provider for a token with it`,
     );
   };
   const { sub, org, offline } = claims;
   const claimedRoles = claims.roles;
-  if (typeof sub !== "string" || !ID.test(sub))
-    bad("sub", "a user id (1 to 200 of A-Z a-z 0-9 . _ @ : -)");
-  if (typeof org !== "string" || !ID.test(org))
-    bad("org", "an organization id (1 to 200 of A-Z a-z 0-9 . _ @ : -)");
+  if (!isId(sub))
+    bad(
+      "sub",
+      "a user id (1 to 200 of A-Z a-z 0-9 . _ @ : -, not __proto__, constructor or prototype)",
+    );
+  if (!isId(org))
+    bad(
+      "org",
+      "an organization id (1 to 200 of A-Z a-z 0-9 . _ @ : -, not __proto__, constructor or prototype)",
+    );
   if (
     !Array.isArray(claimedRoles) ||
     !claimedRoles.every((r) => typeof r === "string" && r.length > 0 && r.length <= 100)

@@ -45,9 +45,9 @@ export async function handleAdmin(
   }
   try {
     assertAdmin(admin);
-    if (ctx.admin.revocation(admin.userId))
+    if (ctx.admin.revocation(admin.organization, admin.userId))
       throw new OmsError("FORBIDDEN", `${admin.userId} was revoked and may not act as admin`);
-    const parts = path.split("/").slice(3).map(decodeURIComponent);
+    const parts = path.split("/").slice(3).map(decodePathSegment);
     const [collection, id, action] = parts;
     if (req.method === "GET" && collection === "users" && id === "revoked" && !action) {
       return json(res, 200, { revoked: ctx.admin.revokedUsers(admin.organization) });
@@ -69,10 +69,12 @@ export async function handleAdmin(
       const documentId = id.startsWith("automerge:") ? id.slice("automerge:".length) : id;
       return json(res, 200, await ctx.admin.reassign(admin, documentId, owner, reason));
     }
+    // An admin names users of their own organization: the same id elsewhere is someone else.
+    const member = { organization: admin.organization, userId: id };
     if (collection === "users" && action === "revoke")
-      return json(res, 200, ctx.admin.revoke(admin, id, reason));
+      return json(res, 200, ctx.admin.revoke(admin, member, reason));
     if (collection === "users" && action === "reinstate") {
-      const reinstated = ctx.admin.reinstate(admin, id);
+      const reinstated = ctx.admin.reinstate(admin, member);
       if (!reinstated) throw new OmsError("NOT_FOUND", `${id} is not revoked in your organization`);
       return json(res, 200, { userId: id, reinstated });
     }
@@ -86,6 +88,18 @@ export async function handleAdmin(
     if (err instanceof OmsError && statusOf[err.code])
       return sendError(res, statusOf[err.code] as number, err.code, err.message);
     throw err;
+  }
+}
+
+/** A percent-decoded path segment; INVALID_INPUT (400) for a malformed escape such as `%E0%A4%A`. */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new OmsError(
+      "INVALID_INPUT",
+      `the path segment ${JSON.stringify(segment.slice(0, 100))} has a malformed percent-escape; encode ids with encodeURIComponent`,
+    );
   }
 }
 

@@ -1,11 +1,12 @@
 import * as A from "@automerge/automerge";
 import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import { OmsError } from "../docs/errors.js";
-import type { DocId, UserId } from "../docs/ids.js";
+import type { DocId, OrganizationId, UserId } from "../docs/ids.js";
 import type { Workspace } from "../docs/types.js";
 import { addToMy, removeFromMy } from "../docs/workspace.js";
 import { hasRole, type Principal, parsePrincipal, roles } from "../policy/principal.js";
 import type { RelayDatabase } from "./database.js";
+import { type MemberDirectory, memberKey } from "./members.js";
 import type { DocumentRegistry } from "./registry.js";
 import type { SessionService } from "./session.js";
 
@@ -27,6 +28,12 @@ export interface Reassignment {
   readonly changed: boolean;
 }
 
+/** A user as the relay knows them: the same user id in two organizations is two users. */
+export interface MemberRef {
+  readonly organization: string;
+  readonly userId: string;
+}
+
 export interface Revocation {
   readonly userId: string;
   readonly organization: string;
@@ -40,8 +47,9 @@ export interface AdminServiceOptions {
   repo: Repo;
   registry: DocumentRegistry;
   sessions: SessionService;
+  members: MemberDirectory;
   /** Closes every open socket of a user (revocation takes effect at once). */
-  disconnectUser(userId: string, reason: string): void;
+  disconnectUser(member: MemberRef, reason: string): void;
   /** Told after every action, for logs and metrics. */
   onAction?(action: "reassign" | "revoke" | "reinstate", detail: Record<string, unknown>): void;
 }
@@ -56,6 +64,7 @@ const reassignable = new Set(["quote", "order", "assistance"]);
  */
 export class AdminService {
   readonly #o: AdminServiceOptions;
+  /** By `memberKey(organization, userId)`. */
   readonly #revoked = new Map<string, Revocation>();
   readonly #lost;
   readonly #recordLoss;
@@ -74,14 +83,16 @@ export class AdminService {
     );
     this.#forgetLoss = db.prepare("DELETE FROM lost_access WHERE doc_id = ? AND user_id = ?");
     this.#insertRevocation = db.prepare(
-      "INSERT OR REPLACE INTO revoked_users (user_id, organization, revoked_by, reason, revoked_at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO revoked_members (organization, user_id, revoked_by, reason, revoked_at) VALUES (?, ?, ?, ?, ?)",
     );
-    this.#deleteRevocation = db.prepare("DELETE FROM revoked_users WHERE user_id = ?");
+    this.#deleteRevocation = db.prepare(
+      "DELETE FROM revoked_members WHERE organization = ? AND user_id = ?",
+    );
     // Revocations are few and asked about on every connection: kept in memory.
     for (const row of db
-      .prepare<[], Record<string, string | number>>("SELECT * FROM revoked_users")
+      .prepare<[], Record<string, string | number>>("SELECT * FROM revoked_members")
       .all()) {
-      this.#revoked.set(String(row.user_id), {
+      this.#revoked.set(memberKey(String(row.organization), String(row.user_id)), {
         userId: String(row.user_id),
         organization: String(row.organization),
         revokedBy: String(row.revoked_by),
@@ -91,9 +102,9 @@ export class AdminService {
     }
   }
 
-  /** The user's revocation, if revoked. */
-  revocation(userId: string): Revocation | undefined {
-    return this.#revoked.get(userId);
+  /** The revocation of this user of this organization, if revoked. */
+  revocation(organization: string, userId: string): Revocation | undefined {
+    return this.#revoked.get(memberKey(organization, userId));
   }
 
   revokedUsers(organization?: string): Revocation[] {
@@ -102,8 +113,12 @@ export class AdminService {
     );
   }
 
-  /** Why this user lost access to this document, if they had it once. */
-  lostAccess(documentId: string, userId: string): LostAccess | undefined {
+  /**
+   * Why this user lost access to this document, if they had it once. Only a user of the
+   * document's organization ever had it: the same id elsewhere is someone else.
+   */
+  lostAccess(documentId: string, organization: string, userId: string): LostAccess | undefined {
+    if (this.#o.registry.get(documentId)?.organization !== organization) return undefined;
     const row = this.#lost.get(documentId, userId);
     return row ? { reason: row.reason, heads: JSON.parse(row.heads), at: row.at } : undefined;
   }
@@ -131,6 +146,16 @@ export class AdminService {
       throw new OmsError(
         "CONFLICT",
         `a ${meta.kind} document belongs to its user or organization and cannot be reassigned; only quotes, orders and assistance requests can`,
+      );
+    }
+    // An admin may name only someone the relay has seen in the document's organization; any
+    // other id (another organization's user, a typo) gets the same answer whether or not it
+    // exists anywhere. The operator may name anyone: the owner is that id in the document's
+    // organization, whose workspace is its own (keyed by organization and user).
+    if (actor !== "operator" && !this.#o.members.isMember(meta.organization, owner)) {
+      throw new OmsError(
+        "NOT_FOUND",
+        `no user ${owner} in the document's organization; a user becomes known when they first sign in`,
       );
     }
     const previous = meta.owner ?? null;
@@ -185,12 +210,8 @@ export class AdminService {
    * connection and session request is refused with 403 USER_REVOKED until reinstated. Their
    * documents stay, and stay readable by their managers.
    */
-  revoke(actor: AdminActor, userId: string, reason = "revoked by an admin"): Revocation {
-    const user = checkedUserId(userId);
-    const organization = actor === "operator" ? this.#organizationOf(user) : actor.organization;
-    if (actor !== "operator" && this.#organizationOf(user, organization) !== organization) {
-      throw new OmsError("NOT_FOUND", `no user ${user} in your organization; check the id`);
-    }
+  revoke(actor: AdminActor, member: MemberRef, reason = "revoked by an admin"): Revocation {
+    const { organization, userId: user } = this.#target(actor, member);
     const revocation: Revocation = {
       userId: user,
       organization,
@@ -199,38 +220,48 @@ export class AdminService {
       revokedAt: Date.now(),
     };
     this.#insertRevocation.run(
-      user,
       organization,
+      user,
       revocation.revokedBy,
       reason,
       revocation.revokedAt,
     );
-    this.#revoked.set(user, revocation);
-    this.#o.disconnectUser(user, reason);
+    this.#revoked.set(memberKey(organization, user), revocation);
+    this.#o.disconnectUser({ organization, userId: user }, reason);
     this.#o.repo.shareConfigChanged();
-    this.#o.onAction?.("revoke", { userId: user, by: revocation.revokedBy });
+    this.#o.onAction?.("revoke", { organization, userId: user, by: revocation.revokedBy });
     return revocation;
   }
 
-  /** Lifts a revocation; false when the user was not revoked. */
-  reinstate(actor: AdminActor, userId: string): boolean {
-    const existing = this.#revoked.get(userId);
-    if (!existing || (actor !== "operator" && existing.organization !== actor.organization))
-      return false;
-    this.#deleteRevocation.run(userId);
-    this.#revoked.delete(userId);
-    this.#o.onAction?.("reinstate", { userId, by: who(actor) });
+  /**
+   * Lifts a revocation; false when this user of this organization was not revoked (an admin
+   * asking about another organization's user gets false too, whatever that user's state).
+   */
+  reinstate(actor: AdminActor, member: MemberRef): boolean {
+    const { organization, userId } = this.#target(actor, member);
+    const key = memberKey(organization, userId);
+    if (!this.#revoked.has(key)) return false;
+    this.#deleteRevocation.run(organization, userId);
+    this.#revoked.delete(key);
+    this.#o.onAction?.("reinstate", { organization, userId, by: who(actor) });
     return true;
   }
 
-  /** The organization a user's documents belong to; `fallback` for a user the relay never saw. */
-  #organizationOf(userId: string, fallback = ""): string {
-    const row = this.#o.db
-      .prepare<[string], { organization: string }>(
-        "SELECT organization FROM user_documents WHERE user_id = ? LIMIT 1",
-      )
-      .get(userId);
-    return row?.organization ?? fallback;
+  /**
+   * The user an action is about. An admin names users of their own organization only; the
+   * operator names the organization. Revoking an id nobody used yet is allowed: it only ever
+   * concerns that id in that organization, so it reveals and affects nothing elsewhere.
+   */
+  #target(actor: AdminActor, member: MemberRef): { organization: string; userId: UserId } {
+    const userId = checkedUserId(member.userId);
+    const organization = checkedOrganizationId(member.organization);
+    if (actor !== "operator" && organization !== actor.organization) {
+      throw new OmsError(
+        "FORBIDDEN",
+        `${actor.userId} is an admin of ${actor.organization} and may act on its users only`,
+      );
+    }
+    return { organization, userId };
   }
 }
 
@@ -255,7 +286,18 @@ function checkedUserId(userId: string): UserId {
   } catch {
     throw new OmsError(
       "INVALID_INPUT",
-      `"${userId}" is not a user id: use 1 to 200 of A-Z a-z 0-9 . _ @ : -`,
+      `${JSON.stringify(String(userId).slice(0, 210))} is not a user id: use 1 to 200 of A-Z a-z 0-9 . _ @ : - (not __proto__, constructor or prototype)`,
+    );
+  }
+}
+
+function checkedOrganizationId(organization: string): OrganizationId {
+  try {
+    return parsePrincipal({ sub: "x", org: organization, roles: [], offline: false }).organization;
+  } catch {
+    throw new OmsError(
+      "INVALID_INPUT",
+      `${JSON.stringify(String(organization).slice(0, 210))} is not an organization id: use 1 to 200 of A-Z a-z 0-9 . _ @ : -`,
     );
   }
 }

@@ -7,14 +7,15 @@ import { OmsError } from "../docs/errors.js";
 import { mintToken } from "./auth.js";
 import { defaultConfiguration } from "./config.js";
 import { createRelay } from "./relay.js";
-import { loadSecret } from "./secret.js";
+import { describeSecret, type LoadedSecret, loadSecret } from "./secret.js";
 
 const HELP = `oms-relay: the oms-sync reference relay
 
 Usage:
   oms-relay [serve] [options]        run the relay
   oms-relay token --sub ID --org ID --roles a,b [--offline] [--ttl 8h]
-                                     print a token signed with the relay's secret (development)
+                                     print a token signed with the relay's secret (development);
+                                     finds it like the relay does, and never generates one
   oms-relay --help
 
 Options (flag / environment variable / default):
@@ -43,6 +44,11 @@ function integer(value: string | undefined, name: string): number | undefined {
   if (!Number.isInteger(n) || n < 0)
     fail(`${name} must be a whole number, got ${JSON.stringify(value)}`);
   return n;
+}
+
+/** Started by `npm start` in this package (not the installed `oms-relay` command). */
+function runByNpmStart(): boolean {
+  return process.env.npm_lifecycle_event === "start" && process.env.npm_package_name === "oms-sync";
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -78,8 +84,15 @@ async function main(argv: string[]): Promise<void> {
 
   if (command === "token") {
     if (!values.sub || !values.org) fail("token needs --sub and --org");
-    const { secret } = loadSecret({ secret: secretEnv, secretFile, dataDir });
-    const token = await mintToken(secret, {
+    let loaded: LoadedSecret;
+    try {
+      loaded = loadSecret({ secret: secretEnv, secretFile, dataDir, generate: false });
+    } catch (err) {
+      if (err instanceof OmsError) fail(err.message);
+      throw err;
+    }
+    process.stderr.write(`oms-relay: signing with the secret from ${describeSecret(loaded)}\n`);
+    const token = await mintToken(loaded.secret, {
       sub: values.sub,
       org: values.org,
       roles: (values.roles ?? "rep").split(",").filter(Boolean),
@@ -122,16 +135,26 @@ async function main(argv: string[]): Promise<void> {
         }
       : {}),
   });
-  if (relay.generatedSecretFile) {
-    process.stderr.write(
-      `oms-relay: no secret was given, so one was generated into ${relay.generatedSecretFile}\n`,
-    );
-  }
+  const secretFrom = relay.generatedSecretFile
+    ? `no secret was given, so one was generated into ${relay.generatedSecretFile}`
+    : secretEnv
+      ? "using the secret from the OMS_RELAY_SECRET environment variable"
+      : secretFile
+        ? `using the secret from the file ${secretFile} (--secret-file)`
+        : `using the secret from the data folder's ${resolve(dataDir, "relay-secret")}`;
+  // The token command must find the same secret: name it the way this relay was given it.
+  const secretArgs = secretEnv
+    ? ""
+    : secretFile
+      ? ` --secret-file ${secretFile}`
+      : ` --data ${dataDir}`;
+  const runner = runByNpmStart() ? "npm start -- token" : "oms-relay token";
   process.stderr.write(
-    `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${dataDir}\n` +
+    `oms-relay: ${secretFrom}\n` +
+      `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${dataDir}\n` +
       `oms-relay: mint a development token with\n` +
-      `  oms-relay token --data ${dataDir} --sub alice --org acme --roles rep --offline\n` +
-      `  (or: npm start -- token --sub alice --org acme --roles rep --offline)\n`,
+      `  ${runner}${secretArgs} --sub alice --org acme --roles rep --offline\n` +
+      (secretEnv ? "  (with the same OMS_RELAY_SECRET in its environment)\n" : ""),
   );
   // A promise rejected inside a library (automerge-repo leaves some unhandled, e.g. a document a
   // peer offered and never sent) must not stop every user's sync: log it, keep serving.

@@ -115,13 +115,55 @@ const migrations: readonly string[] = [
      SELECT doc_id, organization, owner, ticket_number, received_at, delivered FROM assistance_tickets;
    DROP TABLE assistance_tickets;
    ALTER TABLE assistance_tickets_v5 RENAME TO assistance_tickets;`,
+  // A user is (organization, user id): identity providers issue the same subject in two tenants.
+  // Per-user documents, revocations and known members are keyed by both. A revocation the
+  // operator made for a user the relay had never seen has no organization (''): it is kept for
+  // every organization that user has documents in, else left without effect (docs/operations.md).
+  `CREATE TABLE user_documents_by_org (
+     organization TEXT NOT NULL,
+     user_id      TEXT NOT NULL,
+     kind         TEXT NOT NULL,
+     doc_id       TEXT NOT NULL UNIQUE,
+     PRIMARY KEY (organization, user_id, kind)
+   );
+   INSERT INTO user_documents_by_org (organization, user_id, kind, doc_id)
+     SELECT organization, user_id, kind, doc_id FROM user_documents;
+   DROP TABLE user_documents;
+   ALTER TABLE user_documents_by_org RENAME TO user_documents;
+   CREATE TABLE revoked_members (
+     organization TEXT NOT NULL,
+     user_id      TEXT NOT NULL,
+     revoked_by   TEXT NOT NULL,
+     reason       TEXT NOT NULL,
+     revoked_at   INTEGER NOT NULL,
+     PRIMARY KEY (organization, user_id)
+   );
+   INSERT OR IGNORE INTO revoked_members (organization, user_id, revoked_by, reason, revoked_at)
+     SELECT organization, user_id, revoked_by, reason, revoked_at FROM revoked_users
+     WHERE organization <> '';
+   INSERT OR IGNORE INTO revoked_members (organization, user_id, revoked_by, reason, revoked_at)
+     SELECT DISTINCT d.organization, r.user_id, r.revoked_by, r.reason, r.revoked_at
+     FROM revoked_users r JOIN user_documents d ON d.user_id = r.user_id
+     WHERE r.organization = '';
+   DROP TABLE revoked_users;
+   CREATE TABLE members (
+     organization TEXT NOT NULL,
+     user_id      TEXT NOT NULL,
+     first_seen   INTEGER NOT NULL,
+     PRIMARY KEY (organization, user_id)
+   );
+   INSERT OR IGNORE INTO members (organization, user_id, first_seen)
+     SELECT organization, user_id, 0 FROM user_documents;
+   INSERT OR IGNORE INTO members (organization, user_id, first_seen)
+     SELECT organization, owner, 0 FROM documents WHERE owner IS NOT NULL;`,
 ];
 
 /**
  * Opens (creating if needed) the database at `file` (":memory:" for tests), in WAL mode so that
  * readers never block the writer and a killed process leaves the last committed transaction.
+ * `upToVersion` stops the migrations early: tests build an older database with it.
  */
-export function openDatabase(file: string): RelayDatabase {
+export function openDatabase(file: string, upToVersion = migrations.length): RelayDatabase {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
@@ -129,7 +171,7 @@ export function openDatabase(file: string): RelayDatabase {
   db.pragma("synchronous = NORMAL");
   db.pragma("foreign_keys = ON");
   const version = db.pragma("user_version", { simple: true }) as number;
-  for (let i = version; i < migrations.length; i++) {
+  for (let i = version; i < Math.min(upToVersion, migrations.length); i++) {
     db.transaction(() => {
       db.exec(migrations[i] as string);
       db.pragma(`user_version = ${i + 1}`);

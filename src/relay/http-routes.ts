@@ -30,6 +30,18 @@ export function bearerToken(req: IncomingMessage): string {
   return header.startsWith("Bearer ") ? header.slice(7).trim() : "";
 }
 
+/**
+ * The `token` query parameter of a request's URL, or "". A URL that does not parse ("//", say)
+ * has no token: it must be refused like one without, never throw in the upgrade handler.
+ */
+export function queryToken(url: string | undefined): string {
+  try {
+    return new URL(url ?? "/", "http://relay").searchParams.get("token") ?? "";
+  } catch {
+    return "";
+  }
+}
+
 /** Answers 401 for a missing, bad or expired token; rethrows anything else. */
 export function sendAuthError(ctx: HttpContext, res: ServerResponse, err: unknown): void {
   if (err instanceof OmsError && (err.code === "AUTH_REQUIRED" || err.code === "AUTH_EXPIRED")) {
@@ -162,7 +174,7 @@ export async function handleHttp(
 
 /** Answers 403 USER_REVOKED for a revoked user; true when it did. */
 function refusedAsRevoked(ctx: HttpContext, res: ServerResponse, principal: Principal): boolean {
-  const revocation = ctx.admin.revocation(principal.userId);
+  const revocation = ctx.admin.revocation(principal.organization, principal.userId);
   if (!revocation) return false;
   ctx.metrics.refusals.inc({ reason: "user_revoked" });
   sendError(res, 403, "USER_REVOKED", revokedMessage(revocation));

@@ -1,7 +1,7 @@
 // oms-sync/relay: the reference sync relay (Node) and its building blocks.
 
 export { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
-export type { LostAccess, Reassignment, Revocation } from "./admin.js";
+export type { LostAccess, MemberRef, Reassignment, Revocation } from "./admin.js";
 export type { TokenKeys, TokenRequest, TokenVerifier } from "./auth.js";
 export { createTokenVerifier, mintToken, signRelayTime, verifyRelayTime } from "./auth.js";
 export type { RelayLimits, RelayOptions } from "./config.js";

@@ -6,7 +6,9 @@ export function createRelayMetrics(sources: {
   processingBacklog?: () => number;
 }) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "oms_relay_process_" });
+  // prom-client's own names start with `process_` and `nodejs_`: with this prefix they read
+  // `oms_relay_process_cpu_seconds_total`, `oms_relay_nodejs_heap_size_used_bytes`.
+  collectDefaultMetrics({ register: registry, prefix: "oms_relay_" });
   const m = {
     registry,
     connections: new Gauge({

@@ -33,8 +33,8 @@ export class DocumentRegistry {
     this.#insert = db.prepare(
       "INSERT OR IGNORE INTO documents (doc_id, kind, owner, organization, created_at) VALUES (?, ?, ?, ?, ?)",
     );
-    this.#userDoc = db.prepare<[string, string], { doc_id: string }>(
-      "SELECT doc_id FROM user_documents WHERE user_id = ? AND kind = ?",
+    this.#userDoc = db.prepare<[string, string, string], { doc_id: string }>(
+      "SELECT doc_id FROM user_documents WHERE organization = ? AND user_id = ? AND kind = ?",
     );
     this.#insertUserDoc = db.prepare(
       "INSERT INTO user_documents (user_id, organization, kind, doc_id) VALUES (?, ?, ?, ?)",
@@ -78,9 +78,16 @@ export class DocumentRegistry {
     this.#cache.delete(docId);
   }
 
-  /** The id of a user's workspace, ledger or inbox, if created. */
-  userDocument(userId: string, kind: "workspace" | "ledger" | "inbox"): string | undefined {
-    return this.#userDoc.get(userId, kind)?.doc_id;
+  /**
+   * The id of a user's workspace, ledger or inbox, if created. A user is a user id within an
+   * organization: the same id in another organization has documents of its own.
+   */
+  userDocument(
+    userId: string,
+    organization: string,
+    kind: "workspace" | "ledger" | "inbox",
+  ): string | undefined {
+    return this.#userDoc.get(organization, userId, kind)?.doc_id;
   }
 
   /** Registers a per-user document and links it to its user, in one transaction. */

@@ -12,9 +12,15 @@ import { OmsError } from "../docs/errors.js";
 import { defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import { defaultGateConfig } from "../policy/staleness-gate.js";
-import type { Reassignment, Revocation } from "./admin.js";
+import type { MemberRef, Reassignment, Revocation } from "./admin.js";
 import { AdminService, revokedMessage } from "./admin.js";
-import { createTokenVerifier, mintToken, type TokenRequest, verifyRelayTime } from "./auth.js";
+import {
+  createTokenVerifier,
+  mintToken,
+  type TokenRequest,
+  type TokenVerifier,
+  verifyRelayTime,
+} from "./auth.js";
 import { BulkExport } from "./bulk-export.js";
 import {
   defaultConfiguration,
@@ -26,7 +32,8 @@ import {
 import { openDatabase, type RelayDatabase } from "./database.js";
 import { DocumentCache } from "./document-cache.js";
 import { HeadsIndex } from "./heads-index.js";
-import { handleHttp, type RelayState, sendError } from "./http-routes.js";
+import { handleHttp, queryToken, type RelayState, sendError } from "./http-routes.js";
+import { MemberDirectory, memberKey } from "./members.js";
 import { createRelayMetrics } from "./metrics.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
 import { measureWal, recoveryReport } from "./recovery.js";
@@ -59,12 +66,16 @@ export interface Relay {
   readonly log: Logger;
   /**
    * The admin API as the operator (no organization check); the same actions are served over
-   * HTTP under `/v1/admin/` to tokens with the `admin` role.
+   * HTTP under `/v1/admin/` to tokens with the `admin` role, within their organization. A user
+   * is a user id within an organization: `revoke({ organization: "acme", userId: "sam" })`
+   * leaves sam of globex alone.
    */
   readonly admin: {
+    /** `owner` is a user of the document's organization. */
     reassign(documentId: string, owner: string, reason?: string): Promise<Reassignment>;
-    revoke(userId: string, reason?: string): Revocation;
-    reinstate(userId: string): boolean;
+    revoke(member: MemberRef, reason?: string): Revocation;
+    /** False when that user of that organization was not revoked. */
+    reinstate(member: MemberRef): boolean;
   };
   /** Resolves when the submission processor has no pass running or scheduled (tests). */
   processed(): Promise<void>;
@@ -100,7 +111,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     secretFile: options.secretFile,
     dataDir,
   });
-  const verify = createTokenVerifier({ secret, ...(options.jwks ? { jwks: options.jwks } : {}) });
+  const verifyToken = createTokenVerifier({
+    secret,
+    ...(options.jwks ? { jwks: options.jwks } : {}),
+  });
   const dbFile = join(dataDir, "relay.db");
   const wal = measureWal(dbFile);
   const db: RelayDatabase = openDatabase(dbFile);
@@ -127,6 +141,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const storage = new SqliteStorageAdapter(db);
   storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
   const registry = new DocumentRegistry(db);
+  const members = new MemberDirectory(db);
+  // Every valid token makes its holder a known member of its organization.
+  const verify: TokenVerifier = async (token) => {
+    const principal = await verifyToken(token);
+    members.saw(principal);
+    return principal;
+  };
   const policy = options.policy ?? defaultAccessPolicy;
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
@@ -177,8 +198,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxPendingOffers: limits.maxPendingOffers,
     onAccepted: (documentId, meta, before, after) =>
       processorRef.processor?.onAccepted(documentId, meta, before, after),
-    lostAccess: (documentId, userId) => adminRef.admin?.lostAccess(documentId, userId),
-    isRevoked: (userId) => adminRef.admin?.revocation(userId) !== undefined,
+    lostAccess: (documentId, organization, userId) =>
+      adminRef.admin?.lostAccess(documentId, organization, userId),
+    isRevoked: (organization, userId) =>
+      adminRef.admin?.revocation(organization, userId) !== undefined,
   });
   const sessions = new SessionService(repo, registry, secret, {
     maxPayloadBytes: limits.maxPayloadBytes,
@@ -219,9 +242,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     repo,
     registry,
     sessions,
-    disconnectUser: (userId, reason) => {
+    members,
+    disconnectUser: (member, reason) => {
       for (const socket of wss.clients) {
-        if (principals.get(socket)?.userId === userId)
+        const principal = principals.get(socket);
+        if (principal?.userId === member.userId && principal.organization === member.organization)
           socket.close(closeCodes.userRevoked, `access revoked: ${reason}`.slice(0, 120));
       }
     },
@@ -243,7 +268,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         "socket error",
       );
     });
-    const user = principals.get(socket)?.userId;
+    const principal = principals.get(socket);
+    const user = principal && memberKey(principal.organization, principal.userId);
     if (user) connectionsPerUser.set(user, (connectionsPerUser.get(user) ?? 0) + 1);
     socket.on("close", () => {
       if (user) connectionsPerUser.set(user, (connectionsPerUser.get(user) ?? 1) - 1);
@@ -287,16 +313,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     socket.on("error", () => socket.destroy());
     if (state !== "ready")
       return refuse(503, "not_ready", "the relay is starting or stopping; retry shortly");
-    const token = new URL(req.url ?? "/", "http://relay").searchParams.get("token") ?? "";
+    const token = queryToken(req.url);
     verify(token).then(
       (principal) => {
         if (state !== "ready")
           return refuse(503, "not_ready", "the relay is stopping; retry shortly");
-        const revoked = admin.revocation(principal.userId);
+        const revoked = admin.revocation(principal.organization, principal.userId);
         if (revoked) {
           return refuse(403, refusalReasons.userRevoked, revokedMessage(revoked));
         }
-        if ((connectionsPerUser.get(principal.userId) ?? 0) >= limits.maxConnectionsPerUser) {
+        const user = memberKey(principal.organization, principal.userId);
+        if ((connectionsPerUser.get(user) ?? 0) >= limits.maxConnectionsPerUser) {
           return refuse(
             429,
             "too_many_connections",
@@ -355,8 +382,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     admin: {
       reassign: (documentId, owner, reason) =>
         admin.reassign("operator", documentId, owner, reason),
-      revoke: (userId, reason) => admin.revoke("operator", userId, reason),
-      reinstate: (userId) => admin.reinstate("operator", userId),
+      revoke: (member, reason) => admin.revoke("operator", member, reason),
+      reinstate: (member) => admin.reinstate("operator", member),
     },
     processed: () => processor.idle(),
     close() {

@@ -113,8 +113,8 @@ export class SessionService {
     organizationId: string,
     kind: keyof typeof perUserKinds,
   ): Promise<string> {
-    return this.#once(`${userId}/${kind}`, async () => {
-      const existing = this.#registry.userDocument(userId, kind);
+    return this.#once(JSON.stringify([organizationId, userId, kind]), async () => {
+      const existing = this.#registry.userDocument(userId, organizationId, kind);
       if (existing) return existing;
       const owner = userId as UserId;
       const organization = organizationId as OrganizationId;
@@ -126,7 +126,7 @@ export class SessionService {
   }
 
   #organizationDocument(principal: Principal): Promise<string> {
-    return this.#once(`org/${principal.organization}`, async () => {
+    return this.#once(JSON.stringify([principal.organization]), async () => {
       const organization = principal.organization as OrganizationId;
       let id = this.#registry.organizationDocument(organization);
       let handle: DocHandle<Organization>;
@@ -137,7 +137,11 @@ export class SessionService {
         id = handle.documentId;
       }
       // Membership follows the tokens the relay sees.
-      const member = handle.doc().members[principal.userId as UserId];
+      // Own properties only: a user id such as "toString" must not find Object.prototype's.
+      const members = handle.doc().members;
+      const member = Object.hasOwn(members, principal.userId)
+        ? members[principal.userId as UserId]
+        : undefined;
       const roles = [...principal.roles];
       if (!member || !deepEqual([...member.roles], roles)) {
         handle.change((d) => {

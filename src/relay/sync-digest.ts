@@ -38,10 +38,14 @@ export class SyncDigestService {
   async compare(principal: Principal, request: DigestRequest): Promise<DigestResponse> {
     const { registry, repo, index, gate } = this.o;
     const own = (["workspace", "ledger", "inbox"] as const)
-      .map((kind) => registry.userDocument(principal.userId, kind))
+      .map((kind) => registry.userDocument(principal.userId, principal.organization, kind))
       .concat(registry.organizationDocument(principal.organization))
       .filter((id): id is string => id !== undefined);
-    const workspaceId = registry.userDocument(principal.userId, "workspace");
+    const workspaceId = registry.userDocument(
+      principal.userId,
+      principal.organization,
+      "workspace",
+    );
     const my: string[] = [];
     if (workspaceId) {
       const workspace = await repo.find<Workspace>(workspaceId as DocumentId);
@@ -53,9 +57,12 @@ export class SyncDigestService {
     );
     const hashes = index.hashes(scope);
     const ours = await bucketDigests(hashes);
-    const differing: DigestResponse["differing"] = {};
+    // Bucket names come from the request: own properties only, and no prototype to write to
+    // (a bucket named "__proto__" is a bucket).
+    const differing: DigestResponse["differing"] = Object.create(null);
+    const at = (o: Record<string, string>, k: string) => (Object.hasOwn(o, k) ? o[k] : undefined);
     for (const bucket of new Set([...Object.keys(ours), ...Object.keys(request.buckets)])) {
-      if (ours[bucket] === request.buckets[bucket]) continue;
+      if (at(ours, bucket) === at(request.buckets, bucket)) continue;
       differing[bucket] = [...hashes]
         .filter(([id]) => bucketOf(id) === bucket)
         .map(([id, hash]) => [id, hash]);

@@ -1,6 +1,7 @@
 import * as A from "@automerge/automerge";
 import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import { sameHeads } from "../docs/heads.js";
+import type { OrganizationId, UserId } from "../docs/ids.js";
 import { type DocumentMeta, documentMeta } from "../docs/kinds.js";
 import type { AccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
@@ -40,10 +41,11 @@ export interface WriteGateOptions {
   /** Why a user who could read a document once no longer may (an admin reassigned it). */
   lostAccess?: (
     documentId: string,
-    userId: string,
+    organization: OrganizationId,
+    userId: UserId,
   ) => { reason: string; heads: readonly string[]; at: number } | undefined;
   /** A revoked user reads nothing, even on a socket opened before the revocation. */
-  isRevoked?: (userId: string) => boolean;
+  isRevoked?: (organization: OrganizationId, userId: UserId) => boolean;
 }
 
 /**
@@ -74,7 +76,7 @@ export class WriteGate {
   }
 
   canRead(principal: Principal, documentId: string): boolean {
-    if (this.#o.isRevoked?.(principal.userId)) return false;
+    if (this.#o.isRevoked?.(principal.organization, principal.userId)) return false;
     const meta = this.#o.registry.get(documentId);
     if (meta) return this.#o.policy.canRead(principal, meta);
     return this.#offers.get(documentId)?.has(principal.userId) ?? false;
@@ -121,8 +123,9 @@ export class WriteGate {
   ): Promise<GateVerdict> {
     const meta = this.#o.registry.get(documentId);
     if (meta && !this.canRead(principal, documentId)) {
-      const lost = this.#o.lostAccess?.(documentId, principal.userId);
-      if (!lost || this.#o.isRevoked?.(principal.userId)) return { action: "unavailable" };
+      const lost = this.#o.lostAccess?.(documentId, principal.organization, principal.userId);
+      if (!lost || this.#o.isRevoked?.(principal.organization, principal.userId))
+        return { action: "unavailable" };
       return {
         action: "refuse",
         heads: lost.heads,

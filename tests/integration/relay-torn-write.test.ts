@@ -1,4 +1,4 @@
-import { closeSync, openSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import { decodeHeads, Repo } from "@automerge/automerge-repo";
@@ -32,15 +32,28 @@ async function repoFor(
   return { repo, relayPeer: repo.peers[0] as string, adapter };
 }
 
-/** Damages the last frame of the write-ahead log the way a torn write would. */
+/**
+ * Damages the last frame written to the write-ahead log the way a torn write would. That frame
+ * ends the log's current generation (the frames whose salts match the header's); frames of an
+ * earlier generation may follow it in the file, left from before a checkpoint.
+ */
 function tear(dataDir: string, how: "truncate" | "corrupt"): number {
   const wal = join(dataDir, "relay.db-wal");
   const size = statSync(wal).size;
+  const bytes = readFileSync(wal);
+  const frameSize = 24 + bytes.readUInt32BE(8);
+  let last = -1;
+  for (let at = 32; at + frameSize <= size; at += frameSize) {
+    if (bytes.readUInt32BE(at + 8) !== bytes.readUInt32BE(16)) break;
+    if (bytes.readUInt32BE(at + 12) !== bytes.readUInt32BE(20)) break;
+    last = at;
+  }
+  expect(last).toBeGreaterThan(0);
   if (how === "truncate") {
-    truncateSync(wal, size - 1_000);
+    truncateSync(wal, last + frameSize - 1_000);
   } else {
     const fd = openSync(wal, "r+");
-    writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, size - 500);
+    writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, last + frameSize - 500);
     closeSync(fd);
   }
   return size;
@@ -101,4 +114,62 @@ describe("a torn last write", () => {
     },
     60_000,
   );
+});
+
+describe("a SIGKILL of an idle relay", () => {
+  it("reports no torn write: frames left from before a checkpoint are stale, not torn", async () => {
+    const data = tempDir();
+    cleanups.push(data.remove);
+    let relay = await spawnRelay(data.dir);
+    cleanups.push(() => void relay.child.kill("SIGKILL"));
+    const port = relay.port;
+    // A long log: many writes, then a kill (no clean close, so no checkpoint).
+    let client = await repoFor(relay);
+    for (let i = 0; i < 20; i++) {
+      const quote = client.repo.create<Quote>(
+        createQuote({
+          owner: asUserId("alice"),
+          organization: asOrganizationId("acme"),
+          currency: "USD",
+          projectName: `quote ${i}`,
+          notes: "x".repeat(4_000),
+        }),
+      );
+      await waitStored(client.repo, quote, client.relayPeer);
+    }
+    relay.child.kill("SIGKILL");
+    await relay.exited;
+    client.adapter.close();
+
+    // The next start checkpoints that log; its next write starts the log again from the top,
+    // over the old frames. One small write, then idle, then a kill.
+    relay = await spawnRelay(data.dir, [], port);
+    client = await repoFor(relay);
+    const small = client.repo.create<Quote>(
+      createQuote({
+        owner: asUserId("alice"),
+        organization: asOrganizationId("acme"),
+        currency: "USD",
+        projectName: "small",
+      }),
+    );
+    await waitStored(client.repo, small, client.relayPeer);
+    await new Promise((r) => setTimeout(r, 500));
+    relay.child.kill("SIGKILL");
+    await relay.exited;
+    client.adapter.close();
+
+    relay = await spawnRelay(data.dir, [], port);
+    const lines = relay.output().split("\n");
+    expect(lines.filter((l) => l.includes("torn write"))).toEqual([]);
+    const opened = lines
+      .filter((l) => l.includes("database opened"))
+      .map((l) => JSON.parse(l) as { recovery: Record<string, number> });
+    expect(opened).toHaveLength(1);
+    expect(opened[0]?.recovery).toMatchObject({ discardedFrames: 0, discardedBytes: 0 });
+    // The case the report got wrong: old frames behind the current ones.
+    expect(opened[0]?.recovery.staleFrames).toBeGreaterThan(0);
+    const again = await repoFor(relay);
+    expect((await again.repo.find<Quote>(small.url)).doc().projectName).toBe("small");
+  }, 90_000);
 });
