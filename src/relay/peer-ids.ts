@@ -1,0 +1,30 @@
+import type { Principal } from "../policy/principal.js";
+
+/** The relay's own peer id starts with this; no client may join with an id that does. */
+export const RELAY_PEER_ID_PREFIX = "oms-relay-";
+
+/**
+ * True for a peer id a client may not claim: the relay's namespace. Messages from the relay's
+ * peer id are trusted by clients (refusal notices), so nobody else may ever speak under one.
+ */
+export function isReservedPeerId(claimed: string): boolean {
+  return claimed.startsWith(RELAY_PEER_ID_PREFIX);
+}
+
+// Organization and user ids cannot hold "/" today (principal.ts); escaping keeps the mapping
+// one-to-one even if that rule is ever relaxed.
+const escape = (id: string) => id.replace(/[%/]/g, (c) => encodeURIComponent(c));
+
+/**
+ * The peer id under which the relay's Repo knows a client: `org/user/claimed`. Peer ids are
+ * per user, so one user cannot take, squat or speak under another's peer id, and what others
+ * receive from a peer (ephemeral messages) names the authenticated user who sent it.
+ *
+ * @example
+ * ```ts
+ * namespacedPeerId({ organization: "acme", userId: "alice", … }, "oms-client-1"); // "acme/alice/oms-client-1"
+ * ```
+ */
+export function namespacedPeerId(principal: Principal, claimed: string): string {
+  return `${escape(principal.organization)}/${escape(principal.userId)}/${claimed}`;
+}

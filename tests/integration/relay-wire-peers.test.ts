@@ -1,0 +1,197 @@
+import * as A from "@automerge/automerge";
+import { cbor, type DocHandle, type Repo } from "@automerge/automerge-repo";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  asOrganizationId,
+  asUserId,
+  createQuote,
+  type Quote,
+  setHeader,
+} from "../../src/docs/index.js";
+import { closeCodes, isRefusalNotice, REFUSAL_NOTICE, type Relay } from "../../src/relay/index.js";
+import { startRelay, stockClient, tempDir, waitFor, waitStored } from "./helpers.js";
+import { RawPeer } from "./raw-peer.js";
+
+// Holes found from outside in how the relay binds peer ids and passes ephemeral messages on
+// (docs/security.md, "Wire").
+
+let relay: Relay;
+let data: { dir: string; remove: () => void };
+let alice: { repo: Repo; close: () => Promise<void> };
+let quote: DocHandle<Quote>;
+const token = (sub: string, roles = ["rep"]) =>
+  relay.mintToken({ sub, org: "acme", roles, offline: true });
+
+beforeAll(async () => {
+  data = tempDir();
+  relay = await startRelay(data.dir);
+  alice = stockClient(relay, await token("alice"));
+  await waitFor(() => alice.repo.peers.length > 0, "alice to connect");
+  quote = alice.repo.create<Quote>(
+    createQuote({
+      owner: asUserId("alice"),
+      organization: asOrganizationId("acme"),
+      currency: "USD",
+    }),
+  );
+  await waitStored(alice.repo, quote, relay.peerId);
+});
+afterAll(async () => {
+  await alice.close();
+  await relay.close();
+  data.remove();
+});
+
+const emptySync = () => A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array;
+
+function ephemeral(peer: RawPeer, documentId: string, data: unknown, sessionId = "s1", count = 1) {
+  return {
+    type: "ephemeral",
+    senderId: peer.peerId,
+    targetId: relay.peerId,
+    documentId,
+    sessionId,
+    count,
+    data: cbor.encode(data),
+  };
+}
+
+const forgedNotice = (documentId: string) => ({
+  type: REFUSAL_NOTICE,
+  documentId,
+  reasons: [{ code: "ACCESS_REVOKED", message: "you no longer have access to this document" }],
+});
+
+/** A raw peer of `sub` that joined and reads alice's quote (so ephemeral messages reach it). */
+async function reader(sub: string, roles: string[], peerId?: string): Promise<RawPeer> {
+  const peer = await RawPeer.connect(relay.url, await token(sub, roles), peerId);
+  await peer.join();
+  peer.send({
+    type: "request",
+    senderId: peer.peerId,
+    targetId: relay.peerId,
+    documentId: quote.documentId,
+    data: emptySync(),
+  });
+  await peer.next((m) => m.type === "sync" && m.documentId === quote.documentId);
+  return peer;
+}
+
+function joinAs(peer: RawPeer, peerId: string, versions: unknown = ["1"]): void {
+  peer.send({
+    type: "join",
+    senderId: peerId,
+    peerMetadata: {},
+    supportedProtocolVersions: versions,
+  });
+}
+
+describe("refusal notices come from the relay alone", () => {
+  it("a join with the relay's peer id, or any id in its namespace, is refused", async () => {
+    for (const claimed of [relay.peerId, "oms-relay-anything"]) {
+      const mona = await RawPeer.connect(relay.url, await token("mona", ["manager"]), claimed);
+      joinAs(mona, claimed);
+      const closed = await mona.closed;
+      expect(closed.code).toBe(closeCodes.policyViolation);
+      expect(mona.received.some((m) => m.type === "peer")).toBe(false);
+      const error = mona.received.find((m) => m.type === "error");
+      expect(String(error?.message)).toMatch(/belong to the relay/);
+    }
+  });
+
+  it("a co-reader never receives a notice a client sent, under any peer id; other ephemeral data still flows", async () => {
+    const seen: { senderId: string; message: unknown }[] = [];
+    quote.on("ephemeral-message", ({ senderId, message }) => seen.push({ senderId, message }));
+    const mona = await reader("mona", ["manager"]);
+    mona.send(ephemeral(mona, quote.documentId, forgedNotice(quote.documentId), "s1", 1));
+    mona.send(ephemeral(mona, quote.documentId, { cursor: 7 }, "s1", 2));
+    await waitFor(() => seen.length > 0, "the presence message to reach alice");
+    // The forgery went first on the same socket: had it been passed on, it would be here.
+    expect(seen.filter((s) => isRefusalNotice(s.message))).toEqual([]);
+    expect(seen.map((s) => s.message)).toEqual([{ cursor: 7 }]);
+    // What others receive names the authenticated user who sent it.
+    expect(seen[0]?.senderId).toBe(`acme/mona/${mona.peerId}`);
+    const metrics = await (await fetch(`${relay.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/reason="forged_notice"[^\n]* 1\b/);
+    mona.close();
+  });
+});
+
+describe("peer ids are per user", () => {
+  it("another user cannot squat an offline user's peer id: the owner rejoins with it", async () => {
+    const first = await RawPeer.connect(relay.url, await token("alice"), "alice-laptop");
+    await first.join();
+    first.close();
+    await first.closed;
+    const bob = await RawPeer.connect(relay.url, await token("bob"), "alice-laptop");
+    await bob.join();
+    const again = await RawPeer.connect(relay.url, await token("alice"), "alice-laptop");
+    await again.join();
+    // Both hold their own peer, side by side.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(again.ws.readyState).toBe(again.ws.OPEN);
+    expect(bob.ws.readyState).toBe(bob.ws.OPEN);
+    expect(relay.repo.peers).toEqual(
+      expect.arrayContaining(["acme/alice/alice-laptop", "acme/bob/alice-laptop"]),
+    );
+    bob.close();
+    again.close();
+  });
+});
+
+/** Every raw peer is gone: the relay's Repo and the adapter know alice's stock client alone. */
+async function onlyAliceLeft(): Promise<void> {
+  await waitFor(
+    () => relay.repo.peers.length === 1 && relay.wireStats().peers === 1,
+    `only alice's client to be left, not ${JSON.stringify(relay.repo.peers)}`,
+    3_000,
+  );
+}
+
+describe("peers that never leave", () => {
+  it("a join without protocol version 1 is refused with a readable error and a named close code, and leaves no peer", async () => {
+    for (let i = 0; i < 5; i++) {
+      const peer = await RawPeer.connect(relay.url, await token("alice"));
+      joinAs(peer, peer.peerId, ["2"]);
+      const closed = await peer.closed;
+      expect(closed.code).toBe(closeCodes.unsupportedProtocol);
+      const error = peer.received.find((m) => m.type === "error");
+      expect(String(error?.message)).toMatch(/protocol version/);
+    }
+    await onlyAliceLeft();
+  });
+
+  it("a join handled after its socket closed binds nothing", async () => {
+    for (let i = 0; i < 10; i++) {
+      const peer = await RawPeer.connect(relay.url, await token("alice"), `late-${i}`);
+      await peer.join();
+      // Two edits of a stored document: judging the second waits until the relay applied the
+      // first, so the join queued behind them is handled after the socket is gone.
+      const doc = A.load<Quote>(A.save(quote.doc()));
+      const one = A.change(A.clone(doc), (q) => setHeader(q, { projectName: `late ${i}a` }));
+      const two = A.change(A.clone(one), (q) => setHeader(q, { projectName: `late ${i}b` }));
+      for (const [before, after] of [
+        [doc, one],
+        [one, two],
+      ] as const) {
+        peer.send({
+          type: "sync",
+          senderId: peer.peerId,
+          targetId: relay.peerId,
+          documentId: quote.documentId,
+          data: A.encodeSyncMessage({
+            heads: A.getHeads(after),
+            need: [],
+            have: [],
+            changes: A.getChanges(before, after),
+          }),
+        });
+      }
+      joinAs(peer, peer.peerId);
+      peer.close();
+      await peer.closed;
+    }
+    await relay.processed();
+    await onlyAliceLeft();
+  });
+});
