@@ -239,7 +239,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     if (sanitized) this.#refused(socket, refusalReasons.badStorageId, principal);
     const claimed = message.senderId;
     if (isReservedPeerId(claimed) || claimed === this.peerId) {
-      return this.#refuseJoin(
+      return void this.#refuseJoin(
         socket,
         principal,
         claimed,
@@ -252,7 +252,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     const versions = message.supportedProtocolVersions;
     // The stock adapter admits the peer before it checks the version and never lets it go.
     if (versions !== undefined && !versions.includes(PROTOCOL_VERSION)) {
-      return this.#refuseJoin(
+      return void this.#refuseJoin(
         socket,
         principal,
         claimed,
@@ -264,7 +264,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     }
     const bound = this.#peerOfSocket.get(socket);
     if (bound && bound.claimed !== claimed) {
-      return this.#refuseJoin(
+      return void this.#refuseJoin(
         socket,
         principal,
         claimed,
