@@ -13,7 +13,7 @@ export function isReservedPeerId(claimed: string): boolean {
 
 // Organization and user ids cannot hold "/" today (principal.ts); escaping keeps the mapping
 // one-to-one even if that rule is ever relaxed.
-const escape = (id: string) => id.replace(/[%/]/g, (c) => encodeURIComponent(c));
+const escapeSlash = (id: string) => id.replace(/[%/]/g, (c) => encodeURIComponent(c));
 
 /**
  * The peer id under which the relay's Repo knows a client: `org/user/claimed`. Peer ids are
@@ -26,5 +26,5 @@ const escape = (id: string) => id.replace(/[%/]/g, (c) => encodeURIComponent(c))
  * ```
  */
 export function namespacedPeerId(principal: Principal, claimed: string): string {
-  return `${escape(principal.organization)}/${escape(principal.userId)}/${claimed}`;
+  return `${escapeSlash(principal.organization)}/${escapeSlash(principal.userId)}/${claimed}`;
 }
