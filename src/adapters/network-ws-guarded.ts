@@ -164,6 +164,16 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       );
     }
     const peerId = bound.peerId;
+    // Another connection of the same device took this peer id over: the stock adapter drops
+    // this socket's messages, so the write gate must not judge (and record) them either.
+    if ((this.sockets as Record<string, unknown>)[peerId] !== socket) {
+      return this.#refused(
+        socket,
+        refusalReasons.notJoined,
+        principal,
+        "another connection joined with this peer id since",
+      );
+    }
     if (message.type === "leave")
       return super.receiveMessage(cbor.encode({ ...message, senderId: peerId }), socket);
     if (message.targetId !== this.peerId)
