@@ -1,9 +1,9 @@
 import { Writable } from "node:stream";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { RefusalLog } from "../../src/relay/refusal-log.js";
 
-function captured(): { lines: Record<string, unknown>[]; log: ReturnType<typeof pino> } {
+function captured(): { lines: Record<string, unknown>[]; log: Logger } {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
