@@ -1,6 +1,7 @@
 import * as A from "@automerge/automerge";
 import { cbor, type DocHandle, type Repo } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "../../src/client/index.js";
 import {
   asOrganizationId,
   asUserId,
@@ -114,6 +115,35 @@ describe("refusal notices come from the relay alone", () => {
     const metrics = await (await fetch(`${relay.httpUrl}/metrics`)).text();
     expect(metrics).toMatch(/reason="forged_notice"[^\n]* 1\b/);
     mona.close();
+  });
+});
+
+describe("the oms-sync client and a forged ACCESS_REVOKED", () => {
+  it("keeps the rep's quote in My and out of quarantine, whoever the forger claims to be", async () => {
+    const rep = await createClient({
+      url: relay.url,
+      token: await token("rita"),
+      storage: "memory",
+      schedule: { backoffInitialMs: 50, backoffMaxMs: 200 },
+    });
+    try {
+      const mine = await rep.quotes.create({ currency: "USD", projectName: "Rita's" });
+      await rep.sync.now();
+      const manager = await token("mona", ["manager"]);
+      for (const claimed of [relay.peerId, "mona-laptop"]) {
+        const mona = await RawPeer.connect(relay.url, manager, claimed);
+        joinAs(mona, claimed);
+        const base = { senderId: claimed, targetId: relay.peerId, documentId: mine.id };
+        mona.send({ ...base, type: "request", data: emptySync() });
+        mona.send(ephemeral(mona, mine.id, forgedNotice(mine.id)));
+        await new Promise((r) => setTimeout(r, 500));
+        mona.close();
+      }
+      expect(await rep.quarantine.list()).toEqual([]);
+      expect((await rep.quotes.list()).map((q) => q.id)).toContain(mine.id);
+    } finally {
+      await rep.close();
+    }
   });
 });
 
