@@ -8,7 +8,7 @@ import { ConnectionBudget, type ConnectionLimits } from "../relay/connection-bud
 import { type JoinMessage, parseInboundMessage } from "../relay/inbound-message.js";
 import { allowOutbound, judgeInbound } from "../relay/message-policy.js";
 import type { RelayMetrics } from "../relay/metrics.js";
-import { isReservedPeerId, namespacedPeerId } from "../relay/peer-ids.js";
+import { isReservedPeerId, namespacedPeerId, namespacedStorageId } from "../relay/peer-ids.js";
 import {
   closeCodes,
   PROTOCOL_VERSION,
@@ -83,11 +83,6 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
   /** The user bound to a (namespaced) peer id, while its socket is open. */
   principalOfPeer(peerId: string): Principal | undefined {
     return this.#peers.get(peerId)?.principal;
-  }
-
-  /** The namespaced peer id a socket joined as (the Repo's name for it). */
-  peerIdOfSocket(socket: WebSocket): string | undefined {
-    return this.#peerOfSocket.get(socket)?.peerId;
   }
 
   stats(): GuardedAdapterStats {
@@ -288,7 +283,11 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     this.#peers.set(peerId, { principal, socket, claimed });
     this.#peerOfSocket.set(socket, { claimed, peerId });
     this.#o.metrics.peers.set(this.#peers.size);
-    super.receiveMessage(cbor.encode({ ...message, senderId: peerId }), socket);
+    const storageId = message.peerMetadata?.storageId;
+    const peerMetadata = storageId
+      ? { ...message.peerMetadata, storageId: namespacedStorageId(principal, storageId) }
+      : message.peerMetadata;
+    super.receiveMessage(cbor.encode({ ...message, senderId: peerId, peerMetadata }), socket);
   }
 
   #refuseJoin(

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Principal } from "../policy/principal.js";
 
 /** The relay's own peer id starts with this; no client may join with an id that does. */
@@ -27,4 +28,16 @@ const escapeSlash = (id: string) => id.replace(/[%/]/g, (c) => encodeURIComponen
  */
 export function namespacedPeerId(principal: Principal, claimed: string): string {
   return `${escapeSlash(principal.organization)}/${escapeSlash(principal.userId)}/${claimed}`;
+}
+
+/**
+ * The storage id under which the relay keeps a client's sync state: a UUID derived from the
+ * user and the storage id the client claimed, so that one user cannot read or overwrite the
+ * relay's sync state for another user's device by claiming its storage id.
+ */
+export function namespacedStorageId(principal: Principal, claimed: string): string {
+  const hex = createHash("sha256")
+    .update(`${namespacedPeerId(principal, "")}${claimed}`)
+    .digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

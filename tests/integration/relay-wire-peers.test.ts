@@ -148,15 +148,17 @@ describe("the oms-sync client and a forged ACCESS_REVOKED", () => {
 });
 
 describe("peer ids are per user", () => {
-  it("another user cannot squat an offline user's peer id: the owner rejoins with it", async () => {
+  it("another user cannot squat an offline user's peer id or storage id: the owner rejoins with them", async () => {
     const first = await RawPeer.connect(relay.url, await token("alice"), "alice-laptop");
     await first.join();
     first.close();
     await first.closed;
+    // Bob claims alice's storage id too: the relay keeps a device's sync state under it.
+    const storageId = "0f5a2a9e-1c7b-4f7e-9a51-6a1a5f3c2b10";
     const bob = await RawPeer.connect(relay.url, await token("bob"), "alice-laptop");
-    await bob.join();
+    await bob.join({ storageId });
     const again = await RawPeer.connect(relay.url, await token("alice"), "alice-laptop");
-    await again.join();
+    await again.join({ storageId });
     // Both hold their own peer, side by side.
     await new Promise((r) => setTimeout(r, 100));
     expect(again.ws.readyState).toBe(again.ws.OPEN);
@@ -164,6 +166,9 @@ describe("peer ids are per user", () => {
     expect(relay.repo.peers).toEqual(
       expect.arrayContaining(["acme/alice/alice-laptop", "acme/bob/alice-laptop"]),
     );
+    const storageOf = (peer: string) => relay.repo.peerMetadataByPeerId[peer as never]?.storageId;
+    expect(storageOf("acme/alice/alice-laptop")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(storageOf("acme/alice/alice-laptop")).not.toBe(storageOf("acme/bob/alice-laptop"));
     bob.close();
     again.close();
   });
