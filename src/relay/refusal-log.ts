@@ -45,11 +45,14 @@ export class RefusalLog {
       this.#summary(tally, fields.user);
   }
 
-  /** The connection closed: logs what was left out since the last summary. */
+  /**
+   * The connection closed: logs what was left out since the last summary. The tally stays (until
+   * the socket is collected): messages still queued are refused after the close, and must not
+   * start a fresh allowance of lines.
+   */
   closed(connection: object, user: string | undefined): void {
     const tally = this.#tallies.get(connection);
     if (tally && tally.suppressed > 0) this.#summary(tally, user);
-    this.#tallies.delete(connection);
   }
 
   #summary(tally: Tally, user: string | undefined): void {
