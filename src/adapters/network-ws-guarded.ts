@@ -5,15 +5,18 @@ import type { Logger } from "pino";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../policy/principal.js";
 import { ConnectionBudget, type ConnectionLimits } from "../relay/connection-budget.js";
-import { parseInboundMessage } from "../relay/inbound-message.js";
+import { type JoinMessage, parseInboundMessage } from "../relay/inbound-message.js";
 import { allowOutbound, judgeInbound } from "../relay/message-policy.js";
 import type { RelayMetrics } from "../relay/metrics.js";
+import { isReservedPeerId, namespacedPeerId, namespacedStorageId } from "../relay/peer-ids.js";
 import {
   closeCodes,
+  PROTOCOL_VERSION,
   REFUSAL_NOTICE,
   type RefusalNotice,
   refusalReasons,
 } from "../relay/protocol.js";
+import { RefusalLog, type RefusalLogLimits } from "../relay/refusal-log.js";
 import type { WriteGate } from "../relay/write-gate.js";
 
 type OutboundMessage = Parameters<WebSocketServerAdapter["send"]>[0];
@@ -28,14 +31,22 @@ export interface GuardedAdapterOptions {
   principalOf(socket: WebSocket): Principal | undefined;
   /** Called before a sync message leaves, so that no peer sees heads the relay has not stored. */
   beforeSync(documentId: string): Promise<void>;
-  limits: ConnectionLimits;
-  /** A document a peer is using (a message for it came in or goes out). */
+  limits: ConnectionLimits & RefusalLogLimits;
+  /** A document a peer is using (a message for it was let through, in or out). */
   onDocumentUsed?(documentId: string): void;
 }
 
 interface PeerBinding {
   principal: Principal;
   socket: WebSocket;
+  /** The peer id the client joined with; the Repo knows it by its namespaced id. */
+  claimed: string;
+}
+
+/** Sizes of what the adapter keeps, for tests and debugging. */
+export interface GuardedAdapterStats {
+  /** Peers bound to an open socket. */
+  peers: number;
 }
 
 /**
@@ -43,16 +54,21 @@ interface PeerBinding {
  * shape-checked here (the stock adapter crashes on some malformed ones), bound to the socket's
  * user, and judged by the write gate before the Repo sees it. Outbound: nothing about a document
  * leaves for a peer that may not read it, and sync messages wait until the document is stored.
+ *
+ * Peer ids are per user: the Repo knows a client as `org/user/claimed` (peer-ids.ts), and the
+ * relay rewrites `senderId` in and `targetId` out, so a client sees only the id it claimed.
  */
 export class GuardedServerAdapter extends WebSocketServerAdapter {
   readonly #o: GuardedAdapterOptions;
+  /** By namespaced peer id. */
   readonly #peers = new Map<string, PeerBinding>();
-  readonly #peerOfSocket = new WeakMap<WebSocket, string>();
+  readonly #peerOfSocket = new WeakMap<WebSocket, { claimed: string; peerId: string }>();
   readonly #inbound = new WeakMap<WebSocket, Promise<void>>();
   readonly #budgets = new WeakMap<WebSocket, ConnectionBudget>();
   readonly #outbound = new Map<string, Promise<void>>();
   readonly #sessionId = randomUUID();
   #count = 0;
+  readonly #refusalLog: RefusalLog;
 
   constructor(options: GuardedAdapterOptions) {
     // @types/ws resolves to two declarations (ESM and CJS) of the same class.
@@ -61,18 +77,24 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       options.keepAliveMs,
     );
     this.#o = options;
+    this.#refusalLog = new RefusalLog(options.log, options.limits);
   }
 
-  /** The user bound to a peer id, while its socket is open. */
+  /** The user bound to a (namespaced) peer id, while its socket is open. */
   principalOfPeer(peerId: string): Principal | undefined {
     return this.#peers.get(peerId)?.principal;
   }
 
+  stats(): GuardedAdapterStats {
+    return { peers: this.#peers.size };
+  }
+
   /** Forgets a closed socket's peer binding. */
   forgetSocket(socket: WebSocket): void {
-    const peerId = this.#peerOfSocket.get(socket);
+    const peerId = this.#peerOfSocket.get(socket)?.peerId;
     if (peerId && this.#peers.get(peerId)?.socket === socket) this.#peers.delete(peerId);
     this.#o.metrics.peers.set(this.#peers.size);
+    this.#refusalLog.closed(socket, this.#o.principalOf(socket)?.userId);
   }
 
   #budget(socket: WebSocket): ConnectionBudget {
@@ -118,55 +140,46 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     try {
       decoded = cbor.decode(bytes);
     } catch {
-      this.#refused(refusalReasons.invalidCbor, principal);
+      this.#refused(socket, refusalReasons.invalidCbor, principal);
       return void socket.close(closeCodes.invalidPayload, "message is not valid CBOR");
     }
     const parsed = parseInboundMessage(decoded);
-    if (!parsed.ok) return this.#refused(parsed.reason, principal, parsed.detail);
+    if (!parsed.ok) return this.#refused(socket, parsed.reason, principal, parsed.detail);
     const message = parsed.message;
     this.#o.metrics.messagesIn.inc({ type: message.type });
-    if ("documentId" in message) this.#o.onDocumentUsed?.(message.documentId);
+    if (message.type === "join") return this.#join(message, !!parsed.sanitized, principal, socket);
 
-    if (message.type === "join") {
-      if (parsed.sanitized) this.#refused(refusalReasons.badStorageId, principal);
-      const bound = this.#peerOfSocket.get(socket);
-      const holder = this.#peers.get(message.senderId);
-      if (
-        (bound && bound !== message.senderId) ||
-        (holder && holder.principal.userId !== principal.userId)
-      ) {
-        this.#refused(refusalReasons.peerIdTaken, principal);
-        this.#sendRaw(socket, {
-          type: "error",
-          senderId: this.peerId,
-          targetId: message.senderId,
-          message: "this peer id belongs to another user or socket: use a fresh peer id",
-        });
-        return void socket.close(closeCodes.policyViolation, "peer id taken");
-      }
-      this.#peers.set(message.senderId, { principal, socket });
-      this.#peerOfSocket.set(socket, message.senderId);
-      this.#o.metrics.peers.set(this.#peers.size);
-      return super.receiveMessage(cbor.encode(message), socket);
-    }
-
-    if (this.#peerOfSocket.get(socket) !== message.senderId) {
+    const bound = this.#peerOfSocket.get(socket);
+    if (bound?.claimed !== message.senderId) {
       return this.#refused(
+        socket,
         refusalReasons.notJoined,
         principal,
         "messages must come from the peer id this socket joined as",
       );
     }
-    if (message.type === "leave") return super.receiveMessage(cbor.encode(message), socket);
+    const peerId = bound.peerId;
+    // Another connection of the same device took this peer id over: the stock adapter drops
+    // this socket's messages, so the write gate must not judge (and record) them either.
+    if ((this.sockets as Record<string, unknown>)[peerId] !== socket) {
+      return this.#refused(
+        socket,
+        refusalReasons.notJoined,
+        principal,
+        "another connection joined with this peer id since",
+      );
+    }
+    if (message.type === "leave")
+      return super.receiveMessage(cbor.encode({ ...message, senderId: peerId }), socket);
     if (message.targetId !== this.peerId)
-      return this.#refused(refusalReasons.malformedMessage, principal, "wrong targetId");
+      return this.#refused(socket, refusalReasons.malformedMessage, principal, "wrong targetId");
 
     if (
       (message.type === "sync" || message.type === "request") &&
       !this.#budget(socket).admitDocument(message.documentId)
     ) {
       const limit = this.#o.limits.maxDocumentsPerConnection;
-      this.#refused(refusalReasons.tooManyDocuments, principal);
+      this.#refused(socket, refusalReasons.tooManyDocuments, principal);
       this.#sendNotice(socket, message.senderId, message.documentId, [
         {
           code: "TRY_LATER",
@@ -181,14 +194,24 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       });
     }
     const decision = await judgeInbound(this.#o.gate, principal, message);
-    if (decision.action === "pass") return super.receiveMessage(cbor.encode(message), socket);
-    if (decision.action !== "answer") this.#refused(decision.reason, principal);
+    if (decision.action === "pass") {
+      this.#o.onDocumentUsed?.(message.documentId);
+      // automerge-repo remembers every (sender, sessionId) of an ephemeral message forever: the
+      // relay names one session per peer and numbers the messages itself, so a client's choice
+      // of session ids costs nothing (the relay's socket order already rules out replays).
+      const relayed =
+        message.type === "ephemeral"
+          ? { ...message, senderId: peerId, sessionId: this.#sessionId, count: ++this.#count }
+          : { ...message, senderId: peerId };
+      return super.receiveMessage(cbor.encode(relayed), socket);
+    }
+    if (decision.action !== "answer") this.#refused(socket, decision.reason, principal);
     if (decision.action === "answer") {
       return this.#sendRaw(socket, {
         type: "sync",
         senderId: this.peerId,
         targetId: message.senderId,
-        documentId: (message as { documentId: string }).documentId,
+        documentId: message.documentId,
         data: decision.data,
       });
     }
@@ -197,19 +220,11 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
         type: "doc-unavailable",
         senderId: this.peerId,
         targetId: message.senderId,
-        documentId: (message as { documentId: string }).documentId,
+        documentId: message.documentId,
       });
     }
     if (decision.action === "refuse") {
-      this.#sendRaw(socket, {
-        type: "ephemeral",
-        senderId: this.peerId,
-        targetId: message.senderId,
-        documentId: decision.notice.documentId,
-        sessionId: this.#sessionId,
-        count: ++this.#count,
-        data: cbor.encode(decision.notice),
-      });
+      this.#sendNotice(socket, message.senderId, decision.notice.documentId, decision.notice);
       // The document is gone for this user: a peer asking for it must not wait for an answer.
       if (decision.notice.reasons.some((r) => r.code === "ACCESS_REVOKED")) {
         this.#sendRaw(socket, {
@@ -220,6 +235,73 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
         });
       }
     }
+  }
+
+  #join(message: JoinMessage, sanitized: boolean, principal: Principal, socket: WebSocket): void {
+    // Handled after its socket closed (messages are handled one by one, some wait): binding it
+    // now would tie the peer id to a dead socket that nothing ever forgets.
+    if (socket.readyState !== socket.OPEN) return;
+    if (sanitized) this.#refused(socket, refusalReasons.badStorageId, principal);
+    const claimed = message.senderId;
+    if (isReservedPeerId(claimed) || claimed === this.peerId) {
+      return void this.#refuseJoin(
+        socket,
+        principal,
+        claimed,
+        refusalReasons.reservedPeerId,
+        closeCodes.policyViolation,
+        "peer id reserved for the relay",
+        "peer ids starting with oms-relay- belong to the relay: join with a fresh peer id of your own",
+      );
+    }
+    const versions = message.supportedProtocolVersions;
+    // The stock adapter admits the peer before it checks the version and never lets it go.
+    if (versions !== undefined && !versions.includes(PROTOCOL_VERSION)) {
+      return void this.#refuseJoin(
+        socket,
+        principal,
+        claimed,
+        refusalReasons.unsupportedProtocol,
+        closeCodes.unsupportedProtocol,
+        "unsupported protocol version",
+        `unsupported protocol version: the relay speaks automerge-repo protocol "${PROTOCOL_VERSION}"; upgrade the client`,
+      );
+    }
+    const bound = this.#peerOfSocket.get(socket);
+    if (bound && bound.claimed !== claimed) {
+      return void this.#refuseJoin(
+        socket,
+        principal,
+        claimed,
+        refusalReasons.peerIdTaken,
+        closeCodes.policyViolation,
+        "second join with another peer id",
+        "this socket already joined with another peer id: open a new connection for a new peer id",
+      );
+    }
+    const peerId = namespacedPeerId(principal, claimed);
+    this.#peers.set(peerId, { principal, socket, claimed });
+    this.#peerOfSocket.set(socket, { claimed, peerId });
+    this.#o.metrics.peers.set(this.#peers.size);
+    const storageId = message.peerMetadata?.storageId;
+    const peerMetadata = storageId
+      ? { ...message.peerMetadata, storageId: namespacedStorageId(principal, storageId) }
+      : message.peerMetadata;
+    super.receiveMessage(cbor.encode({ ...message, senderId: peerId, peerMetadata }), socket);
+  }
+
+  #refuseJoin(
+    socket: WebSocket,
+    principal: Principal,
+    claimed: string,
+    reason: string,
+    code: number,
+    closeReason: string,
+    message: string,
+  ): void {
+    this.#refused(socket, reason, principal, claimed.slice(0, 80));
+    this.#sendRaw(socket, { type: "error", senderId: this.peerId, targetId: claimed, message });
+    socket.close(code, closeReason);
   }
 
   override send(message: OutboundMessage): void {
@@ -242,7 +324,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       .then(async () => {
         if (message.type === "sync" && documentId) await this.#o.beforeSync(documentId);
         const current = this.#peers.get(targetId);
-        if (current) this.#sendRaw(current.socket, message);
+        if (current) this.#sendRaw(current.socket, { ...message, targetId: current.claimed });
       })
       .catch((err) => this.#o.log.error({ err }, "sending failed"));
     this.#outbound.set(targetId, next);
@@ -255,9 +337,11 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     socket: WebSocket,
     targetId: string,
     documentId: string,
-    reasons: RefusalNotice["reasons"],
+    notice: RefusalNotice | RefusalNotice["reasons"],
   ): void {
-    const notice: RefusalNotice = { type: REFUSAL_NOTICE, documentId, reasons };
+    const body: RefusalNotice = Array.isArray(notice)
+      ? { type: REFUSAL_NOTICE, documentId, reasons: notice }
+      : (notice as RefusalNotice);
     this.#sendRaw(socket, {
       type: "ephemeral",
       senderId: this.peerId,
@@ -265,7 +349,7 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       documentId,
       sessionId: this.#sessionId,
       count: ++this.#count,
-      data: cbor.encode(notice),
+      data: cbor.encode(body),
     });
   }
 
@@ -277,8 +361,12 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     socket.send(encoded);
   }
 
-  #refused(reason: string, principal: Principal, detail?: string): void {
+  #refused(socket: WebSocket, reason: string, principal: Principal, detail?: string): void {
     this.#o.metrics.refusals.inc({ reason });
-    this.#o.log.warn({ reason, user: principal.userId, detail }, "message refused");
+    this.#refusalLog.refused(socket, {
+      reason,
+      user: principal.userId,
+      ...(detail ? { detail } : {}),
+    });
   }
 }

@@ -24,7 +24,8 @@ export function createTokenVerifier(keys: TokenKeys): TokenVerifier {
     if (typeof token !== "string" || token.length === 0) {
       throw new OmsError(
         "AUTH_REQUIRED",
-        "no token: pass a JWT as the `token` query parameter or a Bearer header",
+        // One verifier serves both transports, which carry the token differently.
+        "no token: HTTP endpoints take it in an `authorization: Bearer <JWT>` header (never in the URL); the WebSocket takes it as the `token` query parameter",
       );
     }
     try {

@@ -3,10 +3,11 @@ import type { Logger } from "pino";
 import type { AccessPolicy } from "../policy/access.js";
 import type { FieldRule } from "../policy/write-validation.js";
 import type { ConnectionLimits } from "./connection-budget.js";
+import type { RefusalLogLimits } from "./refusal-log.js";
 import type { FaultPoint } from "./submission-processor.js";
 
 /** Every limit of the relay, named, in one place. */
-export interface RelayLimits extends ConnectionLimits {
+export interface RelayLimits extends ConnectionLimits, RefusalLogLimits {
   /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
   maxPayloadBytes: number;
   /** Ping interval; a peer that misses a whole interval is dropped. */
@@ -50,6 +51,8 @@ export const defaultLimits: RelayLimits = {
   messageBurst: 2_000,
   maxQueuedMessages: 20_000,
   maxDocumentsPerConnection: 20_000,
+  refusalLogFirst: 20,
+  refusalLogIntervalMs: 60_000,
 };
 
 export interface RelayOptions {

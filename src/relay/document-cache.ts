@@ -48,7 +48,17 @@ export class DocumentCache {
     }) as Repo["find"];
   }
 
+  /** Document ids whose last use is remembered (at most the loaded ones, and ids being found). */
+  get size(): number {
+    return this.#used.size;
+  }
+
+  /**
+   * Records a use of a loaded document. Ids of documents not loaded are not remembered: a client
+   * can name any number of them, and a sweep gives a newly loaded document its grace anyway.
+   */
   touch(documentId: string): void {
+    if (!this.#o.repo.handles[documentId as DocumentId]) return;
     this.#used.delete(documentId);
     this.#used.set(documentId, Date.now());
   }

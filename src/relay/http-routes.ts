@@ -24,10 +24,10 @@ export interface HttpContext {
   bulk: BulkExport;
 }
 
-/** The token of an `authorization: Bearer …` header, or "". */
+/** The token of an `authorization: Bearer …` header (the scheme in any case, RFC 7235), or "". */
 export function bearerToken(req: IncomingMessage): string {
-  const header = req.headers.authorization ?? "";
-  return header.startsWith("Bearer ") ? header.slice(7).trim() : "";
+  const match = /^bearer[ \t]+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
+  return match?.[1] ?? "";
 }
 
 /**

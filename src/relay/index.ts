@@ -8,7 +8,13 @@ export type { RelayLimits, RelayOptions } from "./config.js";
 export { defaultConfiguration, defaultLimits } from "./config.js";
 export { openDatabase } from "./database.js";
 export type { RefusalNotice } from "./protocol.js";
-export { closeCodes, isRefusalNotice, REFUSAL_NOTICE, refusalReasons } from "./protocol.js";
-export type { Relay } from "./relay.js";
+export {
+  closeCodes,
+  isRefusalNotice,
+  PROTOCOL_VERSION,
+  REFUSAL_NOTICE,
+  refusalReasons,
+} from "./protocol.js";
+export type { Relay, WireStats } from "./relay.js";
 export { createRelay } from "./relay.js";
 export type { SessionResponse } from "./session.js";

@@ -1,3 +1,4 @@
+import { cbor } from "@automerge/automerge-repo/slim";
 import type { Principal } from "../policy/principal.js";
 import type { InboundMessage } from "./inbound-message.js";
 import { REFUSAL_NOTICE, type RefusalNotice, refusalReasons } from "./protocol.js";
@@ -46,6 +47,12 @@ export async function judgeInbound(
       };
     }
     case "ephemeral":
+      // Clients treat a refusal notice as the relay's word: one from a client is a forgery,
+      // whoever it claims to be from, and never reaches anyone.
+      if (isNotice(message.data)) return { action: "drop", reason: refusalReasons.forgedNotice };
+      return gate.canRead(principal, message.documentId)
+        ? { action: "pass" }
+        : { action: "drop", reason: refusalReasons.noAccess };
     case "doc-unavailable":
       return gate.canRead(principal, message.documentId)
         ? { action: "pass" }
@@ -61,4 +68,18 @@ export function allowOutbound(
 ): boolean {
   const documentId = typeof message.documentId === "string" ? message.documentId : undefined;
   return !documentId || message.type === "doc-unavailable" || gate.canRead(principal, documentId);
+}
+
+/** Anything typed as a refusal notice, complete or not: clients may check only the type. */
+function isNotice(data: Uint8Array): boolean {
+  try {
+    const value: unknown = cbor.decode(data);
+    return (
+      typeof value === "object" &&
+      value !== null &&
+      (value as { type?: unknown }).type === REFUSAL_NOTICE
+    );
+  } catch {
+    return false;
+  }
 }

@@ -14,7 +14,17 @@ export const closeCodes = {
   userRevoked: 4003,
   /** The socket exceeded a per-connection rate limit for too long. */
   rateLimited: 4029,
+  /**
+   * The token the socket was opened with expired: get a fresh token and reconnect (the oms-sync
+   * client does this by itself when it has a `getToken` callback).
+   */
+  tokenExpired: 4401,
+  /** The `join` offered no protocol version the relay speaks (it speaks "1"). */
+  unsupportedProtocol: 4426,
 } as const;
+
+/** The automerge-repo WebSocket protocol version the relay speaks. */
+export const PROTOCOL_VERSION = "1";
 
 /** Why a message was dropped; the `reason` label of the refusal metric. */
 export const refusalReasons = {
@@ -34,6 +44,10 @@ export const refusalReasons = {
   accessRevoked: "access_revoked",
   rateLimited: "rate_limited",
   tooManyDocuments: "too_many_documents",
+  reservedPeerId: "reserved_peer_id",
+  unsupportedProtocol: "unsupported_protocol",
+  /** A client's ephemeral message whose data is a refusal notice: only the relay sends those. */
+  forgedNotice: "forged_notice",
 } as const;
 
 /** The type of the refusal notice, inside an ephemeral message's data. */

@@ -35,6 +35,7 @@ import { HeadsIndex } from "./heads-index.js";
 import { handleHttp, queryToken, type RelayState, sendError } from "./http-routes.js";
 import { MemberDirectory, memberKey } from "./members.js";
 import { createRelayMetrics } from "./metrics.js";
+import { RELAY_PEER_ID_PREFIX } from "./peer-ids.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
 import { measureWal, recoveryReport } from "./recovery.js";
 import { DocumentRegistry } from "./registry.js";
@@ -42,9 +43,10 @@ import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
 import { SubmissionProcessor } from "./submission-processor.js";
 import { SyncDigestService } from "./sync-digest.js";
+import { atExpiry, tokenExpiresAt } from "./token-expiry.js";
 import { WriteGate } from "./write-gate.js";
 
-/** Answers to a refused WebSocket upgrade: error code and HTTP reason phrase. */
+/** Answers to a refused WebSocket upgrade: error code and HTTP reason phrase (by default). */
 const upgradeRefusals = {
   401: ["AUTH_REQUIRED", "Unauthorized"],
   403: ["USER_REVOKED", "Forbidden"],
@@ -77,12 +79,23 @@ export interface Relay {
     /** False when that user of that organization was not revoked. */
     reinstate(member: MemberRef): boolean;
   };
+  /** Sizes of what the relay keeps per peer and per document id (tests and debugging). */
+  wireStats(): WireStats;
   /** Resolves when the submission processor has no pass running or scheduled (tests). */
   processed(): Promise<void>;
   /** Signs a token with the relay's secret (development and tests). */
   mintToken(request: TokenRequest): Promise<string>;
   /** Stops accepting, closes every socket, stores everything, closes the database. */
   close(): Promise<void>;
+}
+
+export interface WireStats {
+  /** Peers bound to an open socket. */
+  peers: number;
+  /** Document ids the document cache remembers the last use of. */
+  cachedDocumentIds: number;
+  /** Documents loaded in the relay's Repo. */
+  loadedDocuments: number;
 }
 
 /**
@@ -152,6 +165,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const principals = new WeakMap<WebSocket, Principal>();
+  const expiries = new WeakMap<WebSocket, number>();
   const connectionsPerUser = new Map<string, number>();
   const gateRef: { gate?: WriteGate } = {};
   const adapter = new GuardedServerAdapter({
@@ -173,7 +187,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const repo = new Repo({
     network: [adapter],
     storage,
-    peerId: `oms-relay-${randomUUID()}` as PeerId,
+    peerId: `${RELAY_PEER_ID_PREFIX}${randomUUID()}` as PeerId,
     isEphemeral: false,
     enableRemoteHeadsGossiping: false,
     shareConfig: {
@@ -271,7 +285,16 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     const principal = principals.get(socket);
     const user = principal && memberKey(principal.organization, principal.userId);
     if (user) connectionsPerUser.set(user, (connectionsPerUser.get(user) ?? 0) + 1);
+    const expiresAt = expiries.get(socket);
+    const expiry =
+      expiresAt === undefined
+        ? undefined
+        : atExpiry(expiresAt, () => {
+            metrics.refusals.inc({ reason: refusalReasons.expiredToken });
+            socket.close(closeCodes.tokenExpired, "token expired: get a fresh token and reconnect");
+          });
     socket.on("close", () => {
+      expiry?.cancel();
       if (user) connectionsPerUser.set(user, (connectionsPerUser.get(user) ?? 1) - 1);
       metrics.connections.dec();
       adapter.forgetSocket(socket);
@@ -302,9 +325,15 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const refuse = (status: 401 | 403 | 429 | 503, reason: string, message: string) => {
+    const refuse = (
+      status: 401 | 403 | 429 | 503,
+      reason: string,
+      message: string,
+      errorCode?: string,
+    ) => {
       metrics.refusals.inc({ reason });
-      const [code, text] = upgradeRefusals[status];
+      const [defaultCode, text] = upgradeRefusals[status];
+      const code = errorCode ?? defaultCode;
       const body = JSON.stringify({ error: { code, message } });
       socket.end(
         `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -332,6 +361,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
           principals.set(ws, principal);
+          const expiresAt = tokenExpiresAt(token);
+          if (expiresAt !== undefined) expiries.set(ws, expiresAt);
           wss.emit("connection", ws, req);
         });
       },
@@ -342,6 +373,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
           401,
           expired ? refusalReasons.expiredToken : refusalReasons.badToken,
           (err as Error).message,
+          expired ? "AUTH_EXPIRED" : "AUTH_REQUIRED",
         );
       },
     );
@@ -385,6 +417,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       revoke: (member, reason) => admin.revoke("operator", member, reason),
       reinstate: (member) => admin.reinstate("operator", member),
     },
+    wireStats: () => ({
+      ...adapter.stats(),
+      cachedDocumentIds: cache.size,
+      loadedDocuments: Object.keys(repo.handles).length,
+    }),
     processed: () => processor.idle(),
     close() {
       closing ??= (async () => {

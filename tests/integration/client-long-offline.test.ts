@@ -1,3 +1,4 @@
+import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClient, FeatureDisabledError, type OmsClient } from "../../src/client/index.js";
 import { addLineItem, type Quote } from "../../src/docs/index.js";
@@ -22,7 +23,9 @@ describe("a token that expires during 15 days offline", () => {
     const url = relay.url;
     const secret = new TextEncoder().encode(TEST_SECRET);
     const claims = { sub: "alice", org: "acme", roles: ["rep"], offline: true };
-    const shortLived = await mintToken(secret, { ...claims, ttl: 2 });
+    // Long enough for the first sync: the relay closes a socket when its token expires.
+    const shortLived = await mintToken(secret, { ...claims, ttl: 6 });
+    const expiresAt = (decodeJwt(shortLived).exp ?? 0) * 1_000;
     let tokensAsked = 0;
     let issuerReachable = false;
     const getToken = async () => {
@@ -54,7 +57,7 @@ describe("a token that expires during 15 days offline", () => {
 
     // Fifteen days without a connection; the token expires meanwhile.
     clock.set(t0 + 15 * DAY_MS);
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 500));
     expect(c.gate.state.level).toBe("blocked");
     await expect(c.quotes.create({ currency: "USD" })).rejects.toBeInstanceOf(FeatureDisabledError);
     const local = await c.quotes.open(quote.id);

@@ -1,5 +1,6 @@
 import "fake-indexeddb/auto";
 import type { DocumentId } from "@automerge/automerge-repo";
+import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryStorageAdapter } from "../../src/adapters/storage-memory.js";
 import {
@@ -255,8 +256,10 @@ describe("an expired token", () => {
       org: "acme",
       roles: ["rep"],
       offline: true,
-      ttl: 2,
+      // Long enough for the first sync: the relay closes a socket when its token expires.
+      ttl: 5,
     });
+    const expiresAt = (decodeJwt(shortLived).exp ?? 0) * 1_000;
     let freshAvailable = false;
     const c = await createClient({
       url: first.url,
@@ -270,7 +273,7 @@ describe("an expired token", () => {
     });
     cleanups.push(() => c.close());
     await c.sync.now();
-    await new Promise((res) => setTimeout(res, 2_500));
+    await new Promise((res) => setTimeout(res, Math.max(0, expiresAt - Date.now()) + 500));
     // Drop the connection: the reconnect meets the expired token.
     const port = first.port;
     await first.close();
