@@ -1,7 +1,10 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /** The relay's Prometheus metrics, in a registry of its own (several relays may share a process). */
-export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
+export function createRelayMetrics(sources: {
+  loadedDocuments: () => number;
+  isolatedDocuments?: () => number;
+}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "oms_relay_process_" });
   const m = {
@@ -62,6 +65,20 @@ export function createRelayMetrics(sources: { loadedDocuments: () => number }) {
       name: "oms_relay_admin_actions_total",
       help: "Admin actions taken (reassign, revoke, reinstate)",
       labelNames: ["action"],
+      registers: [registry],
+    }),
+    documentsIsolated: new Gauge({
+      name: "oms_relay_documents_isolated",
+      help: "Documents the relay stopped serving after failing on them (listed in /healthz)",
+      registers: [registry],
+      collect() {
+        this.set(sources.isolatedDocuments?.() ?? 0);
+      },
+    }),
+    trialCopies: new Counter({
+      name: "oms_relay_trial_copies_total",
+      help: "Copies of documents the write gate made to judge a message, and freed",
+      labelNames: ["event"],
       registers: [registry],
     }),
     storageSeconds: new Histogram({

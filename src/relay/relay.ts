@@ -27,6 +27,7 @@ import { openDatabase, type RelayDatabase } from "./database.js";
 import { DocumentCache } from "./document-cache.js";
 import { HeadsIndex } from "./heads-index.js";
 import { handleHttp, type RelayState, sendError } from "./http-routes.js";
+import { type IsolatedDocument, IsolatedDocuments } from "./isolated-documents.js";
 import { createRelayMetrics } from "./metrics.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
 import { measureWal, recoveryReport } from "./recovery.js";
@@ -66,6 +67,8 @@ export interface Relay {
     revoke(userId: string, reason?: string): Revocation;
     reinstate(userId: string): boolean;
   };
+  /** Documents the relay stopped serving after failing on them, until it restarts. */
+  isolatedDocuments(): IsolatedDocument[];
   /** Resolves when the submission processor has no pass running or scheduled (tests). */
   processed(): Promise<void>;
   /** Signs a token with the relay's secret (development and tests). */
@@ -119,8 +122,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log.info({ recovery }, "database opened: integrity ok");
   }
   const repoRef: { repo?: Repo } = {};
+  const isolated = new IsolatedDocuments({ log });
   const metrics = createRelayMetrics({
     loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
+    isolatedDocuments: () => isolated.size,
   });
   const storage = new SqliteStorageAdapter(db);
   storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
@@ -163,6 +168,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   repoRef.repo = repo;
+  isolated.guard(repo);
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
   headsIndex.recordOnFlush(repo);
@@ -177,6 +183,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       processorRef.processor?.onAccepted(documentId, meta, before, after),
     lostAccess: (documentId, userId) => adminRef.admin?.lostAccess(documentId, userId),
     isRevoked: (userId) => adminRef.admin?.revocation(userId) !== undefined,
+    isolated,
+    onTrialCopy: (event) => metrics.trialCopies.inc({ event }),
   });
   const sessions = new SessionService(repo, registry, secret, {
     maxPayloadBytes: limits.maxPayloadBytes,
@@ -256,6 +264,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       documents: registry.count(),
       connections: wss.clients.size,
       database: recovery.integrity === "ok" ? "ok" : "failed integrity check",
+      // A count only: /healthz is public, the ids are in the log and in relay.isolatedDocuments().
+      isolatedDocuments: isolated.size,
     }),
     allowedOrigins: options.allowedOrigins ?? "*",
     admin,
@@ -353,6 +363,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       revoke: (userId, reason) => admin.revoke("operator", userId, reason),
       reinstate: (userId) => admin.reinstate("operator", userId),
     },
+    isolatedDocuments: () => isolated.list(),
     processed: () => processor.idle(),
     close() {
       closing ??= (async () => {
