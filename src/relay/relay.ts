@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
 import { type Logger, pino } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
-import { flushReady } from "../adapters/flush-ready.js";
+import { flushEach } from "../adapters/flush-ready.js";
 import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
 import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import { OmsError } from "../docs/errors.js";
@@ -382,10 +382,19 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         });
         // Repo.shutdown() flushes every handle and throws on one that is not ready: flush the ready ones.
         adapter.disconnect();
-        await flushReady(repo);
+        // One document that cannot be stored must not keep the others from it: each is stored on
+        // its own, and the ones that fail are named (their changes stay on the devices that made
+        // them, which send them again to the next relay run).
+        const report = await flushEach(repo);
+        if (report.failed.length > 0) {
+          log.error(
+            { failed: report.failed, stored: report.stored },
+            `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
+          );
+        }
         wss.close();
         db.close();
-        log.info("relay stopped");
+        log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");
       })();
       return closing;
     },

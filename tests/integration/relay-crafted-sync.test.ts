@@ -143,6 +143,81 @@ describe("sync messages with parameters automerge never produces", () => {
     },
   );
 
+  it("a change automerge cannot decode (a time of 2^63 - 1) is refused and not stored", async () => {
+    const handle = alice.repo.create<Quote>(newQuote() as unknown as Quote);
+    await waitStored(alice.repo, handle, relay.peerId);
+    const mine = A.clone(handle.doc());
+    // automerge stores the time as an i64; its JS API cannot represent it past 2^53.
+    const changed = A.change(mine, { time: 2 ** 63 }, (q) => {
+      setHeader(q as unknown as Quote, { projectName: "from the far future" });
+    });
+    expect(() => A.decodeChange(A.getLastLocalChange(changed) as Uint8Array)).toThrow();
+    const peer = await rawAlice();
+    peer.send({
+      type: "sync",
+      senderId: peer.peerId,
+      targetId: relay.peerId,
+      documentId: handle.documentId,
+      data: A.encodeSyncMessage({
+        heads: A.getHeads(changed),
+        need: [],
+        have: [],
+        changes: [A.getLastLocalChange(changed) as Uint8Array],
+      }),
+    });
+    const notice = await refusalFor(peer, handle.documentId);
+    expect(notice.reasons.map((r) => r.code)).toEqual(["UNDECODABLE_CHANGE"]);
+    expect(A.getHeads(relayDoc<A.Doc<Quote>>(relay, handle.documentId))).toEqual(A.getHeads(handle.doc()));
+    peer.close();
+    await aliceEdits(handle, "a decodable edit");
+  });
+
+  it("frees every copy it makes to judge a message, refused or accepted", async () => {
+    const copies = async () => {
+      const text = await (await fetch(`${relay.httpUrl}/metrics`)).text();
+      const count = (event: string) =>
+        Number(
+          new RegExp(`^oms_relay_trial_copies_total\\{event="${event}"\\} (\\d+)`, "m").exec(
+            text,
+          )?.[1] ?? Number.NaN,
+        );
+      return { made: count("made"), freed: count("freed") };
+    };
+    const handle = alice.repo.create<Quote>(newQuote() as unknown as Quote);
+    await waitStored(alice.repo, handle, relay.peerId);
+    const start = await copies();
+    const peer = await rawAlice();
+    const refused = 50;
+    for (let i = 0; i < refused; i++) {
+      // Another owner: refused by the policy after the changes were applied to a copy.
+      const edit = A.change(A.clone(handle.doc()), (q) => {
+        (q as unknown as { owner: string }).owner = `mallory-${i}`;
+      });
+      peer.send({
+        type: "sync",
+        senderId: peer.peerId,
+        targetId: relay.peerId,
+        documentId: handle.documentId,
+        data: A.encodeSyncMessage({
+          heads: A.getHeads(edit),
+          need: [],
+          have: [],
+          changes: [A.getLastLocalChange(edit) as Uint8Array],
+        }),
+      });
+      A.free(edit);
+    }
+    await waitFor(
+      () => peer.received.filter((m) => m.type === "ephemeral").length >= refused,
+      "every refusal",
+    );
+    peer.close();
+    await aliceEdits(handle, "accepted after the refusals");
+    const end = await copies();
+    expect(end.made - start.made).toBeGreaterThanOrEqual(refused + 1);
+    expect(end.freed).toBe(end.made);
+  });
+
   it("leaves no promise without a handler", async () => {
     // The Repo's own wait for a handle times out after 60 s; the relay must not race it unguarded.
     expect(rejections).toEqual([]);
