@@ -270,7 +270,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     allowedOrigins: options.allowedOrigins ?? "*",
     admin,
     digest: new SyncDigestService({ repo, registry, index: headsIndex, gate: gateRef.gate }),
-    bulk: new BulkExport({ storage, index: headsIndex, gate: gateRef.gate }),
+    bulk: new BulkExport({
+      storage,
+      index: headsIndex,
+      gate: gateRef.gate,
+      maxBytes: limits.maxBulkResponseBytes,
+    }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {
