@@ -172,8 +172,13 @@ export class WriteGate {
         const [after, state] = A.receiveSyncMessage(copy, A.initSyncState(), data);
         copy = after;
         A.generateSyncMessage(after, state);
+        // What the Repo stores next. A change whose op ids overlap its actor's previous change
+        // applies, then panics every save and every load (docs/security.md, "Gate").
+        A.saveSince(after, A.getHeads(before));
       } catch (cause) {
-        return malformed(`automerge could not apply or answer the sync message (${String(cause)})`);
+        return malformed(
+          `automerge could not apply, answer or store the sync message (${String(cause)})`,
+        );
       }
       return this.#judge(principal, documentId, meta, before, copy, data);
     } finally {

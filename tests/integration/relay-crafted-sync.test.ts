@@ -167,9 +167,43 @@ describe("sync messages with parameters automerge never produces", () => {
     });
     const notice = await refusalFor(peer, handle.documentId);
     expect(notice.reasons.map((r) => r.code)).toEqual(["UNDECODABLE_CHANGE"]);
-    expect(A.getHeads(relayDoc<A.Doc<Quote>>(relay, handle.documentId))).toEqual(A.getHeads(handle.doc()));
+    expect(A.getHeads(relayDoc<A.Doc<Quote>>(relay, handle.documentId))).toEqual(
+      A.getHeads(handle.doc()),
+    );
     peer.close();
     await aliceEdits(handle, "a decodable edit");
+  });
+
+  it("a change whose op ids overlap its actor's previous change (every later save panics) is refused", async () => {
+    const handle = alice.repo.create<Quote>(newQuote() as unknown as Quote);
+    // Scalars only: the overlap then goes unnoticed until automerge stores the document.
+    handle.change((q) => {
+      q.updatedAt = 1;
+    });
+    await waitStored(alice.repo, handle, relay.peerId);
+    const previous = A.decodeChange(A.getLastLocalChange(handle.doc()) as Uint8Array);
+    const next = A.change(A.clone(handle.doc(), { actor: previous.actor }), (q) => {
+      (q as unknown as Quote).updatedAt = 2;
+    });
+    const overlapping = A.encodeChange({
+      ...A.decodeChange(A.getLastLocalChange(next) as Uint8Array),
+      startOp: previous.startOp,
+      hash: undefined,
+    } as unknown as A.DecodedChange);
+    const peer = await rawAlice();
+    peer.send({
+      type: "sync",
+      senderId: peer.peerId,
+      targetId: relay.peerId,
+      documentId: handle.documentId,
+      data: A.encodeSyncMessage({ heads: [], need: [], have: [], changes: [overlapping] }),
+    });
+    const notice = await refusalFor(peer, handle.documentId);
+    expect(notice.reasons.map((r) => r.code)).toEqual(["MALFORMED_SYNC"]);
+    expect(notice.reasons[0]?.message).toMatch(/self\.data\[index\]\.is_none\(\)/);
+    peer.close();
+    expect(relay.isolatedDocuments()).toEqual([]);
+    await aliceEdits(handle, "after the overlap");
   });
 
   it("frees every copy it makes to judge a message, refused or accepted", async () => {
