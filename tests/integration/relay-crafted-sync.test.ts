@@ -256,6 +256,8 @@ describe("sync messages with parameters automerge never produces", () => {
     // The Repo's own wait for a handle times out after 60 s; the relay must not race it unguarded.
     expect(rejections).toEqual([]);
     const health = await fetch(`${relay.httpUrl}/healthz`);
-    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: "ok", isolatedDocuments: 0 });
+    const metrics = await (await fetch(`${relay.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^oms_relay_refusals_total\{reason="malformed_sync"\} [1-9]/m);
   });
 });
