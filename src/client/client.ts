@@ -482,13 +482,16 @@ class OmsClientImpl implements OmsClient {
       }
     }
     const fetched: string[] = [];
-    for (let i = 0; i < missing.length; i += BULK_PAGE) {
+    while (missing.length > 0) {
+      const ids = missing.splice(0, BULK_PAGE);
       const page = await this.#post<{
         docs: { id: string; heads: string[]; data: Uint8Array }[];
-      }>("/v1/sync/bulk", { ids: missing.slice(i, i + BULK_PAGE) }, async (r) =>
-        cbor.decode(new Uint8Array(await r.arrayBuffer())),
-      );
+        more?: string[];
+      }>("/v1/sync/bulk", { ids }, async (r) => cbor.decode(new Uint8Array(await r.arrayBuffer())));
       if (!page) break;
+      // The relay caps the bytes of one answer: the ids it left out are asked for again.
+      const more = (page.more ?? []).filter((id) => ids.includes(id));
+      if (page.docs.length > 0) missing.unshift(...more);
       const synced = new Map<string, string>();
       for (const doc of page.docs) {
         // A handle opened meanwhile syncs the usual way; its storage is the Repo's.

@@ -19,7 +19,11 @@ export type RefusalCode =
   /** The user could read the document once and no longer may (an admin reassigned it). */
   | "ACCESS_REVOKED"
   /** The relay could not judge the change set now (it was busy); it is retried by the next sync. */
-  | "TRY_LATER";
+  | "TRY_LATER"
+  /** The sync message is not one automerge produces (its parameters, or automerge fails on it). */
+  | "MALFORMED_SYNC"
+  /** A change automerge's JS API cannot decode (e.g. a time beyond 2^53). */
+  | "UNDECODABLE_CHANGE";
 
 export interface WriteRefusal {
   readonly code: RefusalCode;

@@ -18,42 +18,94 @@ export interface BulkDocument {
 }
 
 /**
+ * The answer, CBOR `{ docs, unavailable, more }`: `more` lists the ids asked for that did not
+ * fit in this answer (`maxBulkResponseBytes`); ask for them again.
+ */
+export interface BulkAnswer {
+  docs: BulkDocument[];
+  unavailable: string[];
+  more: string[];
+}
+
+/**
  * Serves stored documents as they are on disk, for a device's first sync: no document is loaded
  * into memory (the relay reads chunks and the heads it recorded when storing them), and the
  * device writes them to its storage without loading them either. Only documents the user may
  * read; the others are listed as unavailable.
+ *
+ * The answer is streamed one document at a time, and stops adding documents past
+ * `maxBytes` of document data (the first one is always sent, so that every request makes
+ * progress): what the relay holds in memory for a request does not depend on what it asks.
  */
 export class BulkExport {
   constructor(
-    private readonly o: { storage: SqliteStorageAdapter; index: HeadsIndex; gate: WriteGate },
+    private readonly o: {
+      storage: SqliteStorageAdapter;
+      index: HeadsIndex;
+      gate: WriteGate;
+      maxBytes: number;
+    },
   ) {}
 
-  async export(principal: Principal, ids: readonly string[]): Promise<Uint8Array> {
-    const docs: BulkDocument[] = [];
+  /**
+   * The CBOR encoding of a {@link BulkAnswer}, in pieces. Each id is answered once, however
+   * often it is asked for.
+   */
+  async *export(principal: Principal, ids: readonly string[]): AsyncGenerator<Uint8Array> {
     const unavailable: string[] = [];
-    for (const id of ids) {
+    const more: string[] = [];
+    let bytes = 0;
+    let sent = 0;
+    // A map of three entries, "docs" an array of indefinite length: its size is known at the end.
+    yield Uint8Array.of(0xa3);
+    yield cbor.encode("docs");
+    yield Uint8Array.of(0x9f);
+    for (const id of new Set(ids)) {
+      if (bytes >= this.o.maxBytes) {
+        more.push(id);
+        continue;
+      }
       if (!this.o.gate.canRead(principal, id)) {
         unavailable.push(id);
         continue;
       }
-      // Chunks and heads are read without an await between them: they belong together.
-      const chunks = this.o.storage
-        .loadRangeNow([id])
-        .filter((c) => c.key[1] === "snapshot" || c.key[1] === "incremental");
-      if (chunks.length === 0) {
+      const doc = await this.#read(id);
+      if (!doc) {
         unavailable.push(id);
         continue;
       }
-      const data = concat(chunks.map((c) => c.data as Uint8Array));
-      let heads = this.o.index.entry(id)?.heads;
-      if (!heads) {
-        // Stored before heads were recorded: load it once to learn them.
-        heads = A.getHeads(A.loadIncremental(A.init(), data));
-        await this.o.index.record(id, heads);
+      if (sent > 0 && bytes + doc.data.byteLength > this.o.maxBytes) {
+        more.push(id);
+        bytes = this.o.maxBytes;
+        continue;
       }
-      docs.push({ id, heads, data });
+      bytes += doc.data.byteLength;
+      sent++;
+      yield cbor.encode(doc);
     }
-    return cbor.encode({ docs, unavailable });
+    yield Uint8Array.of(0xff);
+    yield cbor.encode("unavailable");
+    yield cbor.encode(unavailable);
+    yield cbor.encode("more");
+    yield cbor.encode(more);
+  }
+
+  async #read(id: string): Promise<BulkDocument | undefined> {
+    // Chunks and heads are read without an await between them: they belong together.
+    const chunks = this.o.storage
+      .loadRangeNow([id])
+      .filter((c) => c.key[1] === "snapshot" || c.key[1] === "incremental");
+    if (chunks.length === 0) return undefined;
+    const data = concat(chunks.map((c) => c.data as Uint8Array));
+    let heads = this.o.index.entry(id)?.heads;
+    if (!heads) {
+      // Stored before heads were recorded: load it once to learn them.
+      const doc = A.loadIncremental(A.init(), data);
+      heads = A.getHeads(doc);
+      A.free(doc);
+      await this.o.index.record(id, heads);
+    }
+    return { id, heads, data };
   }
 }
 

@@ -32,6 +32,11 @@ export interface RelayLimits extends ConnectionLimits, RefusalLogLimits {
   documentIdleMs: number;
   /** How often the relay checks `maxLoadedDocuments`. */
   cacheSweepMs: number;
+  /**
+   * Document bytes in one answer of `POST /v1/sync/bulk` at most (one document is always sent);
+   * the ids that did not fit are answered as `more`, to ask for again.
+   */
+  maxBulkResponseBytes: number;
 }
 
 export const defaultLimits: RelayLimits = {
@@ -47,6 +52,7 @@ export const defaultLimits: RelayLimits = {
   maxLoadedDocuments: 500,
   documentIdleMs: 10_000,
   cacheSweepMs: 2_000,
+  maxBulkResponseBytes: 8_388_608,
   maxMessagesPerSecond: 1_000,
   messageBurst: 2_000,
   maxQueuedMessages: 20_000,

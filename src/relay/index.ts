@@ -7,6 +7,7 @@ export { createTokenVerifier, mintToken, signRelayTime, verifyRelayTime } from "
 export type { RelayLimits, RelayOptions } from "./config.js";
 export { defaultConfiguration, defaultLimits } from "./config.js";
 export { openDatabase } from "./database.js";
+export type { IsolatedDocument } from "./isolated-documents.js";
 export type { RefusalNotice } from "./protocol.js";
 export {
   closeCodes,

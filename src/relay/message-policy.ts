@@ -37,7 +37,11 @@ export async function judgeInbound(
         action: "refuse",
         reason: verdict.reasons.some((r) => r.code === "ACCESS_REVOKED")
           ? refusalReasons.accessRevoked
-          : refusalReasons.writeRefused,
+          : verdict.reasons.some(
+                (r) => r.code === "MALFORMED_SYNC" || r.code === "UNDECODABLE_CHANGE",
+              )
+            ? refusalReasons.malformedSync
+            : refusalReasons.writeRefused,
         notice: {
           type: REFUSAL_NOTICE,
           documentId: message.documentId,

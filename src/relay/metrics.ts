@@ -4,6 +4,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 export function createRelayMetrics(sources: {
   loadedDocuments: () => number;
   processingBacklog?: () => number;
+  isolatedDocuments?: () => number;
 }) {
   const registry = new Registry();
   // prom-client's own names start with `process_` and `nodejs_`: with this prefix they read
@@ -82,6 +83,20 @@ export function createRelayMetrics(sources: {
       collect() {
         this.set(sources.processingBacklog?.() ?? 0);
       },
+    }),
+    documentsIsolated: new Gauge({
+      name: "oms_relay_documents_isolated",
+      help: "Documents the relay stopped serving after failing on them (listed in /healthz)",
+      registers: [registry],
+      collect() {
+        this.set(sources.isolatedDocuments?.() ?? 0);
+      },
+    }),
+    trialCopies: new Counter({
+      name: "oms_relay_trial_copies_total",
+      help: "Copies of documents the write gate made to judge a message, and freed",
+      labelNames: ["event"],
+      registers: [registry],
     }),
     storageSeconds: new Histogram({
       name: "oms_relay_storage_seconds",

@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
 import { type Logger, pino } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
-import { flushReady } from "../adapters/flush-ready.js";
+import { flushEach } from "../adapters/flush-ready.js";
 import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
 import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import { OmsError } from "../docs/errors.js";
@@ -33,6 +33,7 @@ import { openDatabase, type RelayDatabase } from "./database.js";
 import { DocumentCache } from "./document-cache.js";
 import { HeadsIndex } from "./heads-index.js";
 import { handleHttp, queryToken, type RelayState, sendError } from "./http-routes.js";
+import { type IsolatedDocument, IsolatedDocuments } from "./isolated-documents.js";
 import { MemberDirectory, memberKey } from "./members.js";
 import { createRelayMetrics } from "./metrics.js";
 import { RELAY_PEER_ID_PREFIX } from "./peer-ids.js";
@@ -81,6 +82,8 @@ export interface Relay {
   };
   /** Sizes of what the relay keeps per peer and per document id (tests and debugging). */
   wireStats(): WireStats;
+  /** Documents the relay stopped serving after failing on them, until it restarts. */
+  isolatedDocuments(): IsolatedDocument[];
   /** Resolves when the submission processor has no pass running or scheduled (tests). */
   processed(): Promise<void>;
   /** Signs a token with the relay's secret (development and tests). */
@@ -147,9 +150,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   const repoRef: { repo?: Repo } = {};
   const processorRef: { processor?: SubmissionProcessor } = {};
+  const isolated = new IsolatedDocuments({ log });
   const metrics = createRelayMetrics({
     loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
     processingBacklog: () => processorRef.processor?.backlog ?? 0,
+    isolatedDocuments: () => isolated.size,
   });
   const storage = new SqliteStorageAdapter(db);
   storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
@@ -200,6 +205,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   repoRef.repo = repo;
+  isolated.guard(repo);
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
   headsIndex.recordOnFlush(repo);
@@ -216,6 +222,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       adminRef.admin?.lostAccess(documentId, organization, userId),
     isRevoked: (organization, userId) =>
       adminRef.admin?.revocation(organization, userId) !== undefined,
+    isolated,
+    onTrialCopy: (event) => metrics.trialCopies.inc({ event }),
   });
   const sessions = new SessionService(repo, registry, secret, {
     maxPayloadBytes: limits.maxPayloadBytes,
@@ -310,11 +318,18 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       documents: registry.count(),
       connections: wss.clients.size,
       database: recovery.integrity === "ok" ? "ok" : "failed integrity check",
+      // A count only: /healthz is public, the ids are in the log and in relay.isolatedDocuments().
+      isolatedDocuments: isolated.size,
     }),
     allowedOrigins: options.allowedOrigins ?? "*",
     admin,
     digest: new SyncDigestService({ repo, registry, index: headsIndex, gate: gateRef.gate }),
-    bulk: new BulkExport({ storage, index: headsIndex, gate: gateRef.gate }),
+    bulk: new BulkExport({
+      storage,
+      index: headsIndex,
+      gate: gateRef.gate,
+      maxBytes: limits.maxBulkResponseBytes,
+    }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {
@@ -422,6 +437,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       cachedDocumentIds: cache.size,
       loadedDocuments: Object.keys(repo.handles).length,
     }),
+    isolatedDocuments: () => isolated.list(),
     processed: () => processor.idle(),
     close() {
       closing ??= (async () => {
@@ -440,10 +456,19 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         });
         // Repo.shutdown() flushes every handle and throws on one that is not ready: flush the ready ones.
         adapter.disconnect();
-        await flushReady(repo);
+        // One document that cannot be stored must not keep the others from it: each is stored on
+        // its own, and the ones that fail are named (their changes stay on the devices that made
+        // them, which send them again to the next relay run).
+        const report = await flushEach(repo);
+        if (report.failed.length > 0) {
+          log.error(
+            { failed: report.failed, stored: report.stored },
+            `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
+          );
+        }
         wss.close();
         db.close();
-        log.info("relay stopped");
+        log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");
       })();
       return closing;
     },

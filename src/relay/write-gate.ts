@@ -6,7 +6,9 @@ import { type DocumentMeta, documentMeta } from "../docs/kinds.js";
 import type { AccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import { type FieldRule, validateWrite, type WriteRefusal } from "../policy/write-validation.js";
+import type { IsolatedDocuments } from "./isolated-documents.js";
 import type { DocumentRegistry } from "./registry.js";
+import { type DecodedSyncMessage, syncMessageProblem } from "./sync-message-check.js";
 
 export type GateVerdict =
   | { readonly action: "pass" }
@@ -36,8 +38,15 @@ export interface WriteGateOptions {
   settleTimeoutMs: number;
   /** How many offered-but-unregistered documents to remember at most. */
   maxPendingOffers: number;
-  /** Told of every accepted change set, before the Repo applies it. */
+  /**
+   * Told of every accepted change set, before the Repo applies it. `after` is a trial copy that
+   * is freed when this returns: read what you need synchronously.
+   */
   onAccepted?: (documentId: string, meta: DocumentMeta, before: unknown, after: unknown) => void;
+  /** Documents the relay stopped serving after a failure: every message for them is refused. */
+  isolated?: IsolatedDocuments;
+  /** Counts the trial copies made and freed (memory: a wasm heap never shrinks). */
+  onTrialCopy?: (event: "made" | "freed") => void;
   /** Why a user who could read a document once no longer may (an admin reassigned it). */
   lostAccess?: (
     documentId: string,
@@ -138,37 +147,72 @@ export class WriteGate {
       };
     }
 
-    let decoded: { changes: unknown[]; heads: unknown[] };
+    if (this.#o.isolated?.has(documentId)) return isolatedRefusal();
+
+    let decoded: DecodedSyncMessage;
     try {
-      decoded = A.decodeSyncMessage(data);
+      decoded = A.decodeSyncMessage(data) as unknown as DecodedSyncMessage;
     } catch {
       return malformed("the sync message could not be decoded");
     }
+    const problem = syncMessageProblem(decoded);
+    if (problem) return malformed(`the sync message is not one automerge produces: ${problem}`);
     if (decoded.changes.length === 0) {
-      if (meta) return { action: "pass" };
+      if (meta) return this.#rehearseAnswer(documentId, data);
       if (decoded.heads.length === 0) return { action: "unavailable" };
       this.#offer(documentId, principal.userId);
-      return askForEverything(data);
+      return this.#askForEverything(data);
     }
 
-    const before = meta ? await this.#relayCopy(documentId) : A.init<unknown>();
-    let after: A.Doc<unknown>;
+    const existing = meta ? await this.#relayCopy(documentId) : undefined;
+    const before = existing ?? this.#made(A.init<unknown>());
+    // Everything the Repo will do with the message is done first to a copy, freed whatever the
+    // verdict: a refused edit's copy would otherwise live until GC, and the wasm heap grows to
+    // its peak and never shrinks.
+    let copy = this.#made(A.clone(before));
     try {
-      [after] = A.receiveSyncMessage(A.clone(before), A.initSyncState(), data);
-    } catch {
-      return malformed("the changes in the sync message could not be applied");
+      try {
+        const [after, state] = A.receiveSyncMessage(copy, A.initSyncState(), data);
+        copy = after;
+        A.generateSyncMessage(after, state);
+        // What the Repo stores next. A change whose op ids overlap its actor's previous change
+        // applies, then panics every save and every load (docs/security.md, "Gate").
+        A.saveSince(after, A.getHeads(before));
+      } catch (cause) {
+        return malformed(
+          `automerge could not apply, answer or store the sync message (${String(cause)})`,
+        );
+      }
+      return this.#judge(principal, documentId, meta, before, copy, data);
+    } finally {
+      this.#free(copy);
+      if (!existing) this.#free(before);
     }
+  }
+
+  /** The verdict on a copy with the changes applied; `after` is freed by the caller. */
+  #judge(
+    principal: Principal,
+    documentId: DocumentId,
+    meta: DocumentMeta | undefined,
+    before: A.Doc<unknown>,
+    after: A.Doc<unknown>,
+    data: Uint8Array,
+  ): GateVerdict {
     const afterHeads = A.getHeads(after);
-    if (sameHeads(afterHeads, A.getHeads(before))) {
+    const beforeHeads = A.getHeads(before);
+    if (sameHeads(afterHeads, beforeHeads)) {
       // A new document whose changes lack their dependencies: ask for it from the start.
       if (!meta) {
         this.#offer(documentId, principal.userId);
-        return askForEverything(data);
+        return this.#askForEverything(data);
       }
       return { action: "pass" };
     }
+    const existed = beforeHeads.length > 0;
+    const unstorable = unstorableChanges(before, after, existed);
+    if (unstorable) return { action: "refuse", reasons: [unstorable], heads: beforeHeads };
 
-    const existed = A.getHeads(before).length > 0;
     const decision = validateWrite({
       principal,
       before: existed ? before : undefined,
@@ -176,8 +220,7 @@ export class WriteGate {
       policy: this.#o.policy,
       ...(this.#o.fieldRules ? { fieldRules: this.#o.fieldRules } : {}),
     });
-    if (!decision.ok)
-      return { action: "refuse", reasons: decision.reasons, heads: A.getHeads(before) };
+    if (!decision.ok) return { action: "refuse", reasons: decision.reasons, heads: beforeHeads };
 
     const afterMeta = documentMeta(after) as DocumentMeta;
     if (meta && !existed && !sameMeta(meta, afterMeta)) {
@@ -200,6 +243,53 @@ export class WriteGate {
     return { action: "pass" };
   }
 
+  /**
+   * A message without changes is answered by the Repo with `generateSyncMessage`, which reads the
+   * message's bloom filters: the answer is generated first, from the relay's copy (generating
+   * does not change a document) and the sync state the message leads to.
+   */
+  async #rehearseAnswer(documentId: DocumentId, data: Uint8Array): Promise<GateVerdict> {
+    const doc = await this.#relayCopy(documentId);
+    const empty = this.#made(A.init<unknown>());
+    try {
+      const [, state] = A.receiveSyncMessage(empty, A.initSyncState(), data);
+      A.generateSyncMessage(doc, state);
+      return { action: "pass" };
+    } catch (cause) {
+      return malformed(`automerge could not answer the sync message (${String(cause)})`);
+    } finally {
+      this.#free(empty);
+    }
+  }
+
+  /** The relay's reply to an offer of a document it does not have: "send me all of it". */
+  #askForEverything(offer: Uint8Array): GateVerdict {
+    const empty = this.#made(A.init<unknown>());
+    try {
+      const [, state] = A.receiveSyncMessage(empty, A.initSyncState(), offer);
+      const [, reply] = A.generateSyncMessage(empty, state);
+      return reply ? { action: "answer", data: reply } : { action: "unavailable" };
+    } catch {
+      return malformed("the sync message could not be applied");
+    } finally {
+      this.#free(empty);
+    }
+  }
+
+  #made<T>(doc: A.Doc<T>): A.Doc<T> {
+    this.#o.onTrialCopy?.("made");
+    return doc;
+  }
+
+  #free(doc: A.Doc<unknown>): void {
+    try {
+      A.free(doc);
+    } catch {
+      // Already freed, or left unusable by a panic: nothing more to release.
+    }
+    this.#o.onTrialCopy?.("freed");
+  }
+
   /** The relay's copy, once it includes every change accepted before. */
   async #relayCopy(documentId: DocumentId): Promise<A.Doc<unknown>> {
     const expected = this.#lastAccepted.get(documentId);
@@ -208,15 +298,18 @@ export class WriteGate {
       this.#o.repo.handles[documentId] ??
       (await this.#o.repo.find(documentId, { allowableStates: ["ready", "unavailable"] }));
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // whenReady rejects after 60 s when the handle never gets there: once this race is over,
+    // nobody else would handle that rejection.
+    const ready = handle.whenReady(["ready", "unavailable"]).catch(() => undefined);
     await Promise.race([
-      handle.whenReady(["ready", "unavailable"]),
+      ready,
       new Promise((resolve) => {
         timer = setTimeout(resolve, this.#o.settleTimeoutMs);
       }),
     ]);
     clearTimeout(timer);
     for (;;) {
-      const doc = handle.isReady() ? handle.doc() : A.init<unknown>();
+      const doc = handle.isReady() ? handle.doc() : nothingYet();
       if (!expected || A.hasHeads(doc, expected)) {
         if (expected && this.#lastAccepted.get(documentId) === expected)
           this.#lastAccepted.delete(documentId);
@@ -230,19 +323,52 @@ export class WriteGate {
   }
 }
 
-/** The relay's reply to an offer of a document it does not have: "send me all of it". */
-function askForEverything(offer: Uint8Array): GateVerdict {
-  try {
-    const [, state] = A.receiveSyncMessage(A.init(), A.initSyncState(), offer);
-    const [, reply] = A.generateSyncMessage(A.init(), state);
-    return reply ? { action: "answer", data: reply } : { action: "unavailable" };
-  } catch {
-    return malformed("the sync message could not be applied");
-  }
+let empty: A.Doc<unknown> | undefined;
+/** The relay's copy of a document it has not received yet; only read, cloned and never freed. */
+function nothingYet(): A.Doc<unknown> {
+  empty ??= A.init<unknown>();
+  return empty;
 }
 
 function malformed(message: string): GateVerdict {
-  return { action: "refuse", reasons: [{ code: "SCHEMA", message }] };
+  return { action: "refuse", reasons: [{ code: "MALFORMED_SYNC", message }] };
+}
+
+function isolatedRefusal(): GateVerdict {
+  return {
+    action: "refuse",
+    reasons: [
+      {
+        code: "TRY_LATER",
+        message:
+          "the relay isolated this document after failing on it and serves it no more until it restarts; your changes stay on this device and are sent again then (operators: docs/operations.md)",
+      },
+    ],
+  };
+}
+
+/**
+ * A change that automerge's JS API cannot decode (a time beyond 2^53, bytes it cannot read) is
+ * refused: stored, it would break every reader that decodes changes (the submission processor,
+ * exports, history views) on every device it reaches.
+ */
+function unstorableChanges(
+  before: A.Doc<unknown>,
+  after: A.Doc<unknown>,
+  existed: boolean,
+): WriteRefusal | undefined {
+  const changes = existed ? A.getChanges(before, after) : A.getAllChanges(after);
+  for (const change of changes) {
+    try {
+      A.decodeChange(change);
+    } catch (cause) {
+      return {
+        code: "UNDECODABLE_CHANGE",
+        message: `a change in this sync message cannot be decoded (${String(cause)}); it was not stored: discard it on this device`,
+      };
+    }
+  }
+  return undefined;
 }
 
 function sameMeta(a: DocumentMeta, b: DocumentMeta): boolean {
