@@ -11,7 +11,7 @@ import { FuzzPeer } from "./fuzz-peer.js";
 import { HistoryRecorder } from "./history.js";
 import { FlakyDevice, ownedQuote, SteadyEditor, Submitter, withTimeout } from "./honest.js";
 import { type Mutator, mutators } from "./mutators.js";
-import { metricByLabel, RelayMonitor, rssGrowth } from "./relay-monitor.js";
+import { metric, metricByLabel, RelayMonitor, rssGrowth } from "./relay-monitor.js";
 import { bump, seededRandom, type World } from "./world.js";
 
 export interface CampaignOptions {
@@ -45,11 +45,28 @@ export interface CampaignReport {
   mutations: Record<string, number>;
   stats: Record<string, number>;
   healthz: { probes: number; failures: number; maxMs: number };
+  /**
+   * CPU seconds of the harness and of the relay during the fuzzing phase, and per frame: what
+   * the rate would be with two cores to themselves, whatever else the machine was running.
+   */
+  cpu: {
+    harnessSeconds: number;
+    relaySeconds: number;
+    harnessMsPerFrame: number;
+    relayMsPerFrame: number;
+    framesPerSecondOnTwoIdleCores: number;
+  };
   rss: { samples: number; firstMb: number; maxMb: number; secondHalfGrowth: number };
   wellBehaved: { edits: number; stored: number; maxStoreMs: number };
   flaky: { writes: number; reconnectFailures: number };
   submissions: { requested: number; decided: number; errors: number };
-  relayLog: { lines: number; unhandled: number; panic: number };
+  relayLog: {
+    lines: number;
+    unhandled: number;
+    panic: number;
+    errors: Record<string, number>;
+    errorExamples: string[];
+  };
   refusals: Record<string, number>;
   documentsRecorded: number;
 }
@@ -166,6 +183,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const subs: Submitter[] = [];
   const started = Date.now();
   let fuzzSeconds = 0;
+  const cpu = { harnessSeconds: 0, relaySeconds: 0 };
   // The stock client adapter throws a refused upgrade (401, 429) out of an event handler: count it
   // and go on, as a browser would, rather than lose the run.
   const uncaught = (err: Error) => bump(world, `clientErrors:${String(err.message).slice(0, 60)}`);
@@ -204,6 +222,10 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     monitor.watch();
 
     // ---- the fuzzing phase ----------------------------------------------------------------
+    const relayCpu = async () =>
+      metric((await monitor.metricsText()) ?? "", "oms_relay_process_process_cpu_seconds_total");
+    const relayCpuBefore = await relayCpu();
+    const harnessCpuBefore = process.cpuUsage();
     const fuzzStart = Date.now();
     const next = chooser(world, o.skip ?? []);
     let progressAt = Date.now();
@@ -229,11 +251,18 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
         }
         const m = next();
         mutationCounts[m.name] = (mutationCounts[m.name] ?? 0) + 1;
-        try {
-          await m.run(peer, world);
-        } catch (err) {
-          bump(world, `mutatorError:${m.name}`);
-          void err;
+        if (m.side) {
+          if (peer.sideTasks >= 2) continue;
+          peer.sideTasks++;
+          void (async () => m.run(peer, world))()
+            .catch(() => bump(world, `mutatorError:${m.name}`))
+            .finally(() => peer.sideTasks--);
+        } else {
+          try {
+            await m.run(peer, world);
+          } catch {
+            bump(world, `mutatorError:${m.name}`);
+          }
         }
         await peer.conn?.drain();
         if (++peer.sinceProbe >= 25) {
@@ -252,6 +281,12 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     await Promise.all(peers.map(loop));
     fuzzSeconds = (Date.now() - fuzzStart) / 1_000;
     world.running = false;
+    const harnessCpu = process.cpuUsage(harnessCpuBefore);
+    cpu.harnessSeconds = (harnessCpu.user + harnessCpu.system) / 1e6;
+    cpu.relaySeconds = (await relayCpu()) - relayCpuBefore;
+    await waitFor(() => peers.every((p) => p.sideTasks === 0), "side mutations", 10_000).catch(
+      () => {},
+    );
     for (const p of peers) p.conn?.terminate();
 
     // ---- after the run: the oracles that need the honest clients --------------------------
@@ -335,6 +370,19 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
         failures: monitor.health.failures,
         maxMs: Math.round(monitor.health.maxMs),
       },
+      cpu: (() => {
+        const per = (x: number) => (x * 1_000) / Math.max(world.frames, 1);
+        const h = per(cpu.harnessSeconds);
+        const r = per(cpu.relaySeconds);
+        return {
+          harnessSeconds: Math.round(cpu.harnessSeconds),
+          relaySeconds: Math.round(cpu.relaySeconds),
+          harnessMsPerFrame: Math.round(h * 100) / 100,
+          relayMsPerFrame: Math.round(r * 100) / 100,
+          // Two cores: the harness and the relay each run on one thread, so the slower one bounds.
+          framesPerSecondOnTwoIdleCores: Math.round(1_000 / Math.max(h, r, 0.001)),
+        };
+      })(),
       rss: {
         samples: rssValues.length,
         firstMb: Math.round((rssValues[0] ?? 0) / 2 ** 20),
@@ -352,7 +400,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
         decided: world.stats.decided ?? 0,
         errors: subs.reduce((n, s) => n + s.errors, 0),
       },
-      relayLog: monitor.counts,
+      relayLog: {
+        ...monitor.counts,
+        errors: monitor.errors,
+        errorExamples: monitor.errorExamples,
+      },
       refusals,
       documentsRecorded: history.documents,
     };

@@ -264,6 +264,8 @@ export class FuzzPeer {
   readonly held = new Map<string, HeldDocument>();
   generation = 0;
   sinceProbe = 0;
+  /** Side mutations (extra sockets) still running. */
+  sideTasks = 0;
 
   constructor(
     readonly world: World,

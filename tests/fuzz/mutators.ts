@@ -17,6 +17,8 @@ import { bump, pick, type World } from "./world.js";
 export interface Mutator {
   readonly name: string;
   readonly weight: number;
+  /** Runs beside the peer's loop (it opens sockets of its own and waits on them). */
+  readonly side?: boolean;
   run(peer: FuzzPeer, world: World): void | Promise<void>;
 }
 
@@ -323,6 +325,7 @@ export const mutators: readonly Mutator[] = [
   },
   {
     name: "forgedToken",
+    side: true,
     weight: 1,
     async run(peer, world) {
       const kind = pick(world, [
@@ -353,6 +356,7 @@ export const mutators: readonly Mutator[] = [
   },
   {
     name: "takeover",
+    side: true,
     weight: 2,
     async run(peer, world) {
       const others = [...world.livePeers.keys()];
@@ -391,6 +395,7 @@ export const mutators: readonly Mutator[] = [
   },
   {
     name: "badJoin",
+    side: true,
     weight: 1,
     async run(peer, world) {
       const versions = pick(world, [[], ["2"], undefined, ["0", "99"], [1], "1", ["1", "1"]]);

@@ -42,6 +42,9 @@ export function metricByLabel(text: string, name: string, label: string): Record
 export class RelayMonitor {
   readonly counts = { unhandled: 0, panic: 0, lines: 0 };
   readonly examples: { unhandled?: string; panic?: string } = {};
+  /** Error-level log lines by message, and the first few whole. */
+  readonly errors: Record<string, number> = {};
+  readonly errorExamples: string[] = [];
   readonly health = { probes: 0, failures: 0, maxMs: 0, lastFailure: "" };
   readonly samples: Sample[] = [];
   exitedWith: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -53,6 +56,11 @@ export class RelayMonitor {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => {
         this.counts.lines++;
+        if (line.includes('"level":50') || line.includes('"level":60')) {
+          const msg = /"msg":"([^"]{0,120})/.exec(line)?.[1] ?? line.slice(0, 120);
+          this.errors[msg] = (this.errors[msg] ?? 0) + 1;
+          if (this.errorExamples.length < 5) this.errorExamples.push(line.slice(0, 1_500));
+        }
         for (const [key, re] of Object.entries(patterns) as [keyof typeof patterns, RegExp][])
           if (re.test(line)) {
             this.counts[key]++;
@@ -60,7 +68,11 @@ export class RelayMonitor {
           }
       });
     }
+    // A harness that dies (timeout, Ctrl-C) must not leave the relay running.
+    const kill = () => relay.child.kill("SIGKILL");
+    process.once("exit", kill);
     void relay.exited.then((e) => {
+      process.off("exit", kill);
       if (!this.#stopping) this.exitedWith = e;
     });
   }
