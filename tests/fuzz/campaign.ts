@@ -1,5 +1,6 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as A from "@automerge/automerge";
 import type { DocHandle } from "@automerge/automerge-repo";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
@@ -73,7 +74,10 @@ export interface CampaignReport {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function seedDocuments(url: string, person: Person): Promise<string[]> {
+async function seedDocuments(
+  url: string,
+  person: Person,
+): Promise<{ id: string; binary: Uint8Array }[]> {
   const adapter = new WebSocketClientAdapter(
     `${url}/?token=${encodeURIComponent(await tokenFor(person))}`,
     // Not shorter: the stock adapter opens a new socket every interval while one is pending, and
@@ -83,14 +87,51 @@ async function seedDocuments(url: string, person: Person): Promise<string[]> {
   const repo = new Repo({ network: [adapter] });
   await waitFor(() => repo.peers.length > 0, `${person.user} to connect`, 30_000);
   const relayPeer = repo.peers[0] as string;
-  const ids: string[] = [];
-  for (let i = 0; i < 2; i++) ids.push((await ownedQuote(repo, relayPeer, person)).documentId);
+  const seeds: { id: string; binary: Uint8Array }[] = [];
+  for (let i = 0; i < 2; i++) {
+    const handle = await ownedQuote(repo, relayPeer, person);
+    seeds.push({ id: handle.documentId, binary: A.save(handle.doc()) });
+  }
   await repo.shutdown();
-  return ids;
+  return seeds;
 }
 
 /** After the run: each owner can still edit each of its documents, and the relay stores it. */
-async function stillEditable(url: string, person: Person, ids: string[], findings: Findings) {
+/** The replay's first step: the seeded documents, stored by their owners under the same ids. */
+export async function restoreSeeds(
+  url: string,
+  seeds: Record<string, string>,
+  owners: Map<string, Person>,
+): Promise<void> {
+  const byOwner = new Map<Person, string[]>();
+  for (const id of Object.keys(seeds)) {
+    const owner = owners.get(id);
+    if (owner) byOwner.set(owner, [...(byOwner.get(owner) ?? []), id]);
+  }
+  for (const [person, ids] of byOwner) {
+    const adapter = new WebSocketClientAdapter(
+      `${url}/?token=${encodeURIComponent(await tokenFor(person))}`,
+      5_000,
+    );
+    const repo = new Repo({ network: [adapter] });
+    await waitFor(() => repo.peers.length > 0, `${person.user} to connect`, 30_000);
+    const relayPeer = repo.peers[0] as string;
+    for (const id of ids) {
+      const handle = repo.import<Quote>(new Uint8Array(Buffer.from(seeds[id] ?? "", "base64")), {
+        docId: id as never,
+      });
+      await waitStored(repo, handle as DocHandle<unknown>, relayPeer);
+    }
+    await repo.shutdown();
+  }
+}
+
+export async function stillEditable(
+  url: string,
+  person: Person,
+  ids: string[],
+  findings: Findings,
+) {
   const adapter = new WebSocketClientAdapter(
     `${url}/?token=${encodeURIComponent(await tokenFor(person))}`,
     // Not shorter: the stock adapter opens a new socket every interval while one is pending, and
@@ -191,9 +232,10 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   try {
     const seeded = await Promise.all(fuzzers.map((p) => seedDocuments(url, p)));
     fuzzers.forEach((p, i) => {
-      for (const id of seeded[i] ?? []) {
+      for (const { id, binary } of seeded[i] ?? []) {
         owners.set(id, p);
         known.add(id);
+        history.seeds[id] = Buffer.from(binary).toString("base64");
       }
     });
     const peers: FuzzPeer[] = [];
@@ -265,9 +307,13 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
           }
         }
         await peer.conn?.drain();
-        if (++peer.sinceProbe >= 25) {
+        if (++peer.sinceProbe >= 25 && world.frames < budget) {
           peer.sinceProbe = 0;
-          if (!(await peer.probe(20_000))) bump(world, "probeTimeouts");
+          // A socket whose queue stays stuck is replaced, as a client would after a timeout.
+          if (!(await peer.probe(10_000))) {
+            bump(world, "probeTimeouts");
+            peer.conn?.terminate();
+          }
         }
         if (o.progressMs && Date.now() - progressAt > o.progressMs) {
           progressAt = Date.now();

@@ -20,7 +20,6 @@ const forgedBytes = Buffer.from(FORGED);
  * person; everything it sends is recorded per document.
  */
 export class Connection {
-  readonly received: Message[] = [];
   joinedAs = "";
   closed = false;
   readonly #waiters = new Map<string, () => void>();

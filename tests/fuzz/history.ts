@@ -23,6 +23,8 @@ export interface ReplayFile {
   startedAt: string;
   /** Seeded documents and their owners' user ids: what each replayed socket may read. */
   owners: Record<string, string>;
+  /** The seeded documents as they were before the first frame (Automerge binary, base64). */
+  seeds: Record<string, string>;
   findings: Record<string, number>;
   examples: Record<string, string[]>;
   entries: HistoryEntry[];
@@ -61,6 +63,7 @@ export class HistoryRecorder {
   #seq = 0;
   relayPeerId = "";
   readonly owners: Record<string, string> = {};
+  readonly seeds: Record<string, string> = {};
 
   constructor(
     knownDocuments: Set<string>,
@@ -105,6 +108,7 @@ export class HistoryRecorder {
       relayPeerId: this.relayPeerId,
       startedAt: new Date(this.#start).toISOString(),
       owners: this.owners,
+      seeds: this.seeds,
       findings: Object.fromEntries(Object.entries(findings.counts).filter(([, n]) => n > 0)),
       examples: findings.examples,
       entries: this.entries(),

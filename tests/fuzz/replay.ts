@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { cbor } from "@automerge/automerge-repo";
 import { tempDir } from "../integration/helpers.js";
+import { restoreSeeds, stillEditable } from "./campaign.js";
 import { fuzzers, type Person, personOf } from "./cast.js";
 import { Findings } from "./findings.js";
 import { Connection, freshPeerId } from "./fuzz-peer.js";
@@ -18,8 +19,10 @@ Usage: npx tsx tests/fuzz/replay.ts FILE [--doc ID] [--speed N]
   --doc ID    only the frames about this document (and every frame about no document: joins)
   --speed N   1 (default) keeps the recorded timing, 10 is ten times faster, 0 sends at once
 
-Checks the same oracles a run checks on the wire and in the log (relay alive, /healthz,
-leaks, forged notices, panics, unhandled rejections); exits 1 if one fired.`;
+Stores the seeded documents first, then re-sends. Checks the oracles a run checks on the wire
+and in the log (relay alive, /healthz, leaks, forged notices, panics, unhandled rejections),
+then whether each seeded document is still editable and whether joined peers outnumber open
+connections; exits 1 if one fired.`;
 
 /** Replaces every string equal to `from` inside a decoded CBOR value. */
 function substitute(value: unknown, from: string, to: string): unknown {
@@ -79,6 +82,7 @@ async function main(): Promise<number> {
     random: seededRandom(1),
     running: true,
   };
+  await restoreSeeds(monitor.relay.url, replay.seeds ?? {}, owners);
   // Learn the fresh relay's peer id before any frame that names the old one goes out.
   const scout = await Connection.open(world, fuzzers[0] as Person, "scout", () => {});
   await scout?.joinAndWait(freshPeerId("scout"));
@@ -122,7 +126,23 @@ async function main(): Promise<number> {
   await new Promise((r) => setTimeout(r, 3_000));
   for (const c of conns.values()) c?.terminate();
   if (!monitor.alive) findings.add("relayExited", JSON.stringify(monitor.exitedWith));
-  else if (!(await monitor.probeHealth())) findings.add("healthzFailed", "no answer at the end");
+  else {
+    if (!(await monitor.probeHealth())) findings.add("healthzFailed", "no answer at the end");
+    const byOwner = new Map<Person, string[]>();
+    for (const [id, owner] of owners)
+      if ((!values.doc || id === values.doc) && replay.seeds?.[id])
+        byOwner.set(owner, [...(byOwner.get(owner) ?? []), id]);
+    await Promise.all(
+      [...byOwner].map(([p, ids]) => stillEditable(monitor.relay.url, p, ids, findings)),
+    );
+    await new Promise((r) => setTimeout(r, 2_000));
+    const last = await monitor.sample();
+    if (last && last.peers > last.connections)
+      findings.add(
+        "phantomPeers",
+        `with every replayed socket closed the relay counts ${last.peers} joined peers for ${last.connections} connections`,
+      );
+  }
   await monitor.stop();
   findings.set("unhandledRejectionLog", monitor.counts.unhandled, monitor.examples.unhandled);
   findings.set("panicLog", monitor.counts.panic, monitor.examples.panic);
