@@ -55,8 +55,19 @@ export function forbiddenMarkers(viewer: Person): string[] {
 
 const secret = new TextEncoder().encode(TEST_SECRET);
 
+const tokens = new Map<string, Promise<string>>();
+
+/** A valid token (one per person, reused: signing on every reconnect costs the harness CPU). */
 export function tokenFor(p: Person, ttl: string | number = "24h"): Promise<string> {
-  return mintToken(secret, { sub: p.user, org: p.org, roles: p.roles, offline: true, ttl });
+  const mint = () =>
+    mintToken(secret, { sub: p.user, org: p.org, roles: p.roles, offline: true, ttl });
+  if (ttl !== "24h") return mint();
+  let token = tokens.get(p.user);
+  if (!token) {
+    token = mint();
+    tokens.set(p.user, token);
+  }
+  return token;
 }
 
 export function personOf(user: string): Person | undefined {

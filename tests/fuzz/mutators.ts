@@ -82,6 +82,9 @@ const forgeries: ((world: World, heads: string[]) => Parameters<typeof forgeChan
   (w) => ({ seq: int(w, 50), startOp: int(w, 500), deps: [fakeHash(int(w, 99))] }),
 ];
 
+const manyHeads = Array.from({ length: 3_000 }, (_, i) => fakeHash(i));
+const manyNeeds = Array.from({ length: 1_000 }, (_, i) => fakeHash(i + 5_000));
+
 const headsPool = (world: World, real: string[]) =>
   pick(world, [real, [], [fakeHash(int(world, 2 ** 31))], [...real, fakeHash(7)]]);
 
@@ -161,12 +164,7 @@ export const mutators: readonly Mutator[] = [
         { heads, need: [], have: [], changes: [], headsCount: huge },
         { heads, need: [], have: [], changes: [], haveCount: huge },
         { heads, need: [], have: [], changes: [], changesCount: huge },
-        {
-          heads: Array.from({ length: 3_000 }, (_, i) => fakeHash(i)),
-          need: Array.from({ length: 1_000 }, (_, i) => fakeHash(i + 5_000)),
-          have: [],
-          changes: [],
-        },
+        { heads: manyHeads, need: manyNeeds, have: [], changes: [] },
       ]);
       peer.conn?.sendMessage(syncFrame(peer, id, rawSyncMessage(parts)));
     },

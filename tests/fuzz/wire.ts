@@ -16,7 +16,36 @@ export function uleb(value: number | bigint): number[] {
   return out;
 }
 
-const hexBytes = (hex: string) => Array.from(Buffer.from(hex, "hex"));
+/** Appends bytes to a growing buffer without building arrays of numbers. */
+class Writer {
+  #buf = Buffer.alloc(1_024);
+  #len = 0;
+  #room(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    const next = Buffer.alloc(Math.max(this.#buf.length * 2, this.#len + n));
+    this.#buf.copy(next, 0, 0, this.#len);
+    this.#buf = next;
+  }
+  byte(b: number): void {
+    this.#room(1);
+    this.#buf[this.#len++] = b;
+  }
+  bytes(b: Uint8Array): void {
+    this.#room(b.length);
+    this.#buf.set(b, this.#len);
+    this.#len += b.length;
+  }
+  uleb(n: number | bigint): void {
+    for (const b of uleb(n)) this.byte(b);
+  }
+  hex(h: string): void {
+    this.#room(h.length / 2);
+    this.#len += this.#buf.write(h, this.#len, "hex");
+  }
+  done(): Uint8Array {
+    return new Uint8Array(this.#buf.subarray(0, this.#len));
+  }
+}
 
 export interface RawSyncParts {
   heads: string[];
@@ -31,20 +60,26 @@ export interface RawSyncParts {
 
 /** A v1 sync message (type byte 0x42), written field by field so counts can lie. */
 export function rawSyncMessage(p: RawSyncParts): Uint8Array {
-  const hashes = (list: string[], count?: number | bigint) => [
-    ...uleb(count ?? list.length),
-    ...list.flatMap(hexBytes),
-  ];
-  const bytes = [
-    0x42,
-    ...hashes(p.heads, p.headsCount),
-    ...hashes(p.need),
-    ...uleb(p.haveCount ?? p.have.length),
-    ...p.have.flatMap((h) => [...hashes(h.lastSync), ...uleb(h.bloom.length), ...h.bloom]),
-    ...uleb(p.changesCount ?? p.changes.length),
-    ...p.changes.flatMap((c) => [...uleb(c.length), ...c]),
-  ];
-  return new Uint8Array(bytes);
+  const w = new Writer();
+  const hashes = (list: string[], count?: number | bigint) => {
+    w.uleb(count ?? list.length);
+    for (const h of list) w.hex(h);
+  };
+  w.byte(0x42);
+  hashes(p.heads, p.headsCount);
+  hashes(p.need);
+  w.uleb(p.haveCount ?? p.have.length);
+  for (const h of p.have) {
+    hashes(h.lastSync);
+    w.uleb(h.bloom.length);
+    w.bytes(h.bloom);
+  }
+  w.uleb(p.changesCount ?? p.changes.length);
+  for (const c of p.changes) {
+    w.uleb(c.length);
+    w.bytes(c);
+  }
+  return w.done();
 }
 
 /**
@@ -59,12 +94,10 @@ export function bloom(
 ): Uint8Array {
   const claimed = Math.ceil((Number(entries) * Number(bitsPerEntry)) / 8);
   const length = Math.min(bitBytes ?? claimed, 4_096);
-  return new Uint8Array([
-    ...uleb(entries),
-    ...uleb(bitsPerEntry),
-    ...uleb(probes),
-    ...new Array(Math.max(0, length)).fill(0xff),
-  ]);
+  const head = [...uleb(entries), ...uleb(bitsPerEntry), ...uleb(probes)];
+  const out = new Uint8Array(head.length + Math.max(0, length)).fill(0xff);
+  out.set(head);
+  return out;
 }
 
 /** The crafted bloom filters: zero bits per entry, 2^31 probes, huge entry counts, truncation. */
