@@ -22,6 +22,9 @@ const forgedBytes = Buffer.from(FORGED);
 export class Connection {
   joinedAs = "";
   closed = false;
+  /** Forbidden markers this socket itself sent (replaying another user's frame): an echo is no leak. */
+  readonly #echoes = new Set<string>();
+  readonly #forbidden: string[];
   readonly #waiters = new Map<string, () => void>();
 
   private constructor(
@@ -31,6 +34,7 @@ export class Connection {
     readonly ws: WebSocket,
     readonly onMessage: (m: Message, conn: Connection) => void,
   ) {
+    this.#forbidden = forbiddenMarkers(person);
     ws.on("message", (data) => this.#receive(new Uint8Array(data as Buffer)));
     ws.on("close", () => {
       this.closed = true;
@@ -75,6 +79,8 @@ export class Connection {
   /** Sends one frame (recorded under its document); false if the socket is gone. */
   send(bytes: Uint8Array, doc?: string): boolean {
     if (!this.open) return false;
+    const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (const marker of this.#forbidden) if (raw.includes(marker)) this.#echoes.add(marker);
     this.ws.send(bytes);
     this.world.frames++;
     this.world.history.record({
@@ -172,8 +178,8 @@ export class Connection {
     const world = this.world;
     bump(world, "framesReceived");
     const raw = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (const marker of forbiddenMarkers(this.person)) {
-      if (raw.includes(marker))
+    for (const marker of this.#forbidden) {
+      if (raw.includes(marker) && !this.#echoes.has(marker))
         world.findings.add(
           "leakedMarker",
           `${this.label} (${this.person.org}/${this.person.user}) received a frame containing ${marker}`,
