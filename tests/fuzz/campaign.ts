@@ -18,6 +18,8 @@ import { bump, seededRandom, type World } from "./world.js";
 export interface CampaignOptions {
   /** Frames the fuzzing peers send in all. */
   frames: number;
+  /** Stops the fuzzing phase after this many seconds even if frames remain (a rate measurement). */
+  seconds?: number;
   /** Frames per second at most (all peers together). */
   rate: number;
   seed: number;
@@ -272,8 +274,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     const next = chooser(world, o.skip ?? []);
     let progressAt = Date.now();
     const budget = o.frames;
+    const stopAt = o.seconds ? fuzzStart + o.seconds * 1_000 : Number.POSITIVE_INFINITY;
     const loop = async (peer: FuzzPeer) => {
-      while (world.running && world.frames < budget) {
+      while (world.running && world.frames < budget && Date.now() < stopAt) {
         if (!monitor.alive) {
           findings.add("relayExited", `the relay exited: ${JSON.stringify(monitor.exitedWith)}`);
           world.running = false;

@@ -4,7 +4,8 @@ import { runCampaign } from "./campaign.js";
 
 // The stateful fuzzer outside vitest: `npx tsx tests/fuzz/run-campaign.ts` with the same
 // variables as the test (OMS_STATEFUL_FRAMES, OMS_STATEFUL_RATE, OMS_FUZZ_SEED, OMS_FUZZ_LONG,
-// OMS_FUZZ_SKIP, OMS_FUZZ_REPORT, OMS_FUZZ_REPLAY). Exits 1 when an oracle fired.
+// OMS_FUZZ_SKIP, OMS_FUZZ_REPORT, OMS_FUZZ_REPLAY; OMS_STATEFUL_SECONDS ends the fuzzing phase after
+// that many seconds, for a rate measurement). Exits 1 when an oracle fired.
 const env = process.env;
 const long = env.OMS_FUZZ_LONG === "1";
 const report = await runCampaign({
@@ -14,6 +15,7 @@ const report = await runCampaign({
   long,
   storeBoundMs: long ? 10_000 : 30_000,
   progressMs: Number(env.OMS_FUZZ_PROGRESS_MS) || 10_000,
+  ...(env.OMS_STATEFUL_SECONDS ? { seconds: Number(env.OMS_STATEFUL_SECONDS) } : {}),
   skip: (env.OMS_FUZZ_SKIP ?? "").split(",").filter(Boolean),
   ...(env.OMS_FUZZ_REPLAY ? { replayFile: env.OMS_FUZZ_REPLAY } : {}),
 });
