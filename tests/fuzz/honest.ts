@@ -216,7 +216,8 @@ export class FlakyDevice {
       );
     }
     await repo.shutdown();
-    rmSync(this.#dir, { recursive: true, force: true });
+    // Not at once: a Repo shut down earlier may still be writing its last save there.
+    setTimeout(() => rmSync(this.#dir, { recursive: true, force: true }), 5_000).unref();
   }
 }
 

@@ -44,16 +44,20 @@ function syncFrame(peer: FuzzPeer, documentId: string, data: Uint8Array, type = 
   };
 }
 
-/** A real change of a held document, made on a copy: the material forgeries start from. */
+/**
+ * A real change of a held document, the material forgeries start from: half the time a new local
+ * edit (it stays in the peer's copy and reaches the relay honestly at the next sync step), else
+ * the last one made here. No copies: documents grow over a long run and cloning would not scale.
+ */
 function realChange(peer: FuzzPeer, world: World, documentId: string): Uint8Array | undefined {
   const held = peer.held.get(documentId);
   if (!held) return undefined;
-  // An old change again (the last one made here): cheap however long the history grows.
-  if (world.random() < 0.3) return A.getLastLocalChange(held.doc) ?? undefined;
-  const copy = A.change(A.clone(held.doc), (d) => {
+  const last = A.getLastLocalChange(held.doc);
+  if (last && world.random() < 0.5) return last;
+  held.doc = A.change(held.doc, (d) => {
     d.notes = `fuzz ${world.frames}`;
   });
-  return A.getLastLocalChange(copy);
+  return A.getLastLocalChange(held.doc) ?? undefined;
 }
 
 const stillHeads = (peer: FuzzPeer, documentId: string): string[] => {
@@ -279,15 +283,16 @@ export const mutators: readonly Mutator[] = [
       const id = ownDoc(peer, world);
       const held = peer.held.get(id);
       if (!held) return void peer.syncStep(id);
-      let doc = A.clone(held.doc);
+      // Real local edits, sent one change per message in the wrong order (the honest
+      // conversation sends them again later).
       const frames: Uint8Array[] = [];
       for (let i = 0; i < 3; i++) {
-        doc = A.change(doc, (d) => {
+        held.doc = A.change(held.doc, (d) => {
           d.notes = `reordered ${i} ${world.frames}`;
         });
-        const change = A.getLastLocalChange(doc) as Uint8Array;
+        const change = A.getLastLocalChange(held.doc) as Uint8Array;
         frames.push(
-          rawSyncMessage({ heads: A.getHeads(doc), need: [], have: [], changes: [change] }),
+          rawSyncMessage({ heads: A.getHeads(held.doc), need: [], have: [], changes: [change] }),
         );
       }
       frames.reverse();
