@@ -8,10 +8,10 @@ import {
   Repo,
   type StorageAdapterInterface,
 } from "@automerge/automerge-repo";
-import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
 import { flushReady } from "../adapters/flush-ready.js";
 import { ClientSocketAdapter } from "../adapters/network-ws-client.js";
 import { FileStorageAdapter } from "../adapters/storage-file.js";
+import { DeviceIndexedDbStorageAdapter } from "../adapters/storage-indexeddb.js";
 import { MemoryStorageAdapter } from "../adapters/storage-memory.js";
 import { ScopedStorageAdapter } from "../adapters/storage-scoped.js";
 import { createAssistanceRequest, type NewAssistanceRequest } from "../docs/assistance.js";
@@ -153,6 +153,12 @@ export interface OmsClient {
     discard(documentId: DocId | string): Promise<boolean>;
     subscribe(listener: (entries: QuarantineEntry[]) => void): () => void;
   };
+  /**
+   * Resolves when every change made through this client so far is stored on the device. Each
+   * change is written as soon as it is made (a reload right after it keeps it); await this where
+   * a caller must know, before closing a window or handing the device over, say.
+   */
+  flush(): Promise<void>;
   /** Stores everything and disconnects. */
   close(): Promise<void>;
 }
@@ -160,13 +166,13 @@ export interface OmsClient {
 function deviceStorage(option: StorageOption | undefined): StorageAdapterInterface {
   if (option === undefined) {
     return typeof globalThis.indexedDB !== "undefined"
-      ? new IndexedDBStorageAdapter("oms-sync")
+      ? new DeviceIndexedDbStorageAdapter("oms-sync")
       : new MemoryStorageAdapter();
   }
-  if (option === "indexeddb") return new IndexedDBStorageAdapter("oms-sync");
+  if (option === "indexeddb") return new DeviceIndexedDbStorageAdapter("oms-sync");
   if (option === "memory") return new MemoryStorageAdapter();
   if ("folder" in option) return new FileStorageAdapter(option.folder);
-  if ("indexedDb" in option) return new IndexedDBStorageAdapter(option.indexedDb);
+  if ("indexedDb" in option) return new DeviceIndexedDbStorageAdapter(option.indexedDb);
   return option;
 }
 
@@ -361,7 +367,64 @@ class OmsClientImpl implements OmsClient {
     this.#fetch = o.fetch;
     this.#tokens = o.tokens;
     this.#httpUrl = o.httpUrl;
-    this.#ctx = { principal: () => this.#principal, policy: this.#policy, gate: this.#gate };
+    this.#ctx = {
+      principal: () => this.#principal,
+      policy: this.#policy,
+      gate: this.#gate,
+      changed: (handle) => this.#persist(handle),
+    };
+    this.#watchPageExit();
+  }
+
+  readonly #writes = new Set<Promise<void>>();
+  #saveError: unknown;
+
+  /**
+   * Stores a document changed here now, not after the Repo's save throttle (100 ms): the write
+   * is issued before the current task ends, so a page that unloads right after still has it.
+   */
+  #persist(handle: DocHandle<unknown>): void {
+    if (!this.#offline) return;
+    const write = this.#repo
+      .flush([handle.documentId])
+      .then(() => this.#synced.flush())
+      .catch((err) => {
+        this.#saveError = err;
+      });
+    this.#writes.add(write);
+    void write.finally(() => this.#writes.delete(write));
+  }
+
+  /** A page that goes away (closed, reloaded, hidden on a phone) stores what is pending first. */
+  #watchPageExit(): void {
+    const target = globalThis as { addEventListener?: typeof addEventListener };
+    if (!this.#offline || typeof target.addEventListener !== "function") return;
+    const flush = () => void this.flush().catch(() => undefined);
+    const hidden = () => {
+      if ((globalThis as { document?: Document }).document?.visibilityState === "hidden") flush();
+    };
+    target.addEventListener("pagehide", flush);
+    target.addEventListener("visibilitychange", hidden);
+    this.#unwatchPageExit = () => {
+      globalThis.removeEventListener?.("pagehide", flush);
+      globalThis.removeEventListener?.("visibilitychange", hidden);
+    };
+  }
+
+  #unwatchPageExit: () => void = () => undefined;
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.#writes]);
+    await flushReady(this.#repo);
+    await this.#synced.flush();
+    const error = this.#saveError;
+    this.#saveError = undefined;
+    if (error)
+      throw new OmsError(
+        "INTERNAL",
+        `a change could not be stored on this device (${String(error)}); it is still in memory: keep the page open and free some storage`,
+        { cause: error },
+      );
   }
 
   get user(): Principal {
@@ -610,8 +673,10 @@ class OmsClientImpl implements OmsClient {
     if (accessLost) {
       this.#addedToMy.delete(id);
       const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-      if (workspace?.isReady() && Object.hasOwn((workspace.doc() as Workspace).my, id))
+      if (workspace?.isReady() && Object.hasOwn((workspace.doc() as Workspace).my, id)) {
         workspace.change((w) => removeFromMy(w as Workspace, id as DocId));
+        this.#persist(workspace as DocHandle<unknown>);
+      }
       // After the change: its listener counts the document as departing.
       this.#departing.delete(id);
       await this.#store.set("departing", [...this.#departing]);
@@ -722,7 +787,9 @@ class OmsClientImpl implements OmsClient {
     const handle = this.#repo.create<T>(initial);
     this.#addedToMy.add(handle.documentId);
     workspace.change((w) => addToMy(w, handle.documentId as unknown as DocId, kind));
+    this.#persist(workspace as DocHandle<unknown>);
     await this.#scoped?.admit(handle.documentId);
+    this.#persist(handle as DocHandle<unknown>);
     this.#engine.watch(handle as DocHandle<unknown>);
     if (this.#offline) this.#synced.markDirty(handle.documentId);
     this.#trackChanges(handle as DocHandle<unknown>);
@@ -842,6 +909,7 @@ class OmsClientImpl implements OmsClient {
     markRead: async (id: MessageId | string) => {
       const workspace = await this.#workspace();
       workspace.change((w) => markRead(w, id as MessageId, this.#now()));
+      this.#persist(workspace as DocHandle<unknown>);
     },
   };
 
@@ -901,6 +969,8 @@ class OmsClientImpl implements OmsClient {
   }
 
   async close(): Promise<void> {
+    this.#unwatchPageExit();
+    await Promise.all([...this.#writes]);
     await this.#engine.stop();
     await flushReady(this.#repo);
     await this.#gate.close();

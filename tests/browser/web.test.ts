@@ -78,6 +78,24 @@ describe("the example front end in Chromium", () => {
     expect(await page.getByTestId("sync-status").textContent()).toContain("Offline");
   });
 
+  it("keeps an edit when the page reloads 0 ms after it, 30 times in a row", async () => {
+    const { page } = alice;
+    await page.goto(`${example.url}#/quote/${quoteId}`);
+    for (let i = 0; i < 30; i++) {
+      await page.getByTestId("quote-editor").waitFor();
+      const name = `Reload ${i}`;
+      // The edit and the reload in one task: nothing else runs between them.
+      await page.evaluate((value) => {
+        const input = document.querySelector("[data-testid=project]") as HTMLInputElement;
+        input.value = value;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+        location.reload();
+      }, name);
+      await page.waitForLoadState("load");
+      await expect.poll(() => page.getByTestId("project").inputValue()).toBe(name);
+    }
+  }, 240_000);
+
   it("syncs when the relay is back: progress, then complete; a fresh profile sees the quote", async () => {
     await example.startRelay();
     const { page } = alice;
