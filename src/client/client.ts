@@ -10,9 +10,6 @@ import {
 } from "@automerge/automerge-repo";
 import { flushReady } from "../adapters/flush-ready.js";
 import { ClientSocketAdapter } from "../adapters/network-ws-client.js";
-import { FileStorageAdapter } from "../adapters/storage-file.js";
-import { DeviceIndexedDbStorageAdapter } from "../adapters/storage-indexeddb.js";
-import { MemoryStorageAdapter } from "../adapters/storage-memory.js";
 import { ScopedStorageAdapter } from "../adapters/storage-scoped.js";
 import { createAssistanceRequest, type NewAssistanceRequest } from "../docs/assistance.js";
 import { OmsError, ValidationError } from "../docs/errors.js";
@@ -51,6 +48,12 @@ import { validateWrite } from "../policy/write-validation.js";
 import type { RefusalNotice } from "../relay/protocol.js";
 import { ClientGate } from "./client-gate.js";
 import { type Clock, systemClock } from "./clock.js";
+import {
+  openPartition,
+  type StorageOption,
+  sessionMatches,
+  tokenPrincipal,
+} from "./device-partition.js";
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
@@ -60,13 +63,7 @@ import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js
 import type { SyncStatus } from "./sync-status.js";
 import { SyncedHeads } from "./synced-heads.js";
 
-/** Where the device keeps documents. `{ indexedDb: name }` names the database (one per user, say). */
-export type StorageOption =
-  | "indexeddb"
-  | "memory"
-  | { indexedDb: string }
-  | { folder: string }
-  | StorageAdapterInterface;
+export type { StorageOption };
 
 export interface ClientOptions {
   /** The relay's WebSocket URL, e.g. `wss://relay.example.com`. Its HTTP endpoints share the host. */
@@ -75,7 +72,11 @@ export interface ClientOptions {
   token?: string;
   /** Called for a fresh token when the relay refuses the current one. */
   getToken?: () => string | Promise<string>;
-  /** Default: "indexeddb" in a browser, "memory" elsewhere. `{ folder }` stores files (Node). */
+  /**
+   * Default: "indexeddb" in a browser, "memory" elsewhere. `{ folder }` stores files (Node).
+   * Whatever is chosen, each user gets a partition of their own: a database `name:org:user`, a
+   * subfolder, or a key prefix of the adapter passed (see docs/client.md).
+   */
   storage?: StorageOption;
   clock?: Clock;
   schedule?: Partial<SyncSchedule>;
@@ -163,19 +164,6 @@ export interface OmsClient {
   close(): Promise<void>;
 }
 
-function deviceStorage(option: StorageOption | undefined): StorageAdapterInterface {
-  if (option === undefined) {
-    return typeof globalThis.indexedDB !== "undefined"
-      ? new DeviceIndexedDbStorageAdapter("oms-sync")
-      : new MemoryStorageAdapter();
-  }
-  if (option === "indexeddb") return new DeviceIndexedDbStorageAdapter("oms-sync");
-  if (option === "memory") return new MemoryStorageAdapter();
-  if ("folder" in option) return new FileStorageAdapter(option.folder);
-  if ("indexedDb" in option) return new DeviceIndexedDbStorageAdapter(option.indexedDb);
-  return option;
-}
-
 function withToken(url: string, token: string): string {
   const u = new URL(url);
   u.searchParams.set("token", token);
@@ -206,18 +194,29 @@ export async function createClient(options: ClientOptions): Promise<OmsClient> {
   const clock = options.clock ?? systemClock;
   const httpUrl = httpUrlOf(options.url);
   let token = options.token ?? (await options.getToken?.()) ?? "";
+  // Whose partition of the device this client opens: the token's claims, unverified (see
+  // tokenPrincipal); the relay checks the token itself before it serves anything.
+  const claims = tokenPrincipal(token);
   const tokens = {
     current: () => token,
     refresh: async () => {
       if (!options.getToken) return undefined;
       const fresh = await options.getToken();
       if (!fresh || fresh === token) return undefined;
+      if (!samePerson(tokenPrincipal(fresh), claims))
+        throw new OmsError(
+          "AUTH_REQUIRED",
+          `getToken returned a token for another user than ${claims.userId} of ${claims.organization}: close this client and create one for the new user`,
+        );
       token = fresh;
       return fresh;
     },
   };
-  const device = deviceStorage(options.storage);
-  const store = new DeviceStore(device);
+  let device: StorageAdapterInterface | undefined;
+  const openDevice = async () => {
+    device ??= await openPartition(options.storage, claims);
+    return device;
+  };
 
   let session: SessionResponse | undefined;
   let sessionIsFresh = true;
@@ -235,24 +234,41 @@ export async function createClient(options: ClientOptions): Promise<OmsClient> {
       ).catch(() => undefined);
     }
     if (!session) {
+      if (!claims.offline) {
+        throw new OmsError(
+          "OFFLINE",
+          `the relay at ${httpUrl} cannot be reached, and this account has no offline access (its token does not grant the Offline permission): connect to the network and try again`,
+          { cause: err },
+        );
+      }
       sessionIsFresh = false;
-      session = await store.get<SessionResponse>("session");
+      const cached = await new DeviceStore(await openDevice()).get<SessionResponse>("session");
+      // Only the token holder's own session: the partition is theirs, and the record must say so.
+      if (cached && sessionMatches(cached, claims)) session = cached;
     }
     if (!session) {
       throw new OmsError(
         "OFFLINE",
-        "the relay cannot be reached and this device has no saved session: the first start needs a connection",
+        `the relay at ${httpUrl} cannot be reached and this device holds no session of ${claims.userId} (${claims.organization}): the first start of a user on a device needs a connection`,
         { cause: err },
       );
     }
   }
+  if (sessionIsFresh && !sessionMatches(session, claims)) {
+    throw new OmsError(
+      "AUTH_REQUIRED",
+      `the relay answered for ${session.user.userId} (${session.user.organization}), not for the token's ${claims.userId} (${claims.organization}): check the token`,
+    );
+  }
+  // Online-only users keep nothing on the device: their start opens no storage at all.
+  const storage = session.user.offline ? await openDevice() : undefined;
   return OmsClientImpl.start({
     ...options,
     clock,
     httpUrl,
     tokens,
-    device,
-    store,
+    device: storage,
+    store: new DeviceStore(storage),
     session,
     sessionIsFresh,
   });
@@ -262,7 +278,8 @@ interface StartOptions extends ClientOptions {
   clock: Clock;
   httpUrl: string;
   tokens: { current(): string; refresh(): Promise<string | undefined> };
-  device: StorageAdapterInterface;
+  /** The user's partition of the device; undefined for online-only users. */
+  device: StorageAdapterInterface | undefined;
   store: DeviceStore;
   session: SessionResponse;
   /** The session came from the relay now, not from the device's cache. */
@@ -325,9 +342,10 @@ class OmsClientImpl implements OmsClient {
     this.#policy = o.policy ?? defaultAccessPolicy;
     this.#clock = o.clock;
     // Online-only users keep nothing on the device: no storage at all.
-    this.#scoped = this.#offline
-      ? new ScopedStorageAdapter(o.device, (id) => this.#inScope(id))
-      : undefined;
+    this.#scoped =
+      this.#offline && o.device
+        ? new ScopedStorageAdapter(o.device, (id) => this.#inScope(id))
+        : undefined;
     this.#store = this.#offline ? o.store : new DeviceStore(undefined);
     this.#gate = new ClientGate(o.clock, this.#store, o.gate ?? {}, this.#offline);
     let engine: SyncEngine | undefined;
@@ -982,6 +1000,10 @@ function idOf(urlOrId: string): string {
   return urlOrId.startsWith("automerge:")
     ? (urlOrId.slice("automerge:".length).split("#")[0] as string)
     : urlOrId;
+}
+
+function samePerson(a: Principal, b: Principal): boolean {
+  return a.userId === b.userId && a.organization === b.organization;
 }
 
 function principalOf(session: SessionResponse): Principal {

@@ -22,7 +22,8 @@ describe("a token that expires during 15 days offline", () => {
     const url = relay.url;
     const secret = new TextEncoder().encode(TEST_SECRET);
     const claims = { sub: "alice", org: "acme", roles: ["rep"], offline: true };
-    const shortLived = await mintToken(secret, { ...claims, ttl: 2 });
+    // Long enough for the first sync on a loaded machine (exp is whole seconds: 6 is 5 to 6 s).
+    const shortLived = await mintToken(secret, { ...claims, ttl: 6 });
     let tokensAsked = 0;
     let issuerReachable = false;
     const getToken = async () => {
@@ -54,7 +55,7 @@ describe("a token that expires during 15 days offline", () => {
 
     // Fifteen days without a connection; the token expires meanwhile.
     clock.set(t0 + 15 * DAY_MS);
-    await new Promise((r) => setTimeout(r, 2_500));
+    await new Promise((r) => setTimeout(r, 6_500));
     expect(c.gate.state.level).toBe("blocked");
     await expect(c.quotes.create({ currency: "USD" })).rejects.toBeInstanceOf(FeatureDisabledError);
     const local = await c.quotes.open(quote.id);
