@@ -59,6 +59,7 @@ import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./docume
 import { WriteRefusedError } from "./errors.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
+import { standingRequest } from "./standing-request.js";
 import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js";
 import type { SyncStatus } from "./sync-status.js";
 import { SyncedHeads } from "./synced-heads.js";
@@ -850,21 +851,7 @@ class OmsClientImpl implements OmsClient {
       });
       return this.#create(order, "order");
     },
-    submit: async (id) => {
-      this.#gate.assertEnabled("submitOrder");
-      const handle = await this.#find<Order>(id, `order ${id}`);
-      const problems = checkOrderComplete(handle.doc());
-      if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
-      const heads = getHeads(handle.doc());
-      return wrapHandle(handle, this.#ctx).change((o) =>
-        addSubmissionRequest(o, {
-          requestedBy: this.#principal.userId,
-          heads,
-          lastSyncAt: this.#gate.state.lastSyncAt,
-          now: this.#now(),
-        }),
-      );
-    },
+    submit: (id) => this.#oncePerOrder(idOf(id), () => this.#submit(id)),
     state: async (id) => {
       const order = await this.#find<Order>(id, `order ${id}`);
       return submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
@@ -878,6 +865,41 @@ class OmsClientImpl implements OmsClient {
       return accepted ? changesSinceSubmission(order, accepted.heads) : [];
     },
   };
+
+  readonly #submitting = new Map<string, Promise<unknown>>();
+
+  /** Submits of one order run one after the other: the second sees the first's request. */
+  #oncePerOrder<T>(orderId: string, run: () => Promise<T>): Promise<T> {
+    const next = (this.#submitting.get(orderId) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(run);
+    this.#submitting.set(orderId, next);
+    void next
+      .finally(() => {
+        if (this.#submitting.get(orderId) === next) this.#submitting.delete(orderId);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  /** Writes a submission request, unless one already submits the order as it is. */
+  async #submit(id: string): Promise<string> {
+    this.#gate.assertEnabled("submitOrder");
+    const handle = await this.#find<Order>(id, `order ${id}`);
+    const problems = checkOrderComplete(handle.doc());
+    if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
+    const standing = standingRequest(handle.doc(), await this.ledger.get().catch(() => undefined));
+    if (standing) return standing;
+    const heads = getHeads(handle.doc());
+    return wrapHandle(handle, this.#ctx).change((o) =>
+      addSubmissionRequest(o, {
+        requestedBy: this.#principal.userId,
+        heads,
+        lastSyncAt: this.#gate.state.lastSyncAt,
+        now: this.#now(),
+      }),
+    );
+  }
 
   async #accepted(id: string): Promise<{ order: Order; accepted: AcceptedOutcome | null }> {
     const order = (await this.#find<Order>(id, `order ${id}`)).doc();
