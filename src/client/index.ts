@@ -21,7 +21,12 @@ export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
 export type { OmsDocumentHandle } from "./document-handle.js";
 export { FeatureDisabledError, WriteRefusedError } from "./errors.js";
-export type { QuarantineEntry, QuarantineExport, UnsyncedChange } from "./quarantine.js";
+export type {
+  ChangeDecoder,
+  QuarantineEntry,
+  QuarantineExport,
+  UnsyncedChange,
+} from "./quarantine.js";
 export { unsyncedChanges } from "./quarantine.js";
 export type { SessionResponse } from "./session.js";
 export type { SyncSchedule } from "./sync-engine.js";
