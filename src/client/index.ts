@@ -3,7 +3,9 @@
 
 export { ClientSocketAdapter } from "../adapters/network-ws-client.js";
 export { FileStorageAdapter } from "../adapters/storage-file.js";
+export { DeviceIndexedDbStorageAdapter } from "../adapters/storage-indexeddb.js";
 export { MemoryStorageAdapter } from "../adapters/storage-memory.js";
+export { PrefixedStorageAdapter } from "../adapters/storage-prefixed.js";
 export * from "../docs/index.js";
 export * from "../policy/index.js";
 export type {
