@@ -34,8 +34,11 @@ afterAll(async () => {
 });
 
 /** A fresh browser profile, signed in as `user`, with the sync indicator watched. */
-async function signIn(user: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+async function signIn(
+  user: string,
+  viewport = { width: 1280, height: 720 },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
   // Remember whether the progress indicator ever appeared: a sync can be quick.
   await context.addInitScript(() => {
     new MutationObserver(() => {
@@ -83,7 +86,8 @@ describe("the example front end in Chromium", () => {
     await page.goto(`${example.url}#/quote/${quoteId}`);
     for (let i = 0; i < 30; i++) {
       await page.getByTestId("quote-editor").waitFor();
-      const name = `Reload ${i}`;
+      // The last one puts the name back, for the tests after this one.
+      const name = i === 29 ? "Lake house" : `Reload ${i}`;
       // The edit and the reload in one task: nothing else runs between them.
       await page.evaluate((value) => {
         const input = document.querySelector("[data-testid=project]") as HTMLInputElement;
@@ -123,10 +127,34 @@ describe("the example front end in Chromium", () => {
     await page.getByTestId("to-order").click();
     await page.getByTestId("order-view").waitFor();
     await page.getByTestId("submit").click();
+    // Submitted: pending, then accepted with nothing changed since; either way not again.
+    await expect.poll(() => page.getByTestId("submit").isDisabled()).toBe(true);
     await page.getByTestId("sync-button").click();
     await page.getByTestId("order-number").waitFor({ timeout: 30_000 });
     expect(await page.getByTestId("order-number").textContent()).toBe("SO-000001");
+    await expect
+      .poll(() => page.getByTestId("submit-reason").textContent())
+      .toMatch(/No changes since revision 1/);
     await shot(page, "order-submitted");
+  });
+
+  it("lists orders with number and status; an inbox message opens its order and is marked read", async () => {
+    const { page } = alice;
+    await page.goto(`${example.url}#/orders`);
+    await expect.poll(() => page.getByTestId("orders-list").textContent()).toContain("SO-000001");
+    expect(await page.getByTestId("sync-last").textContent()).toMatch(
+      /Last complete sync: .+ \((just now|\d+ min ago)\)/,
+    );
+    await page.goto(`${example.url}#/inbox`);
+    const unread = page.locator("[data-testid=inbox] tr.unread");
+    await expect.poll(() => unread.count(), { timeout: 30_000 }).toBe(1);
+    await unread.first().click();
+    await page.getByTestId("order-view").waitFor();
+    expect(await page.getByTestId("order-number").textContent()).toBe("SO-000001");
+    await page.goto(`${example.url}#/inbox`);
+    await page.getByTestId("inbox").waitFor();
+    await expect.poll(() => unread.count()).toBe(0);
+    expect(await page.locator("[data-testid=inbox] tr.read").count()).toBe(1);
   });
 
   it("never shows the quote to a user of another organization", async () => {
@@ -157,10 +185,37 @@ describe("the example front end in Chromium", () => {
     expect(await page.getByTestId("gate-banner").textContent()).toMatch(/disabled until you sync/);
     await shot(page, "gate-blocked");
     await page.getByTestId("sync-button").click();
+    // The gate lifts; the order was submitted and has not changed since, so Submit says that.
     await expect
-      .poll(() => page.getByTestId("submit").isDisabled(), { timeout: 30_000 })
-      .toBe(false);
+      .poll(() => page.getByTestId("submit-reason").textContent(), { timeout: 30_000 })
+      .toBe("No changes since revision 1.");
+    expect(await page.getByTestId("gate-banner").textContent()).toBe("");
     await page.getByTestId("clock-reset").click();
     await alice.context.close();
   });
+
+  for (const width of [390, 768]) {
+    it(`fits a ${width} px wide screen: no sideways scrolling, the status corner never over the last row`, async () => {
+      const { context, page } = await signIn("alice", { width, height: 640 });
+      for (const view of ["#/quotes", `#/quote/${quoteId}`, "#/orders", "#/inbox"]) {
+        await page.goto(`${example.url}${view}`);
+        await page.locator("main tbody tr").last().waitFor();
+        await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+        const layout = await page.evaluate(() => {
+          const rows = document.querySelectorAll("main tr");
+          const last = (rows[rows.length - 1] as HTMLElement).getBoundingClientRect();
+          const footer = (
+            document.getElementById("sync-status") as HTMLElement
+          ).getBoundingClientRect();
+          return {
+            overflow: document.documentElement.scrollWidth - window.innerWidth,
+            overlap: last.bottom > footer.top && last.top < footer.bottom,
+          };
+        });
+        expect(layout, view).toEqual({ overflow: 0, overlap: false });
+        await shot(page, `layout-${width}-${view.split("/")[1]}`);
+      }
+      await context.close();
+    });
+  }
 });
