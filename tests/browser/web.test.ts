@@ -56,6 +56,7 @@ async function signIn(
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
 
 let quoteId = "";
+let orderUrl = "";
 let alice: { context: BrowserContext; page: Page };
 
 describe("the example front end in Chromium", () => {
@@ -126,6 +127,7 @@ describe("the example front end in Chromium", () => {
     await page.goto(`${example.url}#/quote/${quoteId}`);
     await page.getByTestId("to-order").click();
     await page.getByTestId("order-view").waitFor();
+    orderUrl = page.url();
     await page.getByTestId("submit").click();
     // Submitted: pending, then accepted with nothing changed since; either way not again.
     await expect.poll(() => page.getByTestId("submit").isDisabled()).toBe(true);
@@ -175,8 +177,50 @@ describe("the example front end in Chromium", () => {
     await oscar.context.close();
   });
 
+  it("shows refused changes: a count in the status corner, a page that lists and exports them", async () => {
+    const { page } = alice;
+    await page.goto(`${example.url}#/quotes`);
+    await page.getByTestId("new-quote").click();
+    await page.getByTestId("quote-editor").waitFor();
+    const id = decodeURIComponent(new URL(page.url()).hash.split("/")[2] ?? "");
+    await page.getByTestId("sync-button").click();
+    await page.getByTestId("sync-complete").waitFor({ timeout: 30_000 });
+    await example.stopRelay();
+    await page.getByTestId("project").fill("Edited offline");
+    await page.getByTestId("project").press("Tab");
+    await example.startRelay();
+    await example.relay?.admin.reassign(id, "mona", "territory change");
+    await page.getByTestId("sync-button").click();
+    await page.getByTestId("sync-quarantined").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("sync-quarantined").textContent()).toBe("1 refused document");
+    await page.getByTestId("sync-quarantined").click();
+    await page.getByTestId(`refused-${id}`).waitFor();
+    expect(await page.getByTestId(`refused-${id}`).textContent()).toContain("territory change");
+    await shot(page, "refused");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator(`[data-testid="refused-${id}"] [data-action=export-refused]`).click(),
+    ]);
+    const exported = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        void download.createReadStream().then((stream) => {
+          let text = "";
+          stream.on("data", (chunk) => {
+            text += chunk;
+          });
+          stream.on("end", () => resolve(text));
+          stream.on("error", reject);
+        });
+      }),
+    );
+    expect(exported).toMatchObject({ format: "oms-sync/quarantine@1", documentId: id });
+    expect(exported.document.projectName).toBe("Edited offline");
+  });
+
   it("disables submitting after 15 days without a sync, with the reason; a sync lifts it", async () => {
     const { page } = alice;
+    await page.goto(orderUrl);
+    await page.getByTestId("order-view").waitFor();
     await page.getByTestId("clock-15").click();
     await expect.poll(() => page.getByTestId("submit").isDisabled()).toBe(true);
     expect(await page.getByTestId("submit-reason").textContent()).toMatch(
