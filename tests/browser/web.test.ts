@@ -91,13 +91,21 @@ describe("the example front end in Chromium", () => {
       const name = i === 29 ? "Lake house" : `Reload ${i}`;
       // The edit and the reload in one task: nothing else runs between them.
       await page.evaluate((value) => {
+        (window as unknown as { beforeReload: boolean }).beforeReload = true;
         const input = document.querySelector("[data-testid=project]") as HTMLInputElement;
         input.value = value;
         input.dispatchEvent(new Event("change", { bubbles: true }));
         location.reload();
       }, name);
-      await page.waitForLoadState("load");
-      await expect.poll(() => page.getByTestId("project").inputValue()).toBe(name);
+      // The new page, not the old one (whose field shows the typed value anyway).
+      await page.waitForFunction(
+        () =>
+          !(window as unknown as { beforeReload?: boolean }).beforeReload &&
+          document.querySelector("[data-testid=quote-editor]"),
+        undefined,
+        { timeout: 30_000 },
+      );
+      expect(await page.getByTestId("project").inputValue()).toBe(name);
     }
   }, 240_000);
 
