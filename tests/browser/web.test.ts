@@ -235,6 +235,9 @@ describe("the example front end in Chromium", () => {
       /Disabled: no complete sync for 15 days\. Sync to enable it\./,
     );
     expect(await page.getByTestId("gate-banner").textContent()).toMatch(/disabled until you sync/);
+    // No green "Synced" beside the warning; the corner says how old the last sync is.
+    expect(await page.getByTestId("sync-complete").count()).toBe(0);
+    expect(await page.getByTestId("sync-last").textContent()).toMatch(/\(15 days ago\)/);
     await shot(page, "gate-blocked");
     await page.getByTestId("sync-button").click();
     // The gate lifts; the order was submitted and has not changed since, so Submit says that.
