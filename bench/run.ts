@@ -422,14 +422,17 @@ const md = [
     : "",
   "",
 ].join("\n");
-mkdirSync("bench/results", { recursive: true });
+// Quick runs are smoke tests: their results go to an untracked folder, never over the tracked
+// results of a full run.
+const outDir = quick ? "bench/results/quick" : "bench/results";
+mkdirSync(outDir, { recursive: true });
 const name = quick ? "quick" : "latest";
 writeFileSync(
-  `bench/results/${name}.json`,
+  `${outDir}/${name}.json`,
   JSON.stringify({ quick, date: new Date().toISOString(), rows, extra, failures }, null, 2),
 );
 writeFileSync(
-  `bench/results/${name}.md`,
+  `${outDir}/${name}.md`,
   `${md}\nTotal time of this run: ${((performance.now() - started) / 60_000).toFixed(1)} min.\n`,
 );
 process.stdout.write(md);

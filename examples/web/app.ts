@@ -3,19 +3,26 @@ import {
   addLineItem,
   type Clock,
   createClient,
-  documentTotals,
-  formatMoney,
-  type GateState,
+  type MessageId,
   type OmsClient,
   type OmsDocumentHandle,
   type Order,
   type Quote,
   removeLineItem,
-  type SyncStatus,
   setHeader,
-  sortedLineItems,
   updateLineItem,
 } from "../../src/client/index.js";
+import { renderBanner, renderSync } from "./status.js";
+import { $, clearNotice, download, esc, showNotice } from "./ui.js";
+import {
+  renderAssistance,
+  renderInbox,
+  renderList,
+  renderOrder,
+  renderQuarantine,
+  renderQuote,
+  type ViewContext,
+} from "./views.js";
 
 interface DemoUser {
   sub: string;
@@ -29,13 +36,6 @@ interface Demo {
   users: DemoUser[];
 }
 
-const $ = (id: string) => document.getElementById(id) as HTMLElement;
-const esc = (s: unknown) =>
-  String(s ?? "").replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
-  );
-
 // The demo clock: the real one plus an offset the page can move, to show the staleness gate.
 const offsetKey = "oms-demo-clock-offset";
 const clock: Clock = {
@@ -46,7 +46,8 @@ const clock: Clock = {
 
 let client: OmsClient | undefined;
 let demo: Demo;
-const unsubscribers: (() => void)[] = [];
+let current: OmsDocumentHandle<Quote> | OmsDocumentHandle<Order> | undefined;
+let leaving: (() => void)[] = [];
 
 async function loadDemo(): Promise<Demo> {
   try {
@@ -58,32 +59,43 @@ async function loadDemo(): Promise<Demo> {
   }
 }
 
+function drawStatus(): void {
+  if (client) renderSync(client.sync.status, client.gate.state, clock.now());
+}
+
 async function start(): Promise<void> {
   demo = await loadDemo();
   const sub = localStorage.getItem("oms-demo-user");
   const user = demo.users.find((u) => u.sub === sub);
   if (!user) return renderSignIn();
   try {
-    client = await createClient({
-      url: demo.relayUrl,
-      token: user.token,
-      storage: { indexedDb: `oms-${user.sub}` },
-      clock,
-    });
+    // Each user gets a partition of the device of their own (database `oms-sync:<org>:<user>`).
+    client = await createClient({ url: demo.relayUrl, token: user.token, clock });
   } catch (err) {
     $("main").innerHTML =
-      `<div class="card"><p class="reason">${esc((err as Error).message)}</p><button data-action="sign-out">Back</button></div>`;
+      `<div class="card"><p class="reason" data-testid="error">${esc((err as Error).message)}</p><button data-action="sign-out">Back</button></div>`;
     return;
   }
-  $("who").innerHTML = `<span class="muted">Demo clock:</span>
+  const c = client;
+  $("who").innerHTML = `<span class="demo-clock"><span class="muted">Demo clock:</span>
     <button class="secondary" data-action="clock" data-days="1" data-testid="clock-1">+1 day</button>
     <button class="secondary" data-action="clock" data-days="15" data-testid="clock-15">+15 days</button>
-    <button class="secondary" data-action="clock" data-days="0" data-testid="clock-reset">reset</button>
-    · ${esc(user.name)} · ${esc(user.org)} <button class="secondary" data-action="sign-out">Sign out</button>`;
-  unsubscribers.push(client.sync.subscribe(renderSync), client.gate.subscribe(renderBanner));
-  renderSync(client.sync.status);
-  renderBanner(client.gate.state);
-  window.addEventListener("hashchange", route);
+    <button class="secondary" data-action="clock" data-days="0" data-testid="clock-reset">reset</button></span>
+    <span>${esc(user.name)} · ${esc(user.org)} <button class="secondary" data-action="sign-out">Sign out</button></span>`;
+  c.sync.subscribe(() => {
+    drawStatus();
+    void drawNav();
+  });
+  c.gate.subscribe((g) => {
+    renderBanner(g);
+    drawStatus();
+    void route();
+  });
+  // The age of the last sync moves on by itself.
+  setInterval(drawStatus, 30_000);
+  drawStatus();
+  renderBanner(c.gate.state);
+  window.addEventListener("hashchange", () => void route());
   await route();
 }
 
@@ -98,243 +110,154 @@ function renderSignIn(): void {
     .join("")}</div>`;
 }
 
-// ─── Sync status, bottom-right ───
-function renderSync(s: SyncStatus): void {
-  const time = s.lastCompleteSync ? new Date(s.lastCompleteSync).toLocaleTimeString() : "never";
-  const body =
-    s.state === "syncing" || s.state === "connecting"
-      ? `<progress data-testid="sync-progress" max="${Math.max(1, s.progress.documentsTotal)}" value="${s.progress.documentsDone}"></progress> Syncing ${s.progress.documentsDone}/${s.progress.documentsTotal}`
-      : s.state === "complete"
-        ? `<span class="status-ok" data-testid="sync-complete">complete</span> <span class="muted">${esc(time)}</span>`
-        : s.state === "offline"
-          ? `Offline — working on this device <span class="muted">(last sync ${esc(time)})</span>`
-          : `<span class="reason">Sync error: ${esc(s.error?.message)}</span>`;
-  $("sync-status").innerHTML =
-    `${body} <button class="secondary" data-action="sync" data-testid="sync-button">Sync</button>`;
+const views = ["quotes", "orders", "assistance", "inbox"] as const;
+
+async function drawNav(): Promise<void> {
+  const c = client;
+  if (!c) return;
+  const [, view] = (location.hash || "#/quotes").split("/");
+  const unread = (await c.inbox.messages().catch(() => [])).filter((m) => !m.read).length;
+  const refused = c.sync.status.quarantined;
+  const label = (v: string) =>
+    `${v[0]?.toUpperCase()}${v.slice(1)}${v === "inbox" && unread > 0 ? ` (${unread})` : ""}`;
+  const links = views.map(
+    (v) =>
+      `<a href="#/${v}" class="${v === view || v.slice(0, -1) === view ? "active" : ""}">${label(v)}</a>`,
+  );
+  if (refused > 0 || view === "quarantine")
+    links.push(
+      `<a href="#/quarantine" class="${view === "quarantine" ? "active" : ""}">Refused (${refused})</a>`,
+    );
+  $("nav").innerHTML = links.join("");
 }
 
-function renderBanner(g: GateState): void {
-  const banner = $("banner");
-  banner.className = g.level;
-  banner.dataset.testid = "gate-banner";
-  banner.textContent =
-    g.level === "warn"
-      ? `No complete sync for ${g.daysSinceSync} days: sync within ${g.daysLeft} days or some functions will be disabled.`
-      : g.level === "blocked"
-        ? `No complete sync for ${g.daysSinceSync ?? "many"} days: creating quotes and orders, changing prices and submitting orders are disabled until you sync.`
-        : "";
-  void route();
-}
+const ctx = (): ViewContext => ({
+  client: client as OmsClient,
+  onLeave: (undo) => leaving.push(undo),
+  setCurrent: (handle) => {
+    current = handle;
+  },
+});
 
-const reasonFor = (fn: string) =>
-  client?.gate.isEnabled(fn)
-    ? ""
-    : `Disabled: no complete sync for ${client?.gate.state.daysSinceSync} days. Sync to enable it.`;
-const gated = (fn: string) => {
-  const reason = reasonFor(fn);
-  return reason ? `disabled title="${esc(reason)}"` : "";
-};
-
-// ─── Routes ───
 async function route(): Promise<void> {
   if (!client) return;
   const [, view, id] = (location.hash || "#/quotes").split("/");
-  $("nav").innerHTML = ["quotes", "orders", "assistance", "inbox"]
-    .map(
-      (v) =>
-        `<a href="#/${v}" class="${v === view || `${v.slice(0, -1)}` === view ? "active" : ""}">${v[0]?.toUpperCase()}${v.slice(1)}</a>`,
-    )
-    .join("");
-  for (const u of unsubscribers.splice(2)) u();
+  void drawNav();
+  for (const undo of leaving) undo();
+  leaving = [];
+  current = undefined;
   try {
-    if (view === "quote" && id) return await renderQuote(id);
-    if (view === "order" && id) return await renderOrder(id);
-    if (view === "orders") return await renderList("orders");
-    if (view === "assistance") return await renderAssistance();
-    if (view === "inbox") return await renderInbox();
-    return await renderList("quotes");
+    if (view === "quote" && id) return await renderQuote(ctx(), id);
+    if (view === "order" && id) return await renderOrder(ctx(), id);
+    if (view === "orders") return await renderList(ctx(), "orders");
+    if (view === "assistance") return await renderAssistance(ctx());
+    if (view === "inbox") return await renderInbox(ctx());
+    if (view === "quarantine") return await renderQuarantine(ctx());
+    return await renderList(ctx(), "quotes");
   } catch (err) {
     $("main").innerHTML =
       `<div class="card"><p class="reason" data-testid="error">${esc((err as Error).message)}</p></div>`;
   }
 }
 
-async function renderList(kind: "quotes" | "orders"): Promise<void> {
-  const c = client as OmsClient;
-  const items = kind === "quotes" ? await c.quotes.list() : await c.orders.list();
-  const rows = items
-    .map(({ id, doc }) => {
-      const total = formatMoney(documentTotals(doc).total);
-      return `<tr><td><a href="#/${kind.slice(0, -1)}/${esc(id)}" data-testid="open-${esc(id)}">${esc(doc.projectName || "(untitled)")}</a></td><td>${esc(doc.customer.name)}</td><td class="num">${Object.keys(doc.lineItems).length}</td><td class="num">${esc(total)}</td></tr>`;
-    })
-    .join("");
-  const create =
-    kind === "quotes"
-      ? `<button data-action="new-quote" data-testid="new-quote" ${gated("createQuote")}>New quote</button><span class="reason">${esc(reasonFor("createQuote"))}</span>`
-      : "";
-  $("main").innerHTML = `<div class="card"><h2>My ${kind}</h2>${create}
-    <table data-testid="${kind}-list"><thead><tr><th>Project</th><th>Customer</th><th class="num">Lines</th><th class="num">Total</th></tr></thead><tbody>${rows || `<tr><td colspan="4" class="muted">None yet.</td></tr>`}</tbody></table></div>`;
-}
-
-function linesTable(doc: Quote | Order, editable: boolean): string {
-  const totals = documentTotals(doc);
-  const prices = editable ? gated("changePrices") : "disabled";
-  const rows = sortedLineItems(doc)
-    .map((l, i) => {
-      const t = totals.lines[i];
-      return `<tr data-line="${esc(l.id)}">
-        <td>${editable ? `<input data-field="productCode" value="${esc(l.productCode)}">` : esc(l.productCode)}</td>
-        <td class="num">${editable ? `<input class="qty" type="number" min="1" data-field="quantity" value="${l.quantity}">` : l.quantity}</td>
-        <td class="num">${editable ? `<input class="price" type="number" min="0" step="0.01" data-field="unitPrice" value="${(l.unitPrice / 100).toFixed(2)}" ${prices}>` : formatMoney({ currency: doc.currency, minor: l.unitPrice })}</td>
-        <td class="num">${editable ? `<input class="disc" type="number" min="0" max="100" step="0.01" data-field="discountBp" value="${(l.discountBp / 100).toFixed(2)}" ${prices}>` : `${(l.discountBp / 100).toFixed(2)}`} %</td>
-        <td class="num">${esc(formatMoney(t?.net ?? { currency: doc.currency, minor: 0 }))}</td>
-        <td>${editable ? `<button class="secondary" data-action="remove-line">✕</button>` : ""}</td></tr>`;
-    })
-    .join("");
-  return `<table data-testid="lines"><thead><tr><th>Product</th><th class="num">Qty</th><th class="num">Unit price</th><th class="num">Discount</th><th class="num">Net</th><th></th></tr></thead><tbody>${rows}</tbody>
-    <tfoot class="totals"><tr><td colspan="4" class="num">Subtotal</td><td class="num">${esc(formatMoney(totals.subtotal))}</td></tr>
-    <tr><td colspan="4" class="num">Discount</td><td class="num">${esc(formatMoney(totals.discount))}</td></tr>
-    <tr><td colspan="4" class="num"><strong>Total</strong></td><td class="num" data-testid="total"><strong>${esc(formatMoney(totals.total))}</strong></td></tr></tfoot></table>`;
-}
-
-let current: OmsDocumentHandle<Quote> | OmsDocumentHandle<Order> | undefined;
-
-async function renderQuote(id: string): Promise<void> {
-  const handle = await (client as OmsClient).quotes.open(id);
-  current = handle;
-  const draw = () => {
-    const q = handle.doc();
-    $("main").innerHTML = `<div class="card" data-testid="quote-editor"><h2>Quote</h2>
-      <p><label>Customer <input data-header="customer" data-testid="customer" value="${esc(q.customer.name)}"></label>
-      <label>Project <input data-header="projectName" data-testid="project" value="${esc(q.projectName)}"></label></p>
-      ${linesTable(q, true)}
-      <p><button data-action="add-line" data-testid="add-line" ${gated("changePrices")}>Add line</button>
-      <button data-action="to-order" data-testid="to-order" ${gated("createOrder")}>Convert to order</button>
-      <span class="reason">${esc(reasonFor("changePrices"))}</span></p></div>`;
-  };
-  draw();
-  unsubscribers.push(handle.subscribe(draw));
-}
-
-async function renderOrder(id: string): Promise<void> {
-  const c = client as OmsClient;
-  const handle = await c.orders.open(id);
-  current = handle;
-  const draw = async () => {
-    const o = handle.doc();
-    const state = await c.orders.state(id);
-    const badge =
-      state.status === "submitted"
-        ? `<span class="badge submitted" data-testid="order-number">${esc(state.accepted.orderNumber)}</span> revision ${state.accepted.revision}`
-        : state.status === "pending"
-          ? `<span class="badge pending" data-testid="order-pending">Submitted, waiting for the next sync</span>`
-          : state.status === "rejected"
-            ? `<span class="badge rejected">Rejected: ${esc(state.rejected.reason)}</span>`
-            : `<span class="badge">Draft</span>`;
-    const changes = state.status === "draft" ? [] : await c.orders.changesSinceSubmission(id);
-    const transmitted = await c.orders.transmitted(id);
-    $("main").innerHTML = `<div class="card" data-testid="order-view"><h2>Order ${badge}</h2>
-      <p><label>Customer <input data-header="customer" value="${esc(o.customer.name)}"></label>
-      <label>Project <input data-header="projectName" value="${esc(o.projectName)}"></label></p>
-      ${linesTable(o, true)}
-      <p><button data-action="submit" data-testid="submit" ${gated("submitOrder")}>${state.status === "submitted" ? "Submit amendment" : "Submit order"}</button>
-      <span class="reason" data-testid="submit-reason">${esc(reasonFor("submitOrder"))}</span></p></div>
-      ${transmitted ? `<div class="card"><h3>As transmitted</h3>${linesTable(transmitted, false)}<p class="muted">${changes.length ? `${changes.length} changes since submission: submit an amendment to send them.` : "No changes since submission."}</p></div>` : ""}`;
-  };
-  await draw();
-  unsubscribers.push(handle.subscribe(() => void draw()));
-  unsubscribers.push(await c.ledger.subscribe(() => void draw()));
-}
-
-async function renderAssistance(): Promise<void> {
-  const c = client as OmsClient;
-  const ledger = await c.ledger.get().catch(() => undefined);
-  const items = await c.assistance.list();
-  $("main").innerHTML = `<div class="card"><h2>Assistance</h2>
-    <p><input id="subject" placeholder="Subject" data-testid="assist-subject"> <button data-action="new-assistance" data-testid="assist-create">Ask for help</button></p>
-    <table><tbody>${items.map(({ id, doc }) => `<tr><td>${esc(doc.subject)}</td><td>${esc(ledger?.assistance[id as never]?.ticketNumber ?? "waiting for sync")}</td></tr>`).join("")}</tbody></table></div>`;
-}
-
-async function renderInbox(): Promise<void> {
-  const messages = await (client as OmsClient).inbox.messages();
-  $("main").innerHTML = `<div class="card"><h2>Inbox</h2><table data-testid="inbox"><tbody>${
-    messages
-      .map(
-        (m) =>
-          `<tr><td>${m.read ? "" : "●"}</td><td>${esc(m.subject)}</td><td class="muted">${esc(new Date(m.at).toLocaleString())}</td></tr>`,
-      )
-      .join("") || `<tr><td class="muted">No messages.</td></tr>`
-  }</tbody></table></div>`;
-}
-
 // ─── Actions ───
-document.addEventListener("click", async (event) => {
+async function act(target: HTMLElement): Promise<void> {
+  const c = client as OmsClient;
+  switch (target.dataset.action) {
+    case "dismiss":
+      return clearNotice();
+    case "sign-in":
+      localStorage.setItem("oms-demo-user", target.dataset.user as string);
+      return location.reload();
+    case "sign-out":
+      localStorage.removeItem("oms-demo-user");
+      await client?.close();
+      location.hash = "";
+      return location.reload();
+    case "clock": {
+      const days = Number(target.dataset.days);
+      if (days === 0) localStorage.removeItem(offsetKey);
+      else
+        localStorage.setItem(
+          offsetKey,
+          String(Number(localStorage.getItem(offsetKey) ?? 0) + days * 86_400_000),
+        );
+      renderBanner(c.gate.state);
+      drawStatus();
+      return route();
+    }
+    case "sync":
+      await c.sync.now();
+      return showNotice("Sync complete.", "info");
+    case "new-quote": {
+      const q = await c.quotes.create({ currency: "USD", projectName: "New project" });
+      location.hash = `#/quote/${q.id}`;
+      return;
+    }
+    case "add-line":
+      current?.change((d) => {
+        addLineItem(d, {
+          productCode: "DH-3046",
+          description: "Double hung",
+          quantity: 1,
+          unitPrice: 45_900,
+        });
+      });
+      return;
+    case "remove-line":
+      current?.change((d) => removeLineItem(d, target.closest("tr")?.dataset.line as never));
+      return;
+    case "to-order": {
+      const o = await c.orders.createFromQuote((current as OmsDocumentHandle<Quote>).id);
+      location.hash = `#/order/${o.id}`;
+      return;
+    }
+    case "submit":
+      target.setAttribute("disabled", "");
+      await c.orders.submit((current as OmsDocumentHandle<Order>).id);
+      return route();
+    case "new-assistance": {
+      const subject =
+        (document.getElementById("subject") as HTMLInputElement).value || "Help with a project";
+      await c.assistance.create({ subject });
+      return route();
+    }
+    case "open-message": {
+      await c.inbox.markRead(target.dataset.id as MessageId);
+      if (target.dataset.href) location.hash = target.dataset.href;
+      else await route();
+      return;
+    }
+    case "export-refused": {
+      const id = target.dataset.id as string;
+      download(`refused-${id}.json`, await c.quarantine.export(id));
+      return;
+    }
+    case "discard-refused": {
+      // Two steps instead of a blocking confirm(): the button asks once more.
+      if (target.dataset.armed !== "yes") {
+        target.dataset.armed = "yes";
+        target.textContent = "Discard for good";
+        return;
+      }
+      await c.quarantine.discard(target.dataset.id as string);
+      return route();
+    }
+  }
+}
+
+document.addEventListener("click", (event) => {
   const target = (event.target as HTMLElement).closest("[data-action]") as HTMLElement | null;
   if (!target) return;
-  const c = client;
-  try {
-    switch (target.dataset.action) {
-      case "sign-in":
-        localStorage.setItem("oms-demo-user", target.dataset.user as string);
-        return location.reload();
-      case "sign-out":
-        localStorage.removeItem("oms-demo-user");
-        await client?.close();
-        location.hash = "";
-        return location.reload();
-      case "clock": {
-        const days = Number(target.dataset.days);
-        if (days === 0) localStorage.removeItem(offsetKey);
-        else
-          localStorage.setItem(
-            offsetKey,
-            String(Number(localStorage.getItem(offsetKey) ?? 0) + days * 86_400_000),
-          );
-        return renderBanner((c as OmsClient).gate.state);
-      }
-      case "sync":
-        return await c?.sync.now().catch((err) => alert((err as Error).message));
-      case "new-quote": {
-        const q = await (c as OmsClient).quotes.create({
-          currency: "USD",
-          projectName: "New project",
-        });
-        location.hash = `#/quote/${q.id}`;
-        return;
-      }
-      case "add-line":
-        current?.change((d) => {
-          addLineItem(d, {
-            productCode: "DH-3046",
-            description: "Double hung",
-            quantity: 1,
-            unitPrice: 45_900,
-          });
-        });
-        return;
-      case "remove-line":
-        current?.change((d) => removeLineItem(d, target.closest("tr")?.dataset.line as never));
-        return;
-      case "to-order": {
-        const o = await (c as OmsClient).orders.createFromQuote(
-          (current as OmsDocumentHandle<Quote>).id,
-        );
-        location.hash = `#/order/${o.id}`;
-        return;
-      }
-      case "submit":
-        await (c as OmsClient).orders.submit((current as OmsDocumentHandle<Order>).id);
-        return void route();
-      case "new-assistance": {
-        const subject =
-          (document.getElementById("subject") as HTMLInputElement).value || "Help with a project";
-        await (c as OmsClient).assistance.create({ subject });
-        return void route();
-      }
-    }
-  } catch (err) {
-    alert((err as Error).message);
-  }
+  act(target).catch((err) => {
+    showNotice((err as Error).message);
+    void route();
+  });
+});
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target as HTMLElement;
+  if (event.key === "Enter" && target.dataset.action === "open-message") target.click();
 });
 
 document.addEventListener("change", (event) => {
@@ -360,7 +283,7 @@ document.addEventListener("change", (event) => {
       current?.change((d) => updateLineItem(d, id, { [field]: value }));
     }
   } catch (err) {
-    alert((err as Error).message);
+    showNotice((err as Error).message);
     void route();
   }
 });

@@ -8,11 +8,8 @@ import {
   Repo,
   type StorageAdapterInterface,
 } from "@automerge/automerge-repo";
-import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
 import { flushReady } from "../adapters/flush-ready.js";
 import { ClientSocketAdapter } from "../adapters/network-ws-client.js";
-import { FileStorageAdapter } from "../adapters/storage-file.js";
-import { MemoryStorageAdapter } from "../adapters/storage-memory.js";
 import { ScopedStorageAdapter } from "../adapters/storage-scoped.js";
 import { createAssistanceRequest, type NewAssistanceRequest } from "../docs/assistance.js";
 import { OmsError, ValidationError } from "../docs/errors.js";
@@ -51,22 +48,23 @@ import { validateWrite } from "../policy/write-validation.js";
 import type { RefusalNotice } from "../relay/protocol.js";
 import { ClientGate } from "./client-gate.js";
 import { type Clock, systemClock } from "./clock.js";
+import {
+  openPartition,
+  type StorageOption,
+  sessionMatches,
+  tokenPrincipal,
+} from "./device-partition.js";
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
+import { standingRequest } from "./standing-request.js";
 import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js";
 import type { SyncStatus } from "./sync-status.js";
 import { SyncedHeads } from "./synced-heads.js";
 
-/** Where the device keeps documents. `{ indexedDb: name }` names the database (one per user, say). */
-export type StorageOption =
-  | "indexeddb"
-  | "memory"
-  | { indexedDb: string }
-  | { folder: string }
-  | StorageAdapterInterface;
+export type { StorageOption };
 
 export interface ClientOptions {
   /** The relay's WebSocket URL, e.g. `wss://relay.example.com`. Its HTTP endpoints share the host. */
@@ -75,7 +73,11 @@ export interface ClientOptions {
   token?: string;
   /** Called for a fresh token when the relay refuses the current one. */
   getToken?: () => string | Promise<string>;
-  /** Default: "indexeddb" in a browser, "memory" elsewhere. `{ folder }` stores files (Node). */
+  /**
+   * Default: "indexeddb" in a browser, "memory" elsewhere. `{ folder }` stores files (Node).
+   * Whatever is chosen, each user gets a partition of their own: a database `name:org:user`, a
+   * subfolder, or a key prefix of the adapter passed (see docs/client.md).
+   */
   storage?: StorageOption;
   clock?: Clock;
   schedule?: Partial<SyncSchedule>;
@@ -153,21 +155,14 @@ export interface OmsClient {
     discard(documentId: DocId | string): Promise<boolean>;
     subscribe(listener: (entries: QuarantineEntry[]) => void): () => void;
   };
+  /**
+   * Resolves when every change made through this client so far is stored on the device. Each
+   * change is written as soon as it is made (a reload right after it keeps it); await this where
+   * a caller must know, before closing a window or handing the device over, say.
+   */
+  flush(): Promise<void>;
   /** Stores everything and disconnects. */
   close(): Promise<void>;
-}
-
-function deviceStorage(option: StorageOption | undefined): StorageAdapterInterface {
-  if (option === undefined) {
-    return typeof globalThis.indexedDB !== "undefined"
-      ? new IndexedDBStorageAdapter("oms-sync")
-      : new MemoryStorageAdapter();
-  }
-  if (option === "indexeddb") return new IndexedDBStorageAdapter("oms-sync");
-  if (option === "memory") return new MemoryStorageAdapter();
-  if ("folder" in option) return new FileStorageAdapter(option.folder);
-  if ("indexedDb" in option) return new IndexedDBStorageAdapter(option.indexedDb);
-  return option;
 }
 
 function withToken(url: string, token: string): string {
@@ -200,18 +195,29 @@ export async function createClient(options: ClientOptions): Promise<OmsClient> {
   const clock = options.clock ?? systemClock;
   const httpUrl = httpUrlOf(options.url);
   let token = options.token ?? (await options.getToken?.()) ?? "";
+  // Whose partition of the device this client opens: the token's claims, unverified (see
+  // tokenPrincipal); the relay checks the token itself before it serves anything.
+  const claims = tokenPrincipal(token);
   const tokens = {
     current: () => token,
     refresh: async () => {
       if (!options.getToken) return undefined;
       const fresh = await options.getToken();
       if (!fresh || fresh === token) return undefined;
+      if (!samePerson(tokenPrincipal(fresh), claims))
+        throw new OmsError(
+          "AUTH_REQUIRED",
+          `getToken returned a token for another user than ${claims.userId} of ${claims.organization}: close this client and create one for the new user`,
+        );
       token = fresh;
       return fresh;
     },
   };
-  const device = deviceStorage(options.storage);
-  const store = new DeviceStore(device);
+  let device: StorageAdapterInterface | undefined;
+  const openDevice = async () => {
+    device ??= await openPartition(options.storage, claims);
+    return device;
+  };
 
   let session: SessionResponse | undefined;
   let sessionIsFresh = true;
@@ -229,24 +235,41 @@ export async function createClient(options: ClientOptions): Promise<OmsClient> {
       ).catch(() => undefined);
     }
     if (!session) {
+      if (!claims.offline) {
+        throw new OmsError(
+          "OFFLINE",
+          `the relay at ${httpUrl} cannot be reached, and this account has no offline access (its token does not grant the Offline permission): connect to the network and try again`,
+          { cause: err },
+        );
+      }
       sessionIsFresh = false;
-      session = await store.get<SessionResponse>("session");
+      const cached = await new DeviceStore(await openDevice()).get<SessionResponse>("session");
+      // Only the token holder's own session: the partition is theirs, and the record must say so.
+      if (cached && sessionMatches(cached, claims)) session = cached;
     }
     if (!session) {
       throw new OmsError(
         "OFFLINE",
-        "the relay cannot be reached and this device has no saved session: the first start needs a connection",
+        `the relay at ${httpUrl} cannot be reached and this device holds no session of ${claims.userId} (${claims.organization}): the first start of a user on a device needs a connection`,
         { cause: err },
       );
     }
   }
+  if (sessionIsFresh && !sessionMatches(session, claims)) {
+    throw new OmsError(
+      "AUTH_REQUIRED",
+      `the relay answered for ${session.user.userId} (${session.user.organization}), not for the token's ${claims.userId} (${claims.organization}): check the token`,
+    );
+  }
+  // Online-only users keep nothing on the device: their start opens no storage at all.
+  const storage = session.user.offline ? await openDevice() : undefined;
   return OmsClientImpl.start({
     ...options,
     clock,
     httpUrl,
     tokens,
-    device,
-    store,
+    device: storage,
+    store: new DeviceStore(storage),
     session,
     sessionIsFresh,
   });
@@ -256,7 +279,8 @@ interface StartOptions extends ClientOptions {
   clock: Clock;
   httpUrl: string;
   tokens: { current(): string; refresh(): Promise<string | undefined> };
-  device: StorageAdapterInterface;
+  /** The user's partition of the device; undefined for online-only users. */
+  device: StorageAdapterInterface | undefined;
   store: DeviceStore;
   session: SessionResponse;
   /** The session came from the relay now, not from the device's cache. */
@@ -323,9 +347,10 @@ class OmsClientImpl implements OmsClient {
     this.#policy = o.policy ?? defaultAccessPolicy;
     this.#clock = o.clock;
     // Online-only users keep nothing on the device: no storage at all.
-    this.#scoped = this.#offline
-      ? new ScopedStorageAdapter(o.device, (id) => this.#inScope(id))
-      : undefined;
+    this.#scoped =
+      this.#offline && o.device
+        ? new ScopedStorageAdapter(o.device, (id) => this.#inScope(id))
+        : undefined;
     this.#store = this.#offline ? o.store : new DeviceStore(undefined);
     this.#gate = new ClientGate(o.clock, this.#store, o.gate ?? {}, this.#offline);
     let engine: SyncEngine | undefined;
@@ -365,7 +390,64 @@ class OmsClientImpl implements OmsClient {
     this.#fetch = o.fetch;
     this.#tokens = o.tokens;
     this.#httpUrl = o.httpUrl;
-    this.#ctx = { principal: () => this.#principal, policy: this.#policy, gate: this.#gate };
+    this.#ctx = {
+      principal: () => this.#principal,
+      policy: this.#policy,
+      gate: this.#gate,
+      changed: (handle) => this.#persist(handle),
+    };
+    this.#watchPageExit();
+  }
+
+  readonly #writes = new Set<Promise<void>>();
+  #saveError: unknown;
+
+  /**
+   * Stores a document changed here now, not after the Repo's save throttle (100 ms): the write
+   * is issued before the current task ends, so a page that unloads right after still has it.
+   */
+  #persist(handle: DocHandle<unknown>): void {
+    if (!this.#offline) return;
+    const write = this.#repo
+      .flush([handle.documentId])
+      .then(() => this.#synced.flush())
+      .catch((err) => {
+        this.#saveError = err;
+      });
+    this.#writes.add(write);
+    void write.finally(() => this.#writes.delete(write));
+  }
+
+  /** A page that goes away (closed, reloaded, hidden on a phone) stores what is pending first. */
+  #watchPageExit(): void {
+    const target = globalThis as { addEventListener?: typeof addEventListener };
+    if (!this.#offline || typeof target.addEventListener !== "function") return;
+    const flush = () => void this.flush().catch(() => undefined);
+    const hidden = () => {
+      if ((globalThis as { document?: Document }).document?.visibilityState === "hidden") flush();
+    };
+    target.addEventListener("pagehide", flush);
+    target.addEventListener("visibilitychange", hidden);
+    this.#unwatchPageExit = () => {
+      globalThis.removeEventListener?.("pagehide", flush);
+      globalThis.removeEventListener?.("visibilitychange", hidden);
+    };
+  }
+
+  #unwatchPageExit: () => void = () => undefined;
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.#writes]);
+    await flushReady(this.#repo);
+    await this.#synced.flush();
+    const error = this.#saveError;
+    this.#saveError = undefined;
+    if (error)
+      throw new OmsError(
+        "INTERNAL",
+        `a change could not be stored on this device (${String(error)}); it is still in memory: keep the page open and free some storage`,
+        { cause: error },
+      );
   }
 
   get user(): Principal {
@@ -617,8 +699,10 @@ class OmsClientImpl implements OmsClient {
     if (accessLost) {
       this.#addedToMy.delete(id);
       const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-      if (workspace?.isReady() && Object.hasOwn((workspace.doc() as Workspace).my, id))
+      if (workspace?.isReady() && Object.hasOwn((workspace.doc() as Workspace).my, id)) {
         workspace.change((w) => removeFromMy(w as Workspace, id as DocId));
+        this.#persist(workspace as DocHandle<unknown>);
+      }
       // After the change: its listener counts the document as departing.
       this.#departing.delete(id);
       await this.#store.set("departing", [...this.#departing]);
@@ -729,7 +813,9 @@ class OmsClientImpl implements OmsClient {
     const handle = this.#repo.create<T>(initial);
     this.#addedToMy.add(handle.documentId);
     workspace.change((w) => addToMy(w, handle.documentId as unknown as DocId, kind));
+    this.#persist(workspace as DocHandle<unknown>);
     await this.#scoped?.admit(handle.documentId);
+    this.#persist(handle as DocHandle<unknown>);
     this.#engine.watch(handle as DocHandle<unknown>);
     if (this.#offline) this.#synced.markDirty(handle.documentId);
     this.#trackChanges(handle as DocHandle<unknown>);
@@ -772,22 +858,7 @@ class OmsClientImpl implements OmsClient {
       });
       return this.#create(order, "order");
     },
-    submit: async (id) => {
-      this.#gate.assertEnabled("submitOrder");
-      const handle = await this.#find<Order>(id, `order ${id}`);
-      const problems = checkOrderComplete(handle.doc());
-      if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
-      const heads = getHeads(handle.doc());
-      return wrapHandle(handle, this.#ctx).change((o) =>
-        addSubmissionRequest(o, {
-          requestedBy: this.#principal.userId,
-          heads,
-          lastSyncAt: this.#gate.state.lastSyncAt,
-          lastSyncReceipt: this.#gate.lastSyncReceipt,
-          now: this.#now(),
-        }),
-      );
-    },
+    submit: (id) => this.#oncePerOrder(idOf(id), () => this.#submit(id)),
     state: async (id) => {
       const order = await this.#find<Order>(id, `order ${id}`);
       return submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
@@ -801,6 +872,42 @@ class OmsClientImpl implements OmsClient {
       return accepted ? changesSinceSubmission(order, accepted.heads) : [];
     },
   };
+
+  readonly #submitting = new Map<string, Promise<unknown>>();
+
+  /** Submits of one order run one after the other: the second sees the first's request. */
+  #oncePerOrder<T>(orderId: string, run: () => Promise<T>): Promise<T> {
+    const next = (this.#submitting.get(orderId) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(run);
+    this.#submitting.set(orderId, next);
+    void next
+      .finally(() => {
+        if (this.#submitting.get(orderId) === next) this.#submitting.delete(orderId);
+      })
+      .catch(() => undefined);
+    return next;
+  }
+
+  /** Writes a submission request, unless one already submits the order as it is. */
+  async #submit(id: string): Promise<string> {
+    this.#gate.assertEnabled("submitOrder");
+    const handle = await this.#find<Order>(id, `order ${id}`);
+    const problems = checkOrderComplete(handle.doc());
+    if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
+    const standing = standingRequest(handle.doc(), await this.ledger.get().catch(() => undefined));
+    if (standing) return standing;
+    const heads = getHeads(handle.doc());
+    return wrapHandle(handle, this.#ctx).change((o) =>
+      addSubmissionRequest(o, {
+        requestedBy: this.#principal.userId,
+        heads,
+        lastSyncAt: this.#gate.state.lastSyncAt,
+        lastSyncReceipt: this.#gate.lastSyncReceipt,
+        now: this.#now(),
+      }),
+    );
+  }
 
   async #accepted(id: string): Promise<{ order: Order; accepted: AcceptedOutcome | null }> {
     const order = (await this.#find<Order>(id, `order ${id}`)).doc();
@@ -850,6 +957,7 @@ class OmsClientImpl implements OmsClient {
     markRead: async (id: MessageId | string) => {
       const workspace = await this.#workspace();
       workspace.change((w) => markRead(w, id as MessageId, this.#now()));
+      this.#persist(workspace as DocHandle<unknown>);
     },
   };
 
@@ -909,6 +1017,8 @@ class OmsClientImpl implements OmsClient {
   }
 
   async close(): Promise<void> {
+    this.#unwatchPageExit();
+    await Promise.all([...this.#writes]);
     await this.#engine.stop();
     await flushReady(this.#repo);
     await this.#gate.close();
@@ -920,6 +1030,10 @@ function idOf(urlOrId: string): string {
   return urlOrId.startsWith("automerge:")
     ? (urlOrId.slice("automerge:".length).split("#")[0] as string)
     : urlOrId;
+}
+
+function samePerson(a: Principal, b: Principal): boolean {
+  return a.userId === b.userId && a.organization === b.organization;
 }
 
 function principalOf(session: SessionResponse): Principal {

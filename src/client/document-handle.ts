@@ -31,6 +31,8 @@ export interface HandleContext {
   principal: () => Principal;
   policy: AccessPolicy;
   gate: ClientGate;
+  /** Called after every change made through the handle: the client stores it at once. */
+  changed(handle: DocHandle<unknown>): void;
 }
 
 function pricesChanged(before: CommercialDocument, after: CommercialDocument): boolean {
@@ -77,6 +79,7 @@ export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocu
       handle.change((d) => {
         result = fn(d as T);
       });
+      ctx.changed(handle as DocHandle<unknown>);
       return result as R;
     },
   };

@@ -3,7 +3,9 @@
 
 export { ClientSocketAdapter } from "../adapters/network-ws-client.js";
 export { FileStorageAdapter } from "../adapters/storage-file.js";
+export { DeviceIndexedDbStorageAdapter } from "../adapters/storage-indexeddb.js";
 export { MemoryStorageAdapter } from "../adapters/storage-memory.js";
+export { PrefixedStorageAdapter } from "../adapters/storage-prefixed.js";
 export * from "../docs/index.js";
 export * from "../policy/index.js";
 export type {
@@ -21,7 +23,12 @@ export type { Clock } from "./clock.js";
 export { systemClock } from "./clock.js";
 export type { OmsDocumentHandle } from "./document-handle.js";
 export { FeatureDisabledError, WriteRefusedError } from "./errors.js";
-export type { QuarantineEntry, QuarantineExport, UnsyncedChange } from "./quarantine.js";
+export type {
+  ChangeDecoder,
+  QuarantineEntry,
+  QuarantineExport,
+  UnsyncedChange,
+} from "./quarantine.js";
 export { unsyncedChanges } from "./quarantine.js";
 export type { SessionResponse } from "./session.js";
 export type { SyncSchedule } from "./sync-engine.js";

@@ -2,14 +2,20 @@ import * as A from "@automerge/automerge";
 import type { WriteRefusal } from "../policy/write-validation.js";
 import type { DeviceStore } from "./device-store.js";
 
-/** One change of a quarantined document that the relay did not store. */
+/**
+ * One change of a quarantined document that the relay did not store. A change that Automerge
+ * cannot decode (a value it cannot turn into JavaScript, say) is kept all the same, as bytes in
+ * the export, with its fields null and `undecodable` saying why.
+ */
 export interface UnsyncedChange {
-  readonly hash: string;
-  readonly actor: string;
-  readonly seq: number;
+  readonly hash: string | null;
+  readonly actor: string | null;
+  readonly seq: number | null;
   /** Seconds since the epoch, as the writing device's clock had it. */
-  readonly time: number;
+  readonly time: number | null;
   readonly message: string | null;
+  /** Why the change could not be decoded; absent when it could. */
+  readonly undecodable?: string;
 }
 
 /** A document whose local changes the relay refused: kept here until the user discards it. */
@@ -28,7 +34,7 @@ export interface QuarantineEntry {
 /** The JSON `export` produces: the document as this device had it, and the refused changes. */
 export interface QuarantineExport extends QuarantineEntry {
   readonly format: "oms-sync/quarantine@1";
-  /** The document with the unsynced changes, as JSON. */
+  /** The document with the unsynced changes, as JSON; null when it cannot be read back. */
   readonly document: unknown;
   /** The relay's heads this device was told of (Automerge hex), or null. */
   readonly relayHeads: readonly string[] | null;
@@ -46,17 +52,29 @@ interface Stored extends QuarantineEntry {
 
 const RECORD = "quarantine";
 
+/** Reads a change's metadata; `A.decodeChange` unless a test passes another. */
+export type ChangeDecoder = (bytes: A.Change) => A.DecodedChange;
+
 /**
  * The changes of `doc` that are not ancestors of `relayHeads`: what the relay does not have. A
  * head this copy lacks cannot be followed, so the changes behind it count as unsynced (reporting
- * too much keeps work; too little would lose it).
+ * too much keeps work; too little would lose it). A change that cannot be decoded (`change` is
+ * null, `error` says why) cannot be placed in the history either, so it always counts.
  */
 export function unsyncedChanges(
   doc: A.Doc<unknown>,
   relayHeads: readonly string[] | undefined,
-): { change: A.DecodedChange; bytes: A.Change }[] {
-  const all = A.getAllChanges(doc).map((bytes) => ({ change: A.decodeChange(bytes), bytes }));
-  const byHash = new Map(all.map((c) => [c.change.hash, c.change]));
+  decode: ChangeDecoder = A.decodeChange,
+): { change: A.DecodedChange | null; bytes: A.Change; error?: string }[] {
+  const all = A.getAllChanges(doc).map((bytes) => {
+    try {
+      return { change: decode(bytes), bytes };
+    } catch (err) {
+      return { change: null, bytes, error: String(err) };
+    }
+  });
+  const byHash = new Map<string, A.DecodedChange>();
+  for (const { change } of all) if (change?.hash) byHash.set(change.hash, change);
   const known = new Set<string>();
   const stack = (relayHeads ?? []).filter((h) => byHash.has(h));
   for (let hash = stack.pop(); hash !== undefined; hash = stack.pop()) {
@@ -64,7 +82,7 @@ export function unsyncedChanges(
     known.add(hash);
     for (const dep of byHash.get(hash)?.deps ?? []) if (!known.has(dep)) stack.push(dep);
   }
-  return all.filter((c) => !known.has(c.change.hash as string));
+  return all.filter((c) => !c.change?.hash || !known.has(c.change.hash));
 }
 
 /**
@@ -131,16 +149,28 @@ export class Quarantine {
       reasons: input.reasons,
       accessLost: input.accessLost,
       quarantinedAt: input.now,
-      unsyncedChanges: unsynced.map(({ change }) => ({
-        hash: change.hash as string,
-        actor: change.actor,
-        seq: change.seq,
-        time: change.time,
-        message: change.message,
-      })),
+      unsyncedChanges: unsynced.map(({ change, error }) =>
+        change
+          ? {
+              hash: change.hash ?? null,
+              actor: change.actor,
+              seq: change.seq,
+              time: change.time,
+              message: change.message,
+            }
+          : {
+              hash: null,
+              actor: null,
+              seq: null,
+              time: null,
+              message: null,
+              undecodable: error ?? "",
+            },
+      ),
       relayHeads: input.relayHeads ?? null,
+      // The raw changes are the part that must survive whatever else fails.
       changes: unsynced.map(({ bytes }) => toBase64(bytes)),
-      binary: toBase64(A.save(input.doc)),
+      binary: wholeDocument(input.doc),
     };
     entries.set(input.documentId, stored);
     await this.#save(entries);
@@ -153,7 +183,7 @@ export class Quarantine {
     return {
       format: "oms-sync/quarantine@1",
       ...summary(stored),
-      document: A.toJS(A.load(fromBase64(stored.binary))),
+      document: readable(stored.binary),
       relayHeads: stored.relayHeads,
       changes: stored.changes,
       binary: stored.binary,
@@ -182,6 +212,23 @@ function summary(stored: Stored): QuarantineEntry {
     quarantinedAt: stored.quarantinedAt,
     unsyncedChanges: stored.unsyncedChanges,
   };
+}
+
+function wholeDocument(doc: A.Doc<unknown>): string {
+  try {
+    return toBase64(A.save(doc));
+  } catch {
+    return "";
+  }
+}
+
+// The document as JSON, or null when it cannot be read back: `changes` still hold the work.
+function readable(binary: string): unknown {
+  try {
+    return binary ? A.toJS(A.load(fromBase64(binary))) : null;
+  } catch {
+    return null;
+  }
 }
 
 function kindOf(doc: A.Doc<unknown>): string | undefined {

@@ -34,8 +34,11 @@ afterAll(async () => {
 });
 
 /** A fresh browser profile, signed in as `user`, with the sync indicator watched. */
-async function signIn(user: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+async function signIn(
+  user: string,
+  viewport = { width: 1280, height: 720 },
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
   // Remember whether the progress indicator ever appeared: a sync can be quick.
   await context.addInitScript(() => {
     new MutationObserver(() => {
@@ -53,6 +56,7 @@ async function signIn(user: string): Promise<{ context: BrowserContext; page: Pa
 const shot = (page: Page, name: string) => page.screenshot({ path: `${ARTIFACTS}/${name}.png` });
 
 let quoteId = "";
+let orderUrl = "";
 let alice: { context: BrowserContext; page: Page };
 
 describe("the example front end in Chromium", () => {
@@ -77,6 +81,33 @@ describe("the example front end in Chromium", () => {
     expect(await page.getByTestId("quotes-list").textContent()).toContain("$1,377.00");
     expect(await page.getByTestId("sync-status").textContent()).toContain("Offline");
   });
+
+  it("keeps an edit when the page reloads 0 ms after it, 30 times in a row", async () => {
+    const { page } = alice;
+    await page.goto(`${example.url}#/quote/${quoteId}`);
+    for (let i = 0; i < 30; i++) {
+      await page.getByTestId("quote-editor").waitFor();
+      // The last one puts the name back, for the tests after this one.
+      const name = i === 29 ? "Lake house" : `Reload ${i}`;
+      // The edit and the reload in one task: nothing else runs between them.
+      await page.evaluate((value) => {
+        (window as unknown as { beforeReload: boolean }).beforeReload = true;
+        const input = document.querySelector("[data-testid=project]") as HTMLInputElement;
+        input.value = value;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+        location.reload();
+      }, name);
+      // The new page, not the old one (whose field shows the typed value anyway).
+      await page.waitForFunction(
+        () =>
+          !(window as unknown as { beforeReload?: boolean }).beforeReload &&
+          document.querySelector("[data-testid=quote-editor]"),
+        undefined,
+        { timeout: 30_000 },
+      );
+      expect(await page.getByTestId("project").inputValue()).toBe(name);
+    }
+  }, 240_000);
 
   it("syncs when the relay is back: progress, then complete; a fresh profile sees the quote", async () => {
     await example.startRelay();
@@ -104,11 +135,36 @@ describe("the example front end in Chromium", () => {
     await page.goto(`${example.url}#/quote/${quoteId}`);
     await page.getByTestId("to-order").click();
     await page.getByTestId("order-view").waitFor();
+    orderUrl = page.url();
     await page.getByTestId("submit").click();
+    // Submitted: pending, then accepted with nothing changed since; either way not again.
+    await expect.poll(() => page.getByTestId("submit").isDisabled()).toBe(true);
     await page.getByTestId("sync-button").click();
     await page.getByTestId("order-number").waitFor({ timeout: 30_000 });
     expect(await page.getByTestId("order-number").textContent()).toBe("SO-000001");
+    await expect
+      .poll(() => page.getByTestId("submit-reason").textContent())
+      .toMatch(/No changes since revision 1/);
     await shot(page, "order-submitted");
+  });
+
+  it("lists orders with number and status; an inbox message opens its order and is marked read", async () => {
+    const { page } = alice;
+    await page.goto(`${example.url}#/orders`);
+    await expect.poll(() => page.getByTestId("orders-list").textContent()).toContain("SO-000001");
+    expect(await page.getByTestId("sync-last").textContent()).toMatch(
+      /Last complete sync: .+ \((just now|\d+ min ago)\)/,
+    );
+    await page.goto(`${example.url}#/inbox`);
+    const unread = page.locator("[data-testid=inbox] tr.unread");
+    await expect.poll(() => unread.count(), { timeout: 30_000 }).toBe(1);
+    await unread.first().click();
+    await page.getByTestId("order-view").waitFor();
+    expect(await page.getByTestId("order-number").textContent()).toBe("SO-000001");
+    await page.goto(`${example.url}#/inbox`);
+    await page.getByTestId("inbox").waitFor();
+    await expect.poll(() => unread.count()).toBe(0);
+    expect(await page.locator("[data-testid=inbox] tr.read").count()).toBe(1);
   });
 
   it("never shows the quote to a user of another organization", async () => {
@@ -129,20 +185,92 @@ describe("the example front end in Chromium", () => {
     await oscar.context.close();
   });
 
+  it("shows refused changes: a count in the status corner, a page that lists and exports them", async () => {
+    const { page } = alice;
+    await page.goto(`${example.url}#/quotes`);
+    await page.getByTestId("new-quote").click();
+    await page.getByTestId("quote-editor").waitFor();
+    const id = decodeURIComponent(new URL(page.url()).hash.split("/")[2] ?? "");
+    await page.getByTestId("sync-button").click();
+    await page.getByTestId("sync-complete").waitFor({ timeout: 30_000 });
+    await example.stopRelay();
+    await page.getByTestId("project").fill("Edited offline");
+    await page.getByTestId("project").press("Tab");
+    await example.startRelay();
+    await example.relay?.admin.reassign(id, "mona", "territory change");
+    await page.getByTestId("sync-button").click();
+    await page.getByTestId("sync-quarantined").waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId("sync-quarantined").textContent()).toBe("1 refused document");
+    await page.getByTestId("sync-quarantined").click();
+    await page.getByTestId(`refused-${id}`).waitFor();
+    expect(await page.getByTestId(`refused-${id}`).textContent()).toContain("territory change");
+    await shot(page, "refused");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.locator(`[data-testid="refused-${id}"] [data-action=export-refused]`).click(),
+    ]);
+    const exported = JSON.parse(
+      await new Promise<string>((resolve, reject) => {
+        void download.createReadStream().then((stream) => {
+          let text = "";
+          stream.on("data", (chunk) => {
+            text += chunk;
+          });
+          stream.on("end", () => resolve(text));
+          stream.on("error", reject);
+        });
+      }),
+    );
+    expect(exported).toMatchObject({ format: "oms-sync/quarantine@1", documentId: id });
+    expect(exported.document.projectName).toBe("Edited offline");
+  });
+
   it("disables submitting after 15 days without a sync, with the reason; a sync lifts it", async () => {
     const { page } = alice;
+    await page.goto(orderUrl);
+    await page.getByTestId("order-view").waitFor();
     await page.getByTestId("clock-15").click();
     await expect.poll(() => page.getByTestId("submit").isDisabled()).toBe(true);
     expect(await page.getByTestId("submit-reason").textContent()).toMatch(
       /Disabled: no complete sync for 15 days\. Sync to enable it\./,
     );
     expect(await page.getByTestId("gate-banner").textContent()).toMatch(/disabled until you sync/);
+    // No green "Synced" beside the warning; the corner says how old the last sync is.
+    expect(await page.getByTestId("sync-complete").count()).toBe(0);
+    expect(await page.getByTestId("sync-last").textContent()).toMatch(/\(15 days ago\)/);
     await shot(page, "gate-blocked");
     await page.getByTestId("sync-button").click();
+    // The gate lifts; the order was submitted and has not changed since, so Submit says that.
     await expect
-      .poll(() => page.getByTestId("submit").isDisabled(), { timeout: 30_000 })
-      .toBe(false);
+      .poll(() => page.getByTestId("submit-reason").textContent(), { timeout: 30_000 })
+      .toBe("No changes since revision 1.");
+    expect(await page.getByTestId("gate-banner").textContent()).toBe("");
     await page.getByTestId("clock-reset").click();
     await alice.context.close();
   });
+
+  for (const width of [390, 768]) {
+    it(`fits a ${width} px wide screen: no sideways scrolling, the status corner never over the last row`, async () => {
+      const { context, page } = await signIn("alice", { width, height: 640 });
+      for (const view of ["#/quotes", `#/quote/${quoteId}`, "#/orders", "#/inbox"]) {
+        await page.goto(`${example.url}${view}`);
+        await page.locator("main tbody tr").last().waitFor();
+        await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+        const layout = await page.evaluate(() => {
+          const rows = document.querySelectorAll("main tr");
+          const last = (rows[rows.length - 1] as HTMLElement).getBoundingClientRect();
+          const footer = (
+            document.getElementById("sync-status") as HTMLElement
+          ).getBoundingClientRect();
+          return {
+            overflow: document.documentElement.scrollWidth - window.innerWidth,
+            overlap: last.bottom > footer.top && last.top < footer.bottom,
+          };
+        });
+        expect(layout, view).toEqual({ overflow: 0, overlap: false });
+        await shot(page, `layout-${width}-${view.split("/")[1]}`);
+      }
+      await context.close();
+    });
+  }
 });

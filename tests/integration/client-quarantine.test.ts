@@ -1,11 +1,14 @@
 import * as A from "@automerge/automerge";
 import { afterEach, describe, expect, it } from "vitest";
+import { MemoryStorageAdapter } from "../../src/adapters/storage-memory.js";
+import { DeviceStore } from "../../src/client/device-store.js";
 import {
   createClient,
   type OmsClient,
   type QuarantineEntry,
   type QuarantineExport,
 } from "../../src/client/index.js";
+import { Quarantine } from "../../src/client/quarantine.js";
 import type { FieldRule } from "../../src/policy/index.js";
 import type { Relay } from "../../src/relay/index.js";
 import { relayDoc, startRelay, tempDir, waitFor } from "./helpers.js";
@@ -164,5 +167,48 @@ describe("a write the relay's rules refuse", () => {
       [quote.id, "Barn", ""],
     ]);
     expect(relayDoc<{ notes?: string }>(relay, quote.id).notes).toBe("");
+  });
+});
+
+describe("a refused change that Automerge cannot decode", () => {
+  it("is quarantined all the same: its bytes kept, its fields null, the reason given", async () => {
+    // An integer past 2^53 applies and saves, but decodeChange cannot turn it into a number.
+    let doc = A.from<Record<string, unknown>>({ kind: "quote", projectName: "Lake house" });
+    const relayHeads = A.getHeads(doc);
+    const relayCopy = A.clone(doc);
+    doc = A.change(doc, (d) => {
+      d.projectName = "Lake house, second floor";
+    });
+    doc = A.change(doc, (d) => {
+      d.reference = 2 ** 60;
+    });
+    const refused = A.getAllChanges(doc).slice(-2);
+    expect(() => A.decodeChange(refused[1] as A.Change)).toThrow(/can't be represented/);
+
+    const store = new DeviceStore(new MemoryStorageAdapter());
+    const entry = await new Quarantine(store).add({
+      documentId: "quote-1",
+      doc,
+      reasons: [{ code: "FORBIDDEN", message: "not yours any more" }],
+      accessLost: true,
+      relayHeads,
+      now: 1,
+    });
+    expect(entry?.unsyncedChanges).toEqual([
+      expect.objectContaining({ message: null, hash: expect.any(String) }),
+      expect.objectContaining({
+        hash: null,
+        undecodable: expect.stringMatching(/can't be represented/),
+      }),
+    ]);
+    // Kept on the device: a new quarantine over the same storage exports the exact bytes.
+    const exported = await new Quarantine(store).export("quote-1");
+    expect(exported?.changes).toEqual(refused.map((c) => Buffer.from(c).toString("base64")));
+    // The relay's version plus the exported changes is the device's copy again.
+    const [restored] = A.applyChanges(
+      relayCopy,
+      (exported?.changes ?? []).map((c) => new Uint8Array(Buffer.from(c, "base64"))),
+    );
+    expect(A.getHeads(restored)).toEqual(A.getHeads(doc));
   });
 });
