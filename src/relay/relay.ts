@@ -16,6 +16,8 @@ import type { Reassignment, Revocation } from "./admin.js";
 import { AdminService, revokedMessage } from "./admin.js";
 import { createTokenVerifier, mintToken, type TokenRequest } from "./auth.js";
 import { BulkExport } from "./bulk-export.js";
+import { Catalogue } from "./catalogue/catalogue.js";
+import { CatalogueService } from "./catalogue/catalogue-service.js";
 import {
   defaultConfiguration,
   defaultOrderNumber,
@@ -166,6 +168,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
   headsIndex.recordOnFlush(repo);
+  const catalogue = new Catalogue(db, (id) => registry.get(id));
+  catalogue.keepOnFlush(repo, (documentId, err) =>
+    log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
+  );
   gateRef.gate = new WriteGate({
     repo,
     registry,
@@ -261,6 +267,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     admin,
     digest: new SyncDigestService({ repo, registry, index: headsIndex, gate: gateRef.gate }),
     bulk: new BulkExport({ storage, index: headsIndex, gate: gateRef.gate }),
+    catalogue: new CatalogueService({ db, catalogue, policy }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {
