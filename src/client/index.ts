@@ -6,6 +6,7 @@ export { FileStorageAdapter } from "../adapters/storage-file.js";
 export { MemoryStorageAdapter } from "../adapters/storage-memory.js";
 export * from "../docs/index.js";
 export * from "../policy/index.js";
+export type { CatalogueSearch } from "./catalogue-search.js";
 export type {
   ClientOptions,
   DocumentCollection,

@@ -1,9 +1,8 @@
+import type { CatalogueKind } from "../docs/catalogue.js";
 import type { OrganizationId, UserId } from "../docs/ids.js";
 import { hasRole, type Principal, roles } from "./principal.js";
 
-/** The kinds the catalogue lists. */
-export const catalogueKinds = ["quote", "order", "assistance"] as const;
-export type CatalogueKind = (typeof catalogueKinds)[number];
+export type { CatalogueKind } from "../docs/catalogue.js";
 
 /** Documents of one organization: all of them, or only those of the named owners. */
 export interface ReadClause {

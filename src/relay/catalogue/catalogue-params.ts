@@ -1,13 +1,13 @@
-import { OmsError } from "../../docs/errors.js";
-import { type CatalogueKind, catalogueKinds } from "../../policy/read-filter.js";
 import {
-  type CatalogueCursor,
-  type CatalogueQuery,
+  type CatalogueKind,
   type CatalogueSort,
+  catalogueKinds,
   catalogueSorts,
   type OrderState,
   orderStates,
-} from "./catalogue-query.js";
+} from "../../docs/catalogue.js";
+import { OmsError } from "../../docs/errors.js";
+import type { CatalogueCursor, CatalogueQuery } from "./catalogue-query.js";
 
 /** The limits of `GET /v1/documents`, named in one place. */
 export const catalogueLimits = {

@@ -1,13 +1,14 @@
+import type {
+  CatalogueEntry,
+  CatalogueKind,
+  CatalogueSort,
+  OrderState,
+} from "../../docs/catalogue.js";
 import type { OrganizationId, UserId } from "../../docs/ids.js";
 import type { AccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
-import type { CatalogueKind, ReadFilter } from "../../policy/read-filter.js";
+import type { ReadFilter } from "../../policy/read-filter.js";
 import type { RelayDatabase } from "../database.js";
-
-export const catalogueSorts = ["updated", "created", "customer", "total"] as const;
-export type CatalogueSort = (typeof catalogueSorts)[number];
-export const orderStates = ["draft", "pending", "submitted", "rejected"] as const;
-export type OrderState = (typeof orderStates)[number];
 
 /** Where the previous page ended: the sort value and id of its last row. */
 export interface CatalogueCursor {
@@ -27,33 +28,6 @@ export interface CatalogueQuery {
   order: "asc" | "desc";
   limit: number;
   after?: CatalogueCursor;
-}
-
-/** One document as the catalogue lists it. */
-export interface CatalogueEntry {
-  id: string;
-  kind: CatalogueKind;
-  organization: string;
-  owner: string;
-  customer: string;
-  /** The project name; an assistance request's subject. */
-  project: string;
-  currency: string | null;
-  /** Integer minor units of `currency`; null for assistance requests (and an overflowing total). */
-  total: number | null;
-  lines: number;
-  createdAt: number;
-  updatedAt: number;
-  /** Orders only: draft, pending, submitted or rejected. */
-  state: OrderState | null;
-  orderNumber: string | null;
-  revision: number | null;
-}
-
-export interface CataloguePage {
-  rows: CatalogueEntry[];
-  /** The cursor of the next page, or null on the last one. */
-  next: string | null;
 }
 
 interface SqlRow {

@@ -1,9 +1,10 @@
+import type { CataloguePage } from "../../docs/catalogue.js";
 import type { AccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
 import type { RelayDatabase } from "../database.js";
 import type { Catalogue } from "./catalogue.js";
 import { catalogueLimits, encodeCursor, parseCatalogueQuery } from "./catalogue-params.js";
-import { type CataloguePage, searchCatalogue } from "./catalogue-query.js";
+import { searchCatalogue } from "./catalogue-query.js";
 import { RateLimiter } from "./rate-limit.js";
 
 /** What `GET /v1/documents` answers, with its per-user rate limit. */
