@@ -117,7 +117,10 @@ const migrations: readonly string[] = [
    CREATE INDEX catalogue_by_created ON catalogue(organization, kind, created_at, doc_id);
    CREATE INDEX catalogue_by_customer ON catalogue(organization, kind, customer_key, doc_id);
    CREATE INDEX catalogue_by_total ON catalogue(organization, kind, total_key, doc_id);
-   CREATE INDEX catalogue_by_owner ON catalogue(organization, kind, owner, updated_at, doc_id);`,
+   CREATE INDEX catalogue_by_owner ON catalogue(organization, kind, owner, updated_at, doc_id);
+   CREATE TABLE catalogue_pending (
+     doc_id TEXT PRIMARY KEY
+   );`,
 ];
 
 /**

@@ -168,7 +168,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
   headsIndex.recordOnFlush(repo);
-  const catalogue = new Catalogue(db, (id) => registry.get(id));
+  const catalogue = new Catalogue(db, (id) => registry.get(id), storage);
   catalogue.keepOnFlush(repo, (documentId, err) =>
     log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
   );

@@ -49,6 +49,8 @@ export class Catalogue {
   readonly #meta: (docId: string) => DocumentMeta | undefined;
   /** Heads last derived, per document: a flush that changed nothing costs one map lookup. */
   readonly #memo = new Map<string, string>();
+  /** Documents marked in `catalogue_pending` (a store may be under way). */
+  readonly #pending = new Set<string>();
   readonly #storedHeads;
   readonly #upsert;
   readonly #outcomesOf;
@@ -59,9 +61,20 @@ export class Catalogue {
   readonly #setSeen;
   #outcomesSeen: number;
 
-  constructor(db: RelayDatabase, meta: (docId: string) => DocumentMeta | undefined) {
+  readonly #storage: SqliteStorageAdapter;
+  readonly #markPending;
+  readonly #clearPending;
+
+  constructor(
+    db: RelayDatabase,
+    meta: (docId: string) => DocumentMeta | undefined,
+    storage: SqliteStorageAdapter,
+  ) {
     this.#db = db;
     this.#meta = meta;
+    this.#storage = storage;
+    this.#markPending = db.prepare("INSERT OR IGNORE INTO catalogue_pending (doc_id) VALUES (?)");
+    this.#clearPending = db.prepare("DELETE FROM catalogue_pending WHERE doc_id = ?");
     this.#storedHeads = db.prepare<[string], { heads: string }>(
       "SELECT heads FROM catalogue WHERE doc_id = ?",
     );
@@ -100,6 +113,42 @@ export class Catalogue {
       { customer: string; project: string; request_count: number }
     >("SELECT customer, project, request_count FROM catalogue WHERE doc_id = ?");
     this.#outcomesSeen = this.#seen.get(OUTCOMES_SEEN)?.value ?? 0;
+    this.#recoverPending();
+  }
+
+  /**
+   * Rows of documents whose store was interrupted (a crash between storing a document and
+   * writing its row) are derived again from what storage holds.
+   */
+  #recovering = false;
+
+  #recoverPending(): void {
+    this.#recovering = true;
+    const pending = this.#db
+      .prepare<[], { doc_id: string }>("SELECT doc_id FROM catalogue_pending")
+      .all();
+    for (const { doc_id } of pending) {
+      const meta = this.#meta(doc_id);
+      if (!meta || !this.#deriveStored(doc_id, meta)) this.#clearPending.run(doc_id);
+    }
+    this.#recovering = false;
+  }
+
+  /** Derives a row from the document's stored chunks; false when nothing is stored. */
+  #deriveStored(docId: string, meta: DocumentMeta): boolean {
+    const chunks = this.#storage
+      .loadRangeNow([docId])
+      .filter((c) => c.key[1] === "snapshot" || c.key[1] === "incremental");
+    if (chunks.length === 0) return false;
+    const doc = A.loadIncremental(A.init(), concat(chunks.map((c) => c.data as Uint8Array)));
+    try {
+      const row = deriveRow(meta, doc);
+      if (!row) return false;
+      this.#write(docId, row, headsKey(A.getHeads(doc)));
+      return true;
+    } finally {
+      A.free(doc);
+    }
   }
 
   /**
@@ -107,12 +156,13 @@ export class Catalogue {
    * heads differ from the row's; returns whether the row was written.
    */
   update(docId: string, hexHeads: readonly string[], doc: () => unknown): boolean {
-    const heads = [...hexHeads].sort().join(",");
+    const heads = headsKey(hexHeads);
     if (this.#memo.get(docId) === heads) return false;
     const meta = this.#meta(docId);
     if (!meta || (meta.kind !== "quote" && meta.kind !== "order" && meta.kind !== "assistance"))
       return false;
     if (this.#storedHeads.get(docId)?.heads === heads) {
+      this.#clean(docId);
       this.#memo.set(docId, heads);
       return false;
     }
@@ -134,6 +184,7 @@ export class Catalogue {
         heads,
       });
       if (row.kind === "order") this.#refreshSubmission(docId);
+      this.#clean(docId);
     })();
   }
 
@@ -165,19 +216,53 @@ export class Catalogue {
 
   /**
    * Keeps the catalogue on every store: wraps `repo.flush`, through which every place the relay
-   * stores a document goes (see `HeadsIndex.recordOnFlush`). A row that cannot be derived is
-   * reported and skipped; it never fails the store.
+   * stores a document goes (see `HeadsIndex.recordOnFlush`). Documents whose heads changed are
+   * marked pending before the store and their rows written after it, only if nothing changed in
+   * between: a row never shows more than storage holds, and a crash in between is repaired from
+   * storage on the next start. A row that cannot be derived is reported; it never fails the store.
    */
   keepOnFlush(repo: Repo, onError: (documentId: string, err: unknown) => void): void {
+    // The Repo also saves on its own (debounced, after changes): a document is marked pending
+    // before any chunk of it is written, so that a crash before its row is written is repaired.
+    const save = this.#storage.save.bind(this.#storage);
+    this.#storage.save = (key, data) => {
+      const [id, type] = key;
+      if (
+        id &&
+        (type === "incremental" || type === "snapshot") &&
+        !this.#pending.has(id) &&
+        this.#listed(id)
+      ) {
+        this.#markPending.run(id);
+        this.#pending.add(id);
+      }
+      return save(key, data);
+    };
     const flush = repo.flush.bind(repo);
     repo.flush = async (documents?: DocumentId[]) => {
-      await flush(documents);
-      const ids = documents ?? (Object.keys(repo.handles) as DocumentId[]);
-      for (const id of ids) {
+      const changed: { id: DocumentId; heads: string }[] = [];
+      for (const id of documents ?? (Object.keys(repo.handles) as DocumentId[])) {
         const handle = repo.handles[id];
-        if (!handle?.isReady()) continue;
+        if (!handle?.isReady() || !this.#listed(id)) continue;
+        const heads = headsKey(decodeHeads(handle.heads()));
+        if (this.#memo.get(id) !== heads) changed.push({ id, heads });
+      }
+      const unmarked = changed.filter(({ id }) => !this.#pending.has(id));
+      if (unmarked.length > 0)
+        this.#db.transaction(() => {
+          for (const { id } of unmarked) {
+            this.#markPending.run(id);
+            this.#pending.add(id);
+          }
+        })();
+      await flush(documents);
+      for (const { id, heads } of changed) {
+        const handle = repo.handles[id];
+        const now = handle?.isReady() ? decodeHeads(handle.heads()) : undefined;
+        // Changed while storing: the next store writes the row.
+        if (!now || headsKey(now) !== heads) continue;
         try {
-          this.update(id, decodeHeads(handle.heads()), () => handle.doc());
+          this.update(id, now, () => handle?.doc());
         } catch (err) {
           onError(id, err);
         }
@@ -186,12 +271,21 @@ export class Catalogue {
     };
   }
 
+  #clean(docId: string): void {
+    if (this.#pending.delete(docId) || this.#recovering) this.#clearPending.run(docId);
+  }
+
+  #listed(docId: string): boolean {
+    const kind = this.#meta(docId)?.kind;
+    return kind === "quote" || kind === "order" || kind === "assistance";
+  }
+
   /**
    * Rebuilds every row from the stored documents (after an upgrade or a restore): rows are
    * derived again from each document's chunks, one document in memory at a time, and rows of
    * documents no longer registered are removed.
    */
-  rebuild(storage: SqliteStorageAdapter): { rows: number; skipped: string[] } {
+  rebuild(): { rows: number; skipped: string[] } {
     const documents = this.#db
       .prepare<
         [],
@@ -209,26 +303,15 @@ export class Catalogue {
       this.#db.prepare("DELETE FROM catalogue").run();
       this.#memo.clear();
       for (const d of documents) {
-        const chunks = storage
-          .loadRangeNow([d.doc_id])
-          .filter((c) => c.key[1] === "snapshot" || c.key[1] === "incremental");
-        if (chunks.length === 0) {
-          skipped.push(d.doc_id);
-          continue;
-        }
-        const doc = A.loadIncremental(A.init(), concat(chunks.map((c) => c.data as Uint8Array)));
         const meta: DocumentMeta = {
           kind: d.kind,
           organization: d.organization as OrganizationId,
           ...(d.owner ? { owner: d.owner as UserId } : {}),
         };
-        const row = deriveRow(meta, doc);
-        if (row) {
-          this.#write(d.doc_id, row, [...A.getHeads(doc)].sort().join(","));
-          rows++;
-        } else skipped.push(d.doc_id);
-        A.free(doc);
+        if (this.#deriveStored(d.doc_id, meta)) rows++;
+        else skipped.push(d.doc_id);
       }
+      this.#db.prepare("DELETE FROM catalogue_pending").run();
       // Every order's state was just read from the outcomes: nothing before now is left to apply.
       const seen =
         this.#db
@@ -256,4 +339,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
+}
+
+function headsKey(hexHeads: readonly string[]): string {
+  return [...hexHeads].sort().join(",");
 }

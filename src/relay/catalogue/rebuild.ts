@@ -12,7 +12,7 @@ export function rebuildCatalogue(dataDir: string): { rows: number; skipped: stri
   const db = openDatabase(join(dataDir, "relay.db"));
   try {
     const registry = new DocumentRegistry(db);
-    return new Catalogue(db, (id) => registry.get(id)).rebuild(new SqliteStorageAdapter(db));
+    return new Catalogue(db, (id) => registry.get(id), new SqliteStorageAdapter(db)).rebuild();
   } finally {
     db.close();
   }
