@@ -379,6 +379,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         // Repo.shutdown() flushes every handle and throws on one that is not ready: flush the ready ones.
         adapter.disconnect();
         await flushReady(repo);
+        catalogue.settle();
         wss.close();
         db.close();
         log.info("relay stopped");

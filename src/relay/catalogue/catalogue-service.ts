@@ -23,8 +23,8 @@ export class CatalogueService {
   /** One page for `principal`; throws INVALID_INPUT naming a bad parameter. */
   page(principal: Principal, params: URLSearchParams): CataloguePage {
     const query = parseCatalogueQuery(params);
-    // Outcomes committed since the last store show in this answer already.
-    this.o.catalogue.applyOutcomes();
+    // Every completed store and committed outcome shows in this answer already.
+    this.o.catalogue.settle();
     const { entries, last } = searchCatalogue(this.o.db, this.o.policy, principal, query);
     return { rows: entries, next: last ? encodeCursor(last) : null };
   }

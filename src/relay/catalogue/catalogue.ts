@@ -1,10 +1,18 @@
 import * as A from "@automerge/automerge";
-import { type DocumentId, decodeHeads, type Repo } from "@automerge/automerge-repo/slim";
+import {
+  type DocHandle,
+  type DocumentId,
+  decodeHeads,
+  type Repo,
+} from "@automerge/automerge-repo/slim";
 import type { SqliteStorageAdapter } from "../../adapters/storage-sqlite.js";
 import type { OrganizationId, UserId } from "../../docs/ids.js";
 import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
 import type { RelayDatabase } from "../database.js";
 import { type DerivedRow, deriveRow, searchText } from "./catalogue-row.js";
+
+/** How long stored documents wait for their rows: edits arriving meanwhile share one write. */
+const settleDelayMs = 50;
 
 /** The sequence that remembers the last submission outcome the catalogue has applied. */
 const OUTCOMES_SEEN = "catalogue:outcomes";
@@ -49,6 +57,10 @@ export class Catalogue {
   readonly #meta: (docId: string) => DocumentMeta | undefined;
   /** Heads last derived, per document: a flush that changed nothing costs one map lookup. */
   readonly #memo = new Map<string, string>();
+  /** Stored since the last `settle`, with the heads that were stored. */
+  readonly #stored = new Map<string, { heads: string; handle: DocHandle<unknown> }>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onError: (documentId: string, err: unknown) => void = () => {};
   /** Documents marked in `catalogue_pending` (a store may be under way). */
   readonly #pending = new Set<string>();
   readonly #storedHeads;
@@ -161,7 +173,8 @@ export class Catalogue {
     const meta = this.#meta(docId);
     if (!meta || (meta.kind !== "quote" && meta.kind !== "order" && meta.kind !== "assistance"))
       return false;
-    if (this.#storedHeads.get(docId)?.heads === heads) {
+    // The memo holds the row's heads when set; only a document not seen since start is looked up.
+    if (!this.#memo.has(docId) && this.#storedHeads.get(docId)?.heads === heads) {
       this.#clean(docId);
       this.#memo.set(docId, heads);
       return false;
@@ -216,10 +229,11 @@ export class Catalogue {
 
   /**
    * Keeps the catalogue on every store: wraps `repo.flush`, through which every place the relay
-   * stores a document goes (see `HeadsIndex.recordOnFlush`). Documents whose heads changed are
-   * marked pending before the store and their rows written after it, only if nothing changed in
-   * between: a row never shows more than storage holds, and a crash in between is repaired from
-   * storage on the next start. A row that cannot be derived is reported; it never fails the store.
+   * stores a document goes (see `HeadsIndex.recordOnFlush`). A document is marked pending in the
+   * commit that stores its first chunk, and its row is written after the store, only if nothing
+   * changed in between: a row never shows more than storage holds, and a crash in between is
+   * repaired from storage on the next start. A row that cannot be derived is reported; it never
+   * fails the store.
    */
   keepOnFlush(repo: Repo, onError: (documentId: string, err: unknown) => void): void {
     // The Repo also saves on its own (debounced, after changes): a document is marked pending
@@ -228,15 +242,20 @@ export class Catalogue {
     this.#storage.save = (key, data) => {
       const [id, type] = key;
       if (
-        id &&
-        (type === "incremental" || type === "snapshot") &&
-        !this.#pending.has(id) &&
-        this.#listed(id)
-      ) {
+        !id ||
+        (type !== "incremental" && type !== "snapshot") ||
+        this.#pending.has(id) ||
+        !this.#listed(id)
+      )
+        return save(key, data);
+      // The adapter writes synchronously inside the call: mark and chunk share one commit.
+      let saved: Promise<void> = Promise.resolve();
+      this.#db.transaction(() => {
         this.#markPending.run(id);
-        this.#pending.add(id);
-      }
-      return save(key, data);
+        saved = save(key, data);
+      })();
+      this.#pending.add(id);
+      return saved;
     };
     const flush = repo.flush.bind(repo);
     repo.flush = async (documents?: DocumentId[]) => {
@@ -247,28 +266,44 @@ export class Catalogue {
         const heads = headsKey(decodeHeads(handle.heads()));
         if (this.#memo.get(id) !== heads) changed.push({ id, heads });
       }
-      const unmarked = changed.filter(({ id }) => !this.#pending.has(id));
-      if (unmarked.length > 0)
-        this.#db.transaction(() => {
-          for (const { id } of unmarked) {
-            this.#markPending.run(id);
-            this.#pending.add(id);
-          }
-        })();
       await flush(documents);
       for (const { id, heads } of changed) {
         const handle = repo.handles[id];
-        const now = handle?.isReady() ? decodeHeads(handle.heads()) : undefined;
-        // Changed while storing: the next store writes the row.
-        if (!now || headsKey(now) !== heads) continue;
-        try {
-          this.update(id, now, () => handle?.doc());
-        } catch (err) {
-          onError(id, err);
-        }
+        if (handle) this.#stored.set(id, { heads, handle });
       }
-      this.applyOutcomes();
+      if (this.#stored.size > 0 && !this.#timer) {
+        this.#timer = setTimeout(() => this.settle(), settleDelayMs);
+        this.#timer.unref?.();
+      }
     };
+    this.#onError = onError;
+  }
+
+  /**
+   * Writes the rows of the documents stored since the last call, in one transaction, and applies
+   * new submission outcomes. Runs shortly after stores (many edits make one write) and before
+   * every query, so that a query sees every completed store.
+   */
+  settle(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#db.open) return;
+    const stored = [...this.#stored];
+    this.#stored.clear();
+    if (stored.length > 0)
+      this.#db.transaction(() => {
+        for (const [id, { heads, handle }] of stored) {
+          const now = handle.isReady() ? decodeHeads(handle.heads()) : undefined;
+          // Changed since it was stored: the next store writes the row.
+          if (!now || headsKey(now) !== heads) continue;
+          try {
+            this.update(id, now, () => handle.doc());
+          } catch (err) {
+            this.#onError(id, err);
+          }
+        }
+      })();
+    this.applyOutcomes();
   }
 
   #clean(docId: string): void {
