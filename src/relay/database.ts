@@ -120,7 +120,23 @@ const migrations: readonly string[] = [
    CREATE INDEX catalogue_by_owner ON catalogue(organization, kind, owner, updated_at, doc_id);
    CREATE TABLE catalogue_pending (
      doc_id TEXT PRIMARY KEY
-   );`,
+   );
+   CREATE VIRTUAL TABLE catalogue_search USING fts5(
+     search, content = 'catalogue', content_rowid = 'rowid', tokenize = 'trigram'
+   );
+   CREATE TRIGGER catalogue_search_insert AFTER INSERT ON catalogue BEGIN
+     INSERT INTO catalogue_search (rowid, search) VALUES (new.rowid, new.search);
+   END;
+   CREATE TRIGGER catalogue_search_delete AFTER DELETE ON catalogue BEGIN
+     INSERT INTO catalogue_search (catalogue_search, rowid, search)
+       VALUES ('delete', old.rowid, old.search);
+   END;
+   CREATE TRIGGER catalogue_search_update AFTER UPDATE OF search ON catalogue
+     WHEN old.search IS NOT new.search BEGIN
+     INSERT INTO catalogue_search (catalogue_search, rowid, search)
+       VALUES ('delete', old.rowid, old.search);
+     INSERT INTO catalogue_search (rowid, search) VALUES (new.rowid, new.search);
+   END;`,
 ];
 
 /**

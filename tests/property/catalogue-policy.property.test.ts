@@ -99,6 +99,7 @@ function allPages(
   kind: CatalogueKind,
   sort: (typeof catalogueSorts)[number],
   order: "asc" | "desc",
+  q: string | undefined,
 ): string[] {
   const seen: string[] = [];
   let after: CatalogueCursor | undefined;
@@ -108,6 +109,7 @@ function allPages(
       sort,
       order,
       limit: 3,
+      ...(q ? { q } : {}),
       ...(after ? { after } : {}),
     });
     seen.push(...page.entries.map((e) => e.id));
@@ -123,7 +125,7 @@ describe("a policy's query form and its canRead", () => {
     ["role only", roleOnlyPolicy],
   ];
   for (const [name, policy] of policies) {
-    it(`agree through the real SQL, page after page (${name} policy, and the same canRead without a query form)`, () => {
+    it(`agree through the real SQL, page after page, with and without a search text (${name} policy, and the same canRead without a query form)`, () => {
       const { readFilter: _, ...withoutFilter } = policy;
       fc.assert(
         fc.property(
@@ -132,15 +134,18 @@ describe("a policy's query form and its canRead", () => {
           fc.constantFrom(...catalogueKinds),
           fc.constantFrom(...catalogueSorts),
           fc.constantFrom("asc" as const, "desc" as const),
-          (docs, principal, kind, sort, order) => {
+          // Through the trigram index (3+ characters), the plain scan (shorter, or a wildcard).
+          fc.constantFrom(undefined, "acm", "ACME", "birch", "me", "%", "zzz"),
+          (docs, principal, kind, sort, order, q) => {
             const db = load(docs);
             try {
               const expected = docs
                 .filter((d) => d.kind === kind && policy.canRead(principal, d))
+                .filter((d) => !q || d.customer.toLowerCase().includes(q.toLowerCase()))
                 .map((d) => d.id)
                 .sort();
               for (const p of [policy, withoutFilter as AccessPolicy]) {
-                const seen = allPages(db, p, principal, kind, sort, order);
+                const seen = allPages(db, p, principal, kind, sort, order, q);
                 expect(new Set(seen).size).toBe(seen.length);
                 expect([...seen].sort()).toEqual(expected);
               }

@@ -55,6 +55,18 @@ const sortColumns: Record<CatalogueSort, string> = {
   total: "total_key",
 };
 
+/** Up to this many trigram matches, a text search starts from them. */
+const fewMatchesLimit = 2_000;
+
+function fewMatches(db: RelayDatabase, q: string): boolean {
+  const row = db
+    .prepare<[string, number], { n: number }>(
+      "SELECT count(*) AS n FROM (SELECT 1 FROM catalogue_search WHERE search LIKE ? LIMIT ?)",
+    )
+    .get(`%${q.toLowerCase()}%`, fewMatchesLimit + 1);
+  return (row?.n ?? 0) <= fewMatchesLimit;
+}
+
 /** Rows a policy without a query form is checked against per round. */
 const fallbackBatch = 500;
 
@@ -103,9 +115,17 @@ export function searchCatalogue(
     where.push(access.sql);
     args.push(...access.args);
   }
+  let from = "catalogue c";
   if (query.q) {
-    where.push("search LIKE ? ESCAPE '\\'");
+    where.push("c.search LIKE ? ESCAPE '\\'");
     args.push(containsPattern(query.q));
+    // A rare text: start from its few matches in the trigram index rather than walking the
+    // organization's rows in sort order (which would read them all to fill a page).
+    if (/^[^%_\\]{3,}$/.test(query.q) && fewMatches(db, query.q)) {
+      from = "catalogue_search s CROSS JOIN catalogue c ON c.rowid = s.rowid";
+      where.push("s.search LIKE ?");
+      args.push(`%${query.q.toLowerCase()}%`);
+    }
   }
   if (query.owner !== undefined) {
     where.push("owner = ?");
@@ -127,7 +147,7 @@ export function searchCatalogue(
         `SELECT doc_id, kind, organization, owner, customer, project, currency, total_minor,
            line_count, created_at, updated_at, state, order_number, revision,
            ${column} AS sort_value
-         FROM catalogue WHERE ${conditions.join(" AND ")}
+         FROM ${from} WHERE ${conditions.join(" AND ")}
          ORDER BY ${column} ${dir}, doc_id ${dir} LIMIT ?`,
       )
       .all(...all, limit);
