@@ -380,6 +380,18 @@ for (const n of sizes) {
   process.stderr.write(`scenario 5: ${JSON.stringify(extra.scenario5)}\n`);
 }
 
+// Scenario 7: the catalogue, search over seeded rows and upkeep per stored edit (bench/catalogue.ts;
+// the full run also writes bench/results/catalogue.{json,md}).
+{
+  const [exe, base] = node("bench/catalogue.ts");
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 900_000,
+    maxBuffer: 1 << 22,
+  });
+  extra.scenario7 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`scenario 7: ${JSON.stringify(extra.scenario7)}\n`);
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
@@ -419,6 +431,16 @@ const md = [
   "",
   extra.scenario6
     ? `Scenario 6, opening an order (N=${(extra.scenario6 as { n: number }).n}): offline user, from the device: ${(extra.scenario6 as { offlineMs: number }).offlineMs.toFixed(1)} ms; online user, from the relay: ${(extra.scenario6 as { onlineMs: number }).onlineMs.toFixed(1)} ms.`
+    : "",
+  "",
+  extra.scenario7
+    ? (() => {
+        const s7 = extra.scenario7 as {
+          query: { layout: string; queries: number; p50Ms: number; p99Ms: number };
+          upkeep: { upkeepPercent: number; upkeepCpuPercent: number };
+        };
+        return `Scenario 7, the catalogue (rows seeded in the database, ${s7.query.layout}): ${s7.query.queries} searches, first page p50 ${s7.query.p50Ms.toFixed(1)} ms, p99 ${s7.query.p99Ms.toFixed(1)} ms; keeping it costs ${s7.upkeep.upkeepCpuPercent} % more CPU per stored edit (${s7.upkeep.upkeepPercent} % wall clock).`;
+      })()
     : "",
   "",
 ].join("\n");

@@ -12,6 +12,7 @@ import { flushReady } from "../adapters/flush-ready.js";
 import { ClientSocketAdapter } from "../adapters/network-ws-client.js";
 import { ScopedStorageAdapter } from "../adapters/storage-scoped.js";
 import { createAssistanceRequest, type NewAssistanceRequest } from "../docs/assistance.js";
+import type { CataloguePage } from "../docs/catalogue.js";
 import { OmsError, ValidationError } from "../docs/errors.js";
 import { bucketDigests, bucketOf, headsHash } from "../docs/heads-digest.js";
 import type { DocId, MessageId, OrganizationId, UserId } from "../docs/ids.js";
@@ -46,6 +47,7 @@ import {
 } from "../policy/submission-state.js";
 import { validateWrite } from "../policy/write-validation.js";
 import type { RefusalNotice } from "../relay/protocol.js";
+import { type CatalogueSearch, searchCatalogue } from "./catalogue-search.js";
 import { ClientGate } from "./client-gate.js";
 import { type Clock, systemClock } from "./clock.js";
 import {
@@ -98,6 +100,8 @@ export interface DocumentCollection<T, New> {
   /** Opens one by id: from the device if it is there, else from the relay (connected only). */
   open(id: DocId | string): Promise<OmsDocumentHandle<T>>;
   create(input: New): Promise<OmsDocumentHandle<T>>;
+  /** Finds documents of this kind on the relay (connected only): see docs/client.md. */
+  search(options?: CatalogueSearch): Promise<CataloguePage>;
 }
 
 export interface OrderCollection extends DocumentCollection<Order, NewDocumentInput> {
@@ -822,6 +826,16 @@ class OmsClientImpl implements OmsClient {
     return wrapHandle(handle, this.#ctx);
   }
 
+  get #searchContext() {
+    return {
+      httpUrl: this.#httpUrl,
+      ...(this.#fetch ? { fetch: this.#fetch } : {}),
+      userId: () => this.#principal.userId,
+      connected: () => this.#engine.connected,
+      tokens: this.#tokens,
+    };
+  }
+
   #owned(): { owner: UserId; organization: OrganizationId } {
     return { owner: this.#principal.userId, organization: this.#principal.organization };
   }
@@ -829,6 +843,7 @@ class OmsClientImpl implements OmsClient {
   readonly quotes: DocumentCollection<Quote, NewDocumentInput> = {
     list: () => this.#list<Quote>("quote"),
     open: (id) => this.#open<Quote>(id, "quote"),
+    search: (options) => searchCatalogue(this.#searchContext, "quote", options),
     create: async (input) => {
       this.#gate.assertEnabled("createQuote");
       return this.#create(
@@ -841,6 +856,7 @@ class OmsClientImpl implements OmsClient {
   readonly orders: OrderCollection = {
     list: () => this.#list<Order>("order"),
     open: (id) => this.#open<Order>(id, "order"),
+    search: (options) => searchCatalogue(this.#searchContext, "order", options),
     create: async (input) => {
       this.#gate.assertEnabled("createOrder");
       return this.#create(
@@ -924,6 +940,7 @@ class OmsClientImpl implements OmsClient {
   readonly assistance: DocumentCollection<AssistanceRequest, NewAssistanceInput> = {
     list: () => this.#list<AssistanceRequest>("assistance"),
     open: (id) => this.#open<AssistanceRequest>(id, "assistance"),
+    search: (options) => searchCatalogue(this.#searchContext, "assistance", options),
     create: async (input) =>
       this.#create(
         createAssistanceRequest({ ...input, ...this.#owned(), now: input.now ?? this.#now() }),

@@ -8,6 +8,7 @@ export { MemoryStorageAdapter } from "../adapters/storage-memory.js";
 export { PrefixedStorageAdapter } from "../adapters/storage-prefixed.js";
 export * from "../docs/index.js";
 export * from "../policy/index.js";
+export type { CatalogueSearch } from "./catalogue-search.js";
 export type {
   ClientOptions,
   DocumentCollection,

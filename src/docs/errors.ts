@@ -17,6 +17,7 @@ export type OmsErrorCode =
   | "USER_REVOKED"
   | "CONFLICT"
   | "OFFLINE"
+  | "RATE_LIMITED"
   | "INTERNAL";
 
 /** Base class of every error that oms-sync throws on purpose. */

@@ -2,6 +2,14 @@
 
 export type { NewAssistanceRequest } from "./assistance.js";
 export { createAssistanceRequest, setAssistanceBody } from "./assistance.js";
+export type {
+  CatalogueEntry,
+  CatalogueKind,
+  CataloguePage,
+  CatalogueSort,
+  OrderState,
+} from "./catalogue.js";
+export { catalogueKinds, catalogueSorts, orderStates } from "./catalogue.js";
 export { deepEqual } from "./deep-equal.js";
 export type { OmsErrorCode, Violation } from "./errors.js";
 export { OmsError, ValidationError } from "./errors.js";

@@ -5,6 +5,8 @@ export { createAccessPolicy, defaultAccessPolicy } from "./access.js";
 export { jsonEqual } from "./json-equal.js";
 export type { Principal } from "./principal.js";
 export { hasRole, parsePrincipal, roles } from "./principal.js";
+export type { ReadClause, ReadFilter } from "./read-filter.js";
+export { defaultReadFilter, filterAdmits } from "./read-filter.js";
 export type {
   GateConfig,
   GatedFunction,

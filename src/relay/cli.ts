@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import type { JSONWebKeySet } from "jose";
 import { OmsError } from "../docs/errors.js";
 import { mintToken } from "./auth.js";
+import { rebuildCatalogue } from "./catalogue/rebuild.js";
 import { defaultConfiguration } from "./config.js";
 import { createRelay } from "./relay.js";
 import { describeSecret, type LoadedSecret, loadSecret } from "./secret.js";
@@ -16,6 +17,9 @@ Usage:
   oms-relay token --sub ID --org ID --roles a,b [--offline] [--ttl 8h]
                                      print a token signed with the relay's secret (development);
                                      finds it like the relay does, and never generates one
+  oms-relay catalogue rebuild [--data DIR]
+                                     derive the document catalogue again from the stored
+                                     documents (after an upgrade or a restore; relay stopped)
   oms-relay --help
 
 Options (flag / environment variable / default):
@@ -100,6 +104,14 @@ async function main(argv: string[]): Promise<void> {
       ttl: values.ttl ?? "8h",
     });
     process.stdout.write(`${token}\n`);
+    return;
+  }
+  if (command === "catalogue") {
+    if (positionals[1] !== "rebuild") fail("catalogue takes one subcommand: rebuild");
+    const { rows, skipped } = rebuildCatalogue(dataDir);
+    process.stdout.write(
+      `${JSON.stringify({ rebuilt: rows, skipped: skipped.length, skippedIds: skipped.slice(0, 20) })}\n`,
+    );
     return;
   }
   if (command !== "serve") fail(`unknown command ${JSON.stringify(command)}`);

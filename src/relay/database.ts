@@ -156,6 +156,53 @@ const migrations: readonly string[] = [
      SELECT organization, user_id, 0 FROM user_documents;
    INSERT OR IGNORE INTO members (organization, user_id, first_seen)
      SELECT organization, owner, 0 FROM documents WHERE owner IS NOT NULL;`,
+  // The catalogue (src/relay/catalogue/): one row per quote, order and assistance request,
+  // derived from the stored document; rebuilt by \`oms-relay catalogue rebuild\`.
+  `CREATE TABLE catalogue (
+     doc_id        TEXT PRIMARY KEY,
+     kind          TEXT NOT NULL,
+     organization  TEXT NOT NULL,
+     owner         TEXT NOT NULL,
+     customer      TEXT NOT NULL,
+     customer_key  TEXT NOT NULL,
+     project       TEXT NOT NULL,
+     currency      TEXT,
+     total_minor   INTEGER,
+     total_key     INTEGER NOT NULL,
+     line_count    INTEGER NOT NULL,
+     created_at    INTEGER NOT NULL,
+     updated_at    INTEGER NOT NULL,
+     request_count INTEGER NOT NULL,
+     state         TEXT,
+     order_number  TEXT,
+     revision      INTEGER,
+     search        TEXT NOT NULL,
+     heads         TEXT NOT NULL
+   );
+   CREATE INDEX catalogue_by_updated ON catalogue(organization, kind, updated_at, doc_id);
+   CREATE INDEX catalogue_by_created ON catalogue(organization, kind, created_at, doc_id);
+   CREATE INDEX catalogue_by_customer ON catalogue(organization, kind, customer_key, doc_id);
+   CREATE INDEX catalogue_by_total ON catalogue(organization, kind, total_key, doc_id);
+   CREATE INDEX catalogue_by_owner ON catalogue(organization, kind, owner, updated_at, doc_id);
+   CREATE TABLE catalogue_pending (
+     doc_id TEXT PRIMARY KEY
+   );
+   CREATE VIRTUAL TABLE catalogue_search USING fts5(
+     search, content = 'catalogue', content_rowid = 'rowid', tokenize = 'trigram'
+   );
+   CREATE TRIGGER catalogue_search_insert AFTER INSERT ON catalogue BEGIN
+     INSERT INTO catalogue_search (rowid, search) VALUES (new.rowid, new.search);
+   END;
+   CREATE TRIGGER catalogue_search_delete AFTER DELETE ON catalogue BEGIN
+     INSERT INTO catalogue_search (catalogue_search, rowid, search)
+       VALUES ('delete', old.rowid, old.search);
+   END;
+   CREATE TRIGGER catalogue_search_update AFTER UPDATE OF search ON catalogue
+     WHEN old.search IS NOT new.search BEGIN
+     INSERT INTO catalogue_search (catalogue_search, rowid, search)
+       VALUES ('delete', old.rowid, old.search);
+     INSERT INTO catalogue_search (rowid, search) VALUES (new.rowid, new.search);
+   END;`,
 ];
 
 /**

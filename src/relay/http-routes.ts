@@ -5,6 +5,8 @@ import { type AdminService, revokedMessage } from "./admin.js";
 import { handleAdmin } from "./admin-routes.js";
 import type { TokenVerifier } from "./auth.js";
 import { type BulkExport, maxBulkDocuments } from "./bulk-export.js";
+import { handleDocuments } from "./catalogue/catalogue-routes.js";
+import type { CatalogueService } from "./catalogue/catalogue-service.js";
 import type { RelayMetrics } from "./metrics.js";
 import type { SessionService } from "./session.js";
 import type { SyncDigestService } from "./sync-digest.js";
@@ -22,6 +24,8 @@ export interface HttpContext {
   admin: AdminService;
   digest: SyncDigestService;
   bulk: BulkExport;
+  /** `GET /v1/documents` (src/relay/catalogue/). */
+  catalogue?: CatalogueService;
 }
 
 /** The token of an `authorization: Bearer …` header (the scheme in any case, RFC 7235), or "". */
@@ -124,6 +128,7 @@ export async function handleHttp(
   if (path?.startsWith("/v1/admin/")) return handleAdmin(ctx, req, res, path);
   if (path === "/v1/sync/digest" && req.method === "POST") return handleDigest(ctx, req, res);
   if (path === "/v1/sync/bulk" && req.method === "POST") return handleBulk(ctx, req, res);
+  if (path === "/v1/documents" && req.method === "GET") return handleDocuments(ctx, req, res);
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendError(
       res,
@@ -173,7 +178,11 @@ export async function handleHttp(
 }
 
 /** Answers 403 USER_REVOKED for a revoked user; true when it did. */
-function refusedAsRevoked(ctx: HttpContext, res: ServerResponse, principal: Principal): boolean {
+export function refusedAsRevoked(
+  ctx: HttpContext,
+  res: ServerResponse,
+  principal: Principal,
+): boolean {
   const revocation = ctx.admin.revocation(principal.organization, principal.userId);
   if (!revocation) return false;
   ctx.metrics.refusals.inc({ reason: "user_revoked" });

@@ -22,6 +22,8 @@ import {
   verifyRelayTime,
 } from "./auth.js";
 import { BulkExport } from "./bulk-export.js";
+import { Catalogue } from "./catalogue/catalogue.js";
+import { CatalogueService } from "./catalogue/catalogue-service.js";
 import {
   defaultConfiguration,
   defaultOrderNumber,
@@ -209,6 +211,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
   headsIndex.recordOnFlush(repo);
+  const catalogue = new Catalogue(db, (id) => registry.get(id), storage);
+  catalogue.keepOnFlush(repo, (documentId, err) =>
+    log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
+  );
   gateRef.gate = new WriteGate({
     repo,
     registry,
@@ -330,6 +336,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       gate: gateRef.gate,
       maxBytes: limits.maxBulkResponseBytes,
     }),
+    catalogue: new CatalogueService({ db, catalogue, policy }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {
@@ -466,6 +473,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
             `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
           );
         }
+        catalogue.settle();
         wss.close();
         db.close();
         log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");

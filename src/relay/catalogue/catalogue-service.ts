@@ -1,0 +1,31 @@
+import type { CataloguePage } from "../../docs/catalogue.js";
+import type { AccessPolicy } from "../../policy/access.js";
+import type { Principal } from "../../policy/principal.js";
+import type { RelayDatabase } from "../database.js";
+import type { Catalogue } from "./catalogue.js";
+import { catalogueLimits, encodeCursor, parseCatalogueQuery } from "./catalogue-params.js";
+import { searchCatalogue } from "./catalogue-query.js";
+import { RateLimiter } from "./rate-limit.js";
+
+/** What `GET /v1/documents` answers, with its per-user rate limit. */
+export class CatalogueService {
+  readonly limiter = new RateLimiter(catalogueLimits.perSecond, catalogueLimits.burst);
+
+  constructor(
+    private readonly o: { db: RelayDatabase; catalogue: Catalogue; policy: AccessPolicy },
+  ) {}
+
+  /** False when this user has used up their requests for now. */
+  admit(principal: Principal): boolean {
+    return this.limiter.take(`${principal.organization}\u0000${principal.userId}`);
+  }
+
+  /** One page for `principal`; throws INVALID_INPUT naming a bad parameter. */
+  page(principal: Principal, params: URLSearchParams): CataloguePage {
+    const query = parseCatalogueQuery(params);
+    // Every completed store and committed outcome shows in this answer already.
+    this.o.catalogue.settle();
+    const { entries, last } = searchCatalogue(this.o.db, this.o.policy, principal, query);
+    return { rows: entries, next: last ? encodeCursor(last) : null };
+  }
+}

@@ -1,0 +1,381 @@
+import * as A from "@automerge/automerge";
+import {
+  type DocHandle,
+  type DocumentId,
+  decodeHeads,
+  type Repo,
+} from "@automerge/automerge-repo/slim";
+import type { SqliteStorageAdapter } from "../../adapters/storage-sqlite.js";
+import type { OrganizationId, UserId } from "../../docs/ids.js";
+import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
+import type { RelayDatabase } from "../database.js";
+import { type DerivedRow, deriveRow, searchText } from "./catalogue-row.js";
+
+/** How long stored documents wait for their rows: edits arriving meanwhile share one write. */
+const settleDelayMs = 50;
+
+/** The sequence that remembers the last submission outcome the catalogue has applied. */
+const OUTCOMES_SEEN = "catalogue:outcomes";
+
+interface OutcomeRow {
+  status: "accepted" | "duplicate" | "rejected";
+  revision: number | null;
+  order_number: string | null;
+}
+
+/** Where an order stands for the catalogue, from its requests and the relay's outcomes. */
+export interface SubmissionColumns {
+  state: "draft" | "pending" | "submitted" | "rejected";
+  orderNumber: string | null;
+  revision: number | null;
+}
+
+/**
+ * The same rule as `submissionState` (src/policy/submission-state.ts), read from the relay's
+ * tables instead of a ledger: pending while a request has no outcome, otherwise the latest
+ * outcome that is not a duplicate decides.
+ */
+export function submissionColumns(requests: number, outcomes: OutcomeRow[]): SubmissionColumns {
+  let last: OutcomeRow | undefined;
+  for (const o of outcomes) {
+    if (o.status === "accepted" && (!last || (o.revision ?? 0) > (last.revision ?? 0))) last = o;
+  }
+  const numbered = { orderNumber: last?.order_number ?? null, revision: last?.revision ?? null };
+  if (requests > outcomes.length) return { state: "pending", ...numbered };
+  const latest = outcomes.filter((o) => o.status !== "duplicate").at(-1);
+  if (latest?.status === "rejected") return { state: "rejected", ...numbered };
+  return { state: last ? "submitted" : "draft", ...numbered };
+}
+
+/**
+ * The relay's catalogue: one row per quote, order and assistance request, so that a connected
+ * user can find every document they may read without the relay loading any of them. Rows are
+ * derived from stored documents only, when their heads change, and can be rebuilt from storage.
+ */
+export class Catalogue {
+  readonly #db: RelayDatabase;
+  readonly #meta: (docId: string) => DocumentMeta | undefined;
+  /** Heads last derived, per document: a flush that changed nothing costs one map lookup. */
+  readonly #memo = new Map<string, string>();
+  /** Stored since the last `settle`, with the heads that were stored. */
+  readonly #stored = new Map<string, { heads: string; handle: DocHandle<unknown> }>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onError: (documentId: string, err: unknown) => void = () => {};
+  /** Documents marked in `catalogue_pending` (a store may be under way). */
+  readonly #pending = new Set<string>();
+  readonly #storedHeads;
+  readonly #upsert;
+  readonly #outcomesOf;
+  readonly #newOutcomes;
+  readonly #setSubmission;
+  readonly #seen;
+  readonly #current;
+  readonly #setSeen;
+  #outcomesSeen: number;
+
+  readonly #storage: SqliteStorageAdapter;
+  readonly #markPending;
+  readonly #clearPending;
+
+  constructor(
+    db: RelayDatabase,
+    meta: (docId: string) => DocumentMeta | undefined,
+    storage: SqliteStorageAdapter,
+  ) {
+    this.#db = db;
+    this.#meta = meta;
+    this.#storage = storage;
+    this.#markPending = db.prepare("INSERT OR IGNORE INTO catalogue_pending (doc_id) VALUES (?)");
+    this.#clearPending = db.prepare("DELETE FROM catalogue_pending WHERE doc_id = ?");
+    this.#storedHeads = db.prepare<[string], { heads: string }>(
+      "SELECT heads FROM catalogue WHERE doc_id = ?",
+    );
+    this.#upsert = db.prepare(
+      `INSERT INTO catalogue (doc_id, kind, organization, owner, customer, customer_key, project,
+         currency, total_minor, total_key, line_count, created_at, updated_at, request_count,
+         search, heads)
+       VALUES (@id, @kind, @organization, @owner, @customer, @customerKey, @project, @currency,
+         @totalMinor, @totalKey, @lineCount, @createdAt, @updatedAt, @requestCount, @search, @heads)
+       ON CONFLICT(doc_id) DO UPDATE SET kind = excluded.kind, organization = excluded.organization,
+         owner = excluded.owner, customer = excluded.customer, customer_key = excluded.customer_key,
+         project = excluded.project, currency = excluded.currency,
+         total_minor = excluded.total_minor, total_key = excluded.total_key,
+         line_count = excluded.line_count, created_at = excluded.created_at,
+         updated_at = excluded.updated_at, request_count = excluded.request_count,
+         search = excluded.search, heads = excluded.heads`,
+    );
+    this.#outcomesOf = db.prepare<[string], OutcomeRow>(
+      "SELECT status, revision, order_number FROM submission_outcomes WHERE order_id = ? ORDER BY processed_at, rowid",
+    );
+    this.#newOutcomes = db.prepare<[number], { order_id: string; seen: number }>(
+      "SELECT order_id, max(rowid) AS seen FROM submission_outcomes WHERE rowid > ? GROUP BY order_id",
+    );
+    this.#setSubmission = db.prepare(
+      `UPDATE catalogue SET state = @state, order_number = @orderNumber, revision = @revision,
+         search = @search WHERE doc_id = @id`,
+    );
+    this.#seen = db.prepare<[string], { value: number }>(
+      "SELECT value FROM sequences WHERE name = ?",
+    );
+    this.#setSeen = db.prepare(
+      "INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+    );
+    this.#current = db.prepare<
+      [string],
+      { customer: string; project: string; request_count: number }
+    >("SELECT customer, project, request_count FROM catalogue WHERE doc_id = ?");
+    this.#outcomesSeen = this.#seen.get(OUTCOMES_SEEN)?.value ?? 0;
+    this.#recoverPending();
+  }
+
+  /**
+   * Rows of documents whose store was interrupted (a crash between storing a document and
+   * writing its row) are derived again from what storage holds.
+   */
+  #recovering = false;
+
+  #recoverPending(): void {
+    this.#recovering = true;
+    const pending = this.#db
+      .prepare<[], { doc_id: string }>("SELECT doc_id FROM catalogue_pending")
+      .all();
+    for (const { doc_id } of pending) {
+      const meta = this.#meta(doc_id);
+      if (!meta || !this.#deriveStored(doc_id, meta)) this.#clearPending.run(doc_id);
+    }
+    this.#recovering = false;
+  }
+
+  /** Derives a row from the document's stored chunks; false when nothing is stored. */
+  #deriveStored(docId: string, meta: DocumentMeta): boolean {
+    const chunks = this.#storage
+      .loadRangeNow([docId])
+      .filter((c) => c.key[1] === "snapshot" || c.key[1] === "incremental");
+    if (chunks.length === 0) return false;
+    const doc = A.loadIncremental(A.init(), concat(chunks.map((c) => c.data as Uint8Array)));
+    try {
+      const row = deriveRow(meta, doc);
+      if (!row) return false;
+      this.#write(docId, row, headsKey(A.getHeads(doc)));
+      return true;
+    } finally {
+      A.free(doc);
+    }
+  }
+
+  /**
+   * Brings one document's row up to date with its stored content. `doc` is only called when the
+   * heads differ from the row's; returns whether the row was written.
+   */
+  update(docId: string, hexHeads: readonly string[], doc: () => unknown): boolean {
+    const heads = headsKey(hexHeads);
+    if (this.#memo.get(docId) === heads) return false;
+    const meta = this.#meta(docId);
+    if (!meta || (meta.kind !== "quote" && meta.kind !== "order" && meta.kind !== "assistance"))
+      return false;
+    // The memo holds the row's heads when set; only a document not seen since start is looked up.
+    if (!this.#memo.has(docId) && this.#storedHeads.get(docId)?.heads === heads) {
+      this.#clean(docId);
+      this.#memo.set(docId, heads);
+      return false;
+    }
+    const row = deriveRow(meta, doc());
+    if (!row) return false;
+    this.#write(docId, row, heads);
+    this.#memo.set(docId, heads);
+    return true;
+  }
+
+  #write(docId: string, row: DerivedRow, heads: string): void {
+    this.#db.transaction(() => {
+      this.#upsert.run({
+        id: docId,
+        ...row,
+        customerKey: row.customer.toLowerCase(),
+        totalKey: row.totalMinor ?? Number.MAX_SAFE_INTEGER,
+        search: searchText(row.customer, row.project, null),
+        heads,
+      });
+      if (row.kind === "order") this.#refreshSubmission(docId);
+      this.#clean(docId);
+    })();
+  }
+
+  #refreshSubmission(orderId: string): void {
+    const current = this.#current.get(orderId);
+    if (!current) return;
+    const s = submissionColumns(current.request_count, this.#outcomesOf.all(orderId));
+    this.#setSubmission.run({
+      id: orderId,
+      ...s,
+      search: searchText(current.customer, current.project, s.orderNumber),
+    });
+  }
+
+  /**
+   * Applies submission outcomes committed since the last call (including before a crash: the
+   * position is kept in the database). Cheap when there are none: one indexed lookup.
+   */
+  applyOutcomes(): void {
+    const fresh = this.#newOutcomes.all(this.#outcomesSeen);
+    if (fresh.length === 0) return;
+    const seen = Math.max(...fresh.map((f) => f.seen));
+    this.#db.transaction(() => {
+      for (const { order_id } of fresh) this.#refreshSubmission(order_id);
+      this.#setSeen.run(OUTCOMES_SEEN, seen);
+    })();
+    this.#outcomesSeen = seen;
+  }
+
+  /**
+   * Keeps the catalogue on every store: wraps `repo.flush`, through which every place the relay
+   * stores a document goes (see `HeadsIndex.recordOnFlush`). A document is marked pending in the
+   * commit that stores its first chunk, and its row is written after the store, only if nothing
+   * changed in between: a row never shows more than storage holds, and a crash in between is
+   * repaired from storage on the next start. A row that cannot be derived is reported; it never
+   * fails the store.
+   */
+  keepOnFlush(repo: Repo, onError: (documentId: string, err: unknown) => void): void {
+    // The Repo also saves on its own (debounced, after changes): a document is marked pending
+    // before any chunk of it is written, so that a crash before its row is written is repaired.
+    const save = this.#storage.save.bind(this.#storage);
+    this.#storage.save = (key, data) => {
+      const [id, type] = key;
+      if (
+        !id ||
+        (type !== "incremental" && type !== "snapshot") ||
+        this.#pending.has(id) ||
+        !this.#listed(id)
+      )
+        return save(key, data);
+      // The adapter writes synchronously inside the call: mark and chunk share one commit.
+      let saved: Promise<void> = Promise.resolve();
+      this.#db.transaction(() => {
+        this.#markPending.run(id);
+        saved = save(key, data);
+      })();
+      this.#pending.add(id);
+      return saved;
+    };
+    const flush = repo.flush.bind(repo);
+    repo.flush = async (documents?: DocumentId[]) => {
+      const changed: { id: DocumentId; heads: string }[] = [];
+      for (const id of documents ?? (Object.keys(repo.handles) as DocumentId[])) {
+        const handle = repo.handles[id];
+        if (!handle?.isReady() || !this.#listed(id)) continue;
+        const heads = headsKey(decodeHeads(handle.heads()));
+        if (this.#memo.get(id) !== heads) changed.push({ id, heads });
+      }
+      await flush(documents);
+      for (const { id, heads } of changed) {
+        const handle = repo.handles[id];
+        if (handle) this.#stored.set(id, { heads, handle });
+      }
+      if (this.#stored.size > 0 && !this.#timer) {
+        this.#timer = setTimeout(() => this.settle(), settleDelayMs);
+        this.#timer.unref?.();
+      }
+    };
+    this.#onError = onError;
+  }
+
+  /**
+   * Writes the rows of the documents stored since the last call, in one transaction, and applies
+   * new submission outcomes. Runs shortly after stores (many edits make one write) and before
+   * every query, so that a query sees every completed store.
+   */
+  settle(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (!this.#db.open) return;
+    const stored = [...this.#stored];
+    this.#stored.clear();
+    if (stored.length > 0)
+      this.#db.transaction(() => {
+        for (const [id, { heads, handle }] of stored) {
+          const now = handle.isReady() ? decodeHeads(handle.heads()) : undefined;
+          // Changed since it was stored: the next store writes the row.
+          if (!now || headsKey(now) !== heads) continue;
+          try {
+            this.update(id, now, () => handle.doc());
+          } catch (err) {
+            this.#onError(id, err);
+          }
+        }
+      })();
+    this.applyOutcomes();
+  }
+
+  #clean(docId: string): void {
+    if (this.#pending.delete(docId) || this.#recovering) this.#clearPending.run(docId);
+  }
+
+  #listed(docId: string): boolean {
+    const kind = this.#meta(docId)?.kind;
+    return kind === "quote" || kind === "order" || kind === "assistance";
+  }
+
+  /**
+   * Rebuilds every row from the stored documents (after an upgrade or a restore): rows are
+   * derived again from each document's chunks, one document in memory at a time, and rows of
+   * documents no longer registered are removed.
+   */
+  rebuild(): { rows: number; skipped: string[] } {
+    const documents = this.#db
+      .prepare<
+        [],
+        { doc_id: string; kind: DocumentKind; owner: string | null; organization: string }
+      >(
+        "SELECT doc_id, kind, owner, organization FROM documents WHERE kind IN ('quote', 'order', 'assistance')",
+      )
+      .all();
+    const skipped: string[] = [];
+    let rows = 0;
+    // One transaction: a rebuild stopped halfway leaves the catalogue as it was.
+    const begin = this.#db.prepare("BEGIN");
+    begin.run();
+    try {
+      this.#db.prepare("DELETE FROM catalogue").run();
+      this.#memo.clear();
+      for (const d of documents) {
+        const meta: DocumentMeta = {
+          kind: d.kind,
+          organization: d.organization as OrganizationId,
+          ...(d.owner ? { owner: d.owner as UserId } : {}),
+        };
+        if (this.#deriveStored(d.doc_id, meta)) rows++;
+        else skipped.push(d.doc_id);
+      }
+      this.#db.prepare("DELETE FROM catalogue_pending").run();
+      // Every order's state was just read from the outcomes: nothing before now is left to apply.
+      const seen =
+        this.#db
+          .prepare<[], { seen: number | null }>(
+            "SELECT max(rowid) AS seen FROM submission_outcomes",
+          )
+          .get()?.seen ?? 0;
+      this.#setSeen.run(OUTCOMES_SEEN, seen);
+      this.#db.prepare("COMMIT").run();
+      this.#outcomesSeen = seen;
+    } catch (err) {
+      if (this.#db.inTransaction) this.#db.prepare("ROLLBACK").run();
+      this.#memo.clear();
+      throw err;
+    }
+    return { rows, skipped };
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+function headsKey(hexHeads: readonly string[]): string {
+  return [...hexHeads].sort().join(",");
+}
