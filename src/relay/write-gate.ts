@@ -6,6 +6,7 @@ import { type DocumentMeta, documentMeta } from "../docs/kinds.js";
 import type { AccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import { type FieldRule, validateWrite, type WriteRefusal } from "../policy/write-validation.js";
+import { brokenActorChain } from "./actor-chain-check.js";
 import type { IsolatedDocuments } from "./isolated-documents.js";
 import type { DocumentRegistry } from "./registry.js";
 import { type DecodedSyncMessage, syncMessageProblem } from "./sync-message-check.js";
@@ -210,8 +211,21 @@ export class WriteGate {
       return { action: "pass" };
     }
     const existed = beforeHeads.length > 0;
-    const unstorable = unstorableChanges(before, after, existed);
-    if (unstorable) return { action: "refuse", reasons: [unstorable], heads: beforeHeads };
+    const added = decodedChanges(before, after, existed);
+    if ("refusal" in added)
+      return { action: "refuse", reasons: [added.refusal], heads: beforeHeads };
+    const chain = brokenActorChain(before, added.changes);
+    if (chain)
+      return {
+        action: "refuse",
+        reasons: [
+          {
+            code: "MALFORMED_SYNC",
+            message: `the sync message is not one automerge produces: ${chain}`,
+          },
+        ],
+        heads: beforeHeads,
+      };
 
     const decision = validateWrite({
       principal,
@@ -348,27 +362,29 @@ function isolatedRefusal(): GateVerdict {
 }
 
 /**
- * A change that automerge's JS API cannot decode (a time beyond 2^53, bytes it cannot read) is
- * refused: stored, it would break every reader that decodes changes (the submission processor,
- * exports, history views) on every device it reaches.
+ * The changes a message adds, decoded. A change that automerge's JS API cannot decode (a time
+ * beyond 2^53, bytes it cannot read) is refused: stored, it would break every reader that
+ * decodes changes (the submission processor, exports, history views) on every device it reaches.
  */
-function unstorableChanges(
+function decodedChanges(
   before: A.Doc<unknown>,
   after: A.Doc<unknown>,
   existed: boolean,
-): WriteRefusal | undefined {
-  const changes = existed ? A.getChanges(before, after) : A.getAllChanges(after);
-  for (const change of changes) {
+): { changes: A.DecodedChange[] } | { refusal: WriteRefusal } {
+  const changes: A.DecodedChange[] = [];
+  for (const change of existed ? A.getChanges(before, after) : A.getAllChanges(after)) {
     try {
-      A.decodeChange(change);
+      changes.push(A.decodeChange(change));
     } catch (cause) {
       return {
-        code: "UNDECODABLE_CHANGE",
-        message: `a change in this sync message cannot be decoded (${String(cause)}); it was not stored: discard it on this device`,
+        refusal: {
+          code: "UNDECODABLE_CHANGE",
+          message: `a change in this sync message cannot be decoded (${String(cause)}); it was not stored: discard it on this device`,
+        },
       };
     }
   }
-  return undefined;
+  return { changes };
 }
 
 function sameMeta(a: DocumentMeta, b: DocumentMeta): boolean {

@@ -206,6 +206,48 @@ describe("sync messages with parameters automerge never produces", () => {
     await aliceEdits(handle, "after the overlap");
   });
 
+  it("a change whose deps leave out its actor's previous change (no new device can load the document after it) is refused", async () => {
+    const handle = alice.repo.create<Quote>(newQuote() as unknown as Quote);
+    handle.change((q) => {
+      q.updatedAt = 1;
+    });
+    await waitStored(alice.repo, handle, relay.peerId);
+    const previous = A.decodeChange(A.getLastLocalChange(handle.doc()) as Uint8Array);
+    const next = A.change(A.clone(handle.doc(), { actor: previous.actor }), (q) => {
+      (q as unknown as Quote).updatedAt = 2;
+    });
+    // seq and startOp follow the actor's previous change; only deps are forged (the fuzzer's
+    // forgedChange mutator sent deps: []).
+    const detached = A.encodeChange({
+      ...A.decodeChange(A.getLastLocalChange(next) as Uint8Array),
+      deps: [],
+      hash: undefined,
+    } as unknown as A.DecodedChange);
+    const peer = await rawAlice();
+    peer.send({
+      type: "sync",
+      senderId: peer.peerId,
+      targetId: relay.peerId,
+      documentId: handle.documentId,
+      data: A.encodeSyncMessage({ heads: [], need: [], have: [], changes: [detached] }),
+    });
+    const notice = await refusalFor(peer, handle.documentId);
+    expect(notice.reasons.map((r) => r.code)).toEqual(["MALFORMED_SYNC"]);
+    expect(notice.reasons[0]?.message).toMatch(/does not depend on its actor's change \d+/);
+    peer.close();
+    await aliceEdits(handle, "after the detached change");
+    // What a new device receives on its first sync: the whole document.
+    const whole = A.save(relayDoc<Quote>(relay, handle.documentId));
+    expect(A.load<Quote>(whole).projectName).toBe("after the detached change");
+    const device = stockClient(relay, token);
+    try {
+      const copy = await device.repo.find<Quote>(handle.url);
+      expect(copy.doc().projectName).toBe("after the detached change");
+    } finally {
+      await device.close();
+    }
+  });
+
   it("frees every copy it makes to judge a message, refused or accepted", async () => {
     const copies = async () => {
       const text = await (await fetch(`${relay.httpUrl}/metrics`)).text();
