@@ -214,6 +214,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       processorRef.processor?.onAccepted(documentId, meta, before, after),
     lostAccess: (documentId, organization, userId) =>
       adminRef.admin?.lostAccess(documentId, organization, userId),
+    onLostAccessRefused: (documentId, organization, userId) =>
+      void adminRef.admin?.noticeRefused(documentId, organization, userId).catch((err) => {
+        log.warn({ err, documentId }, "could not tell a user their changes were refused");
+      }),
     isRevoked: (organization, userId) =>
       adminRef.admin?.revocation(organization, userId) !== undefined,
   });
