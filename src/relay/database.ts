@@ -156,6 +156,9 @@ const migrations: readonly string[] = [
      SELECT organization, user_id, 0 FROM user_documents;
    INSERT OR IGNORE INTO members (organization, user_id, first_seen)
      SELECT organization, owner, 0 FROM documents WHERE owner IS NOT NULL;`,
+  // The sequence value behind each number, sealed into the ledger entry (relay restore).
+  `ALTER TABLE order_numbers ADD COLUMN n INTEGER;
+   ALTER TABLE assistance_tickets ADD COLUMN n INTEGER;`,
 ];
 
 /**

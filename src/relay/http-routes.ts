@@ -6,6 +6,7 @@ import { handleAdmin } from "./admin-routes.js";
 import type { TokenVerifier } from "./auth.js";
 import { type BulkExport, maxBulkDocuments } from "./bulk-export.js";
 import type { RelayMetrics } from "./metrics.js";
+import type { ReceiptLearner } from "./restore-receipts.js";
 import type { SessionService } from "./session.js";
 import type { SyncDigestService } from "./sync-digest.js";
 
@@ -22,6 +23,7 @@ export interface HttpContext {
   admin: AdminService;
   digest: SyncDigestService;
   bulk: BulkExport;
+  receipts?: ReceiptLearner;
 }
 
 /** The token of an `authorization: Bearer …` header (the scheme in any case, RFC 7235), or "". */
@@ -124,6 +126,8 @@ export async function handleHttp(
   if (path?.startsWith("/v1/admin/")) return handleAdmin(ctx, req, res, path);
   if (path === "/v1/sync/digest" && req.method === "POST") return handleDigest(ctx, req, res);
   if (path === "/v1/sync/bulk" && req.method === "POST") return handleBulk(ctx, req, res);
+  if (path === "/v1/restore/receipts" && req.method === "POST")
+    return handleRestoreReceipts(ctx, req, res);
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendError(
       res,
@@ -205,6 +209,26 @@ async function syncRequest(
     if (!(err instanceof OmsError)) throw err;
     sendError(res, 400, err.code, err.message);
     return undefined;
+  }
+}
+
+/**
+ * `POST /v1/restore/receipts` `{ submissions, assistance }` (sealed entries of the caller's
+ * ledger): the relay learns back what it lost; answers `{ learned, known, refused, conflicts }`.
+ */
+async function handleRestoreReceipts(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const request = await syncRequest(ctx, req, res);
+  if (!request) return;
+  if (!ctx.receipts) return sendError(res, 404, "NOT_FOUND", "this relay learns no receipts");
+  try {
+    return json(res, 200, ctx.receipts.learn(request.principal, request.body));
+  } catch (err) {
+    if (!(err instanceof OmsError)) throw err;
+    return sendError(res, 400, err.code, err.message);
   }
 }
 

@@ -39,6 +39,7 @@ import { RELAY_PEER_ID_PREFIX } from "./peer-ids.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
 import { measureWal, recoveryReport } from "./recovery.js";
 import { DocumentRegistry } from "./registry.js";
+import { ReceiptLearner } from "./restore-receipts.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
 import { SubmissionProcessor } from "./submission-processor.js";
@@ -240,6 +241,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       verifyRelayTime(secret, userId, receipt, organization),
     retry: { initialMs: limits.processorRetryInitialMs, maxMs: limits.processorRetryMaxMs },
     onRowFailed: (step) => metrics.processingFailures.inc({ step }),
+    sealSecret: secret,
   });
   processorRef.processor = processor;
   const cache = new DocumentCache({
@@ -319,6 +321,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     admin,
     digest: new SyncDigestService({ repo, registry, index: headsIndex, gate: gateRef.gate }),
     bulk: new BulkExport({ storage, index: headsIndex, gate: gateRef.gate }),
+    receipts: new ReceiptLearner({
+      db,
+      secret,
+      log,
+      onEntry: (result) => metrics.restoreReceipts.inc({ result }),
+      onLearned: () => void processor.schedule(),
+    }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {
