@@ -76,9 +76,12 @@ describe("a relay that lost its data", () => {
     const quote = await alice.quotes.create({ currency: "USD", projectName: "Lake house" });
     const accepted = await completeOrder(alice, "accepted before the loss");
     const draft = await completeOrder(alice, "a draft");
+    const help = await alice.assistance.create({ subject: "Egress window", body: "36 in wall" });
     await alice.sync.now();
     expect(await submitted(alice, relay, accepted.id)).toBe("SO-000001");
+    await waitFor(async () => (await alice.ledger.get()).assistance[help.id], "the ticket");
     const ledgerBefore = await alice.ledger.get();
+    expect(ledgerBefore.assistance[help.id]?.ticketNumber).toBe("T-000001");
     await alice.close();
     await relay.close();
 
@@ -87,6 +90,10 @@ describe("a relay that lost its data", () => {
     relay = await relayAt(relayData.dir, port);
     alice = await device(relay, { folder: deviceDir.dir });
     await syncUntilDecided(alice, relay, [accepted.id]);
+    await waitFor(async () => {
+      await alice.sync.now();
+      return (await alice.ledger.get()).assistance[help.id];
+    }, "the learned ticket");
     expect(alice.sync.status.state).toBe("complete");
 
     expect((await alice.quotes.list()).map((q) => q.id)).toEqual([quote.id]);
@@ -99,12 +106,20 @@ describe("a relay that lost its data", () => {
     expect(JSON.parse(JSON.stringify(ledgerAfter.submissions))).toEqual(
       JSON.parse(JSON.stringify(ledgerBefore.submissions)),
     );
+    expect(ledgerAfter.assistance[help.id]?.ticketNumber).toBe("T-000001");
     expect(await alice.orders.state(accepted.id)).toMatchObject({
       accepted: { orderNumber: "SO-000001" },
     });
 
     // A new order gets the next number, not one issued before the loss.
     expect(await submitted(alice, relay, draft.id)).toBe("SO-000002");
+    const nextHelp = await alice.assistance.create({ subject: "Sill height", body: "24 in" });
+    await waitFor(async () => {
+      await alice.sync.now();
+      await relay.processed();
+      return (await alice.ledger.get()).assistance[nextHelp.id];
+    }, "the next ticket");
+    expect((await alice.ledger.get()).assistance[nextHelp.id]?.ticketNumber).toBe("T-000002");
     await alice.sync.now();
     expect(alice.sync.status.state).toBe("complete");
 
@@ -176,5 +191,64 @@ describe("a relay that lost its data", () => {
     const bobs = await completeOrder(bobAgain, "Bob's");
     await bobAgain.sync.now();
     expect(await submitted(bobAgain, relay, bobs.id)).toBe("SO-000003");
+  });
+});
+
+describe("POST /v1/restore/receipts", () => {
+  it("learns only entries this relay sealed for the caller's organization, once", async () => {
+    const relayData = tempDir();
+    const deviceDir = tempDir();
+    cleanups.push(relayData.remove, deviceDir.remove);
+    const relay = await relayAt(relayData.dir);
+    const alice = await device(relay, { folder: deviceDir.dir });
+    const order = await completeOrder(alice, "sealed");
+    await alice.sync.now();
+    await submitted(alice, relay, order.id);
+    const submissions = JSON.parse(JSON.stringify((await alice.ledger.get()).submissions));
+    const [requestId, outcome] = Object.entries(submissions)[0] as [
+      string,
+      Record<string, unknown>,
+    ];
+    expect(outcome.seal).toMatchObject({ owner: "alice", sequence: 1, mac: expect.any(String) });
+
+    const post = async (body: unknown, org = "acme") => {
+      const token = await relay.mintToken({ sub: "alice", org, roles: ["rep"], offline: true });
+      const res = await fetch(`${relay.httpUrl}/v1/restore/receipts`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: await res.json() };
+    };
+    // The relay has it: known, nothing changes.
+    expect(await post({ submissions })).toMatchObject({
+      status: 200,
+      body: { learned: 0, known: 1, refused: 0, conflicts: 0 },
+    });
+    // A forged number, a forged request id, no seal, a seal for another organization: refused.
+    const forged = {
+      [requestId]: { ...outcome, orderNumber: "SO-999999" },
+      other: outcome,
+      unsealed: { ...outcome, seal: undefined },
+    };
+    expect(await post({ submissions: forged })).toMatchObject({
+      status: 200,
+      body: { learned: 0, known: 0, refused: 3 },
+    });
+    expect(await post({ submissions }, "globex")).toMatchObject({
+      status: 200,
+      body: { learned: 0, refused: 1 },
+    });
+    const sequence = { ...outcome, seal: { ...(outcome.seal as object), sequence: 999_999 } };
+    expect(await post({ submissions: { [requestId]: sequence } })).toMatchObject({
+      body: { refused: 1 },
+    });
+    expect((await post({ submissions: [] })).status).toBe(400);
+    const metrics = await (await fetch(`${relay.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/oms_relay_restore_receipts_total\{result="refused"\} 5/);
+    // The next order still gets the next number: nothing forged moved the sequence.
+    const next = await completeOrder(alice, "next");
+    await alice.sync.now();
+    expect(await submitted(alice, relay, next.id)).toBe("SO-000002");
   });
 });
