@@ -398,6 +398,12 @@ class OmsClientImpl implements OmsClient {
       repo: this.#repo,
       previous: this.#session,
       next: session,
+      session: () =>
+        fetchSession(
+          this.#httpUrl,
+          this.#tokens.current(),
+          this.#fetch ? { fetch: this.#fetch } : {},
+        ),
       post: (path, body) => this.#post(path, body, (r) => r.json()),
     });
     if (!found) return;

@@ -19,6 +19,8 @@ export interface RelayRestoreOptions {
   previous: SessionResponse;
   /** The session the relay just answered. */
   next: SessionResponse;
+  /** Asks the relay for its session again (its heads now). */
+  session(): Promise<SessionResponse>;
   /** POSTs JSON to the relay; undefined when it did not answer 2xx. */
   post(path: string, body: unknown): Promise<unknown | undefined>;
 }
@@ -61,12 +63,18 @@ export async function reconcileRelayRestore(
   const ledger = await local<Ledger>(o.repo, before.ledger);
   const drop: string[] = [];
   if (!renewed) {
-    for (const [url, handle] of [
+    const copies = [
       [before.ledger, ledger],
       [before.inbox, await local(o.repo, before.inbox)],
-    ] as const) {
-      if (handle && behind(handle, next.heads?.[url])) drop.push(idOf(url));
-    }
+    ] as const;
+    const lagging = (heads: Record<string, string[]>) =>
+      copies.filter(([url, handle]) => handle && behind(handle, heads[url])).map(([url]) => url);
+    // A change the relay wrote after answering may have reached this device over the socket
+    // before the answer did: asked again, a relay that did not lose it is no longer behind.
+    if (lagging(next.heads ?? {}).length === 0) return undefined;
+    const again = await o.session();
+    if (again.documents.ledger !== now.ledger) return undefined;
+    drop.push(...lagging(again.heads ?? {}).map(idOf));
     if (drop.length === 0) return undefined;
   }
   if (ledger) await sendReceipts(o, ledger.doc());
