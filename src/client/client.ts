@@ -321,7 +321,10 @@ class OmsClientImpl implements OmsClient {
     const cached = client.#offline ? await o.store.get<SessionResponse>("session") : undefined;
     client.#carry = (await o.store.get<Record<string, WorkspaceEntry>>("restore-carry")) ?? {};
     for (const id of Object.keys(client.#carry)) client.#addedToMy.add(id);
-    if (cached && cached.user.userId === o.session.user.userId) {
+    const sameUser =
+      cached?.user.userId === o.session.user.userId &&
+      cached.user.organization === o.session.user.organization;
+    if (cached && sameUser) {
       client.#session = cached;
       client.#checkRelayLoss = true;
     } else if (client.#offline) await o.store.set("session", o.session);
@@ -584,6 +587,8 @@ class OmsClientImpl implements OmsClient {
         for (const [id, entry] of carried)
           addToMy(w as Workspace, id as DocId, entry.kind, entry.addedAt);
       });
+      // Written into "My" now: a later departure of one of them must be noticed like any other.
+      for (const [id] of carried) this.#addedToMy.delete(id);
       this.#carry = {};
       void this.#store.set("restore-carry", {});
     }
