@@ -60,6 +60,7 @@ import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
+import { reconcileRelayRestore } from "./relay-restore.js";
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
 import { standingRequest } from "./standing-request.js";
 import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js";
@@ -312,6 +313,10 @@ class OmsClientImpl implements OmsClient {
   #departing = new Set<string>();
   #myKnown: Set<string> | undefined;
   #watchingWorkspace = false;
+  /** "My" entries of a workspace the relay lost, to carry into the new one once it is loaded. */
+  #carry: Record<string, WorkspaceEntry> = {};
+  /** This device worked with the relay before: the next session is checked for a relay's loss. */
+  #checkRelayLoss = false;
   /** Documents the last digest exchange found different on the relay. */
   #differing = new Set<string>();
   readonly #quarantine: Quarantine;
@@ -339,7 +344,18 @@ class OmsClientImpl implements OmsClient {
       );
     client.#engine.setLastCompleteSync(client.#gate.state.lastSyncAt);
     client.#gate.start();
-    if (client.#offline) await o.store.set("session", o.session);
+    // The session this device last worked with: the first sync compares the relay's answer with
+    // it, to notice a relay that lost data (relay-restore.ts).
+    const cached = client.#offline ? await o.store.get<SessionResponse>("session") : undefined;
+    client.#carry = (await o.store.get<Record<string, WorkspaceEntry>>("restore-carry")) ?? {};
+    for (const id of Object.keys(client.#carry)) client.#addedToMy.add(id);
+    const sameUser =
+      cached?.user.userId === o.session.user.userId &&
+      cached.user.organization === o.session.user.organization;
+    if (cached && sameUser) {
+      client.#session = cached;
+      client.#checkRelayLoss = true;
+    } else if (client.#offline) await o.store.set("session", o.session);
     client.#engine.start();
     return client;
   }
@@ -459,9 +475,37 @@ class OmsClientImpl implements OmsClient {
   }
 
   async #onSession(session: SessionResponse): Promise<void> {
+    if (this.#checkRelayLoss) await this.#afterRelayLoss(session);
     this.#session = session;
     this.#principal = principalOf(session);
     if (this.#offline) await this.#store.set("session", session);
+  }
+
+  /** Hands back to a relay that lost data what this device holds of it (relay-restore.ts). */
+  async #afterRelayLoss(session: SessionResponse): Promise<void> {
+    const found = await reconcileRelayRestore({
+      repo: this.#repo,
+      previous: this.#session,
+      next: session,
+      session: () =>
+        fetchSession(
+          this.#httpUrl,
+          this.#tokens.current(),
+          this.#fetch ? { fetch: this.#fetch } : {},
+        ),
+      post: (path, body) => this.#post(path, body, (r) => r.json()),
+    });
+    if (!found) return;
+    if (Object.keys(found.carry).length > 0) {
+      this.#carry = { ...this.#carry, ...found.carry };
+      for (const id of Object.keys(found.carry)) this.#addedToMy.add(id);
+      await this.#store.set("restore-carry", this.#carry);
+    }
+    if (session.documents.workspace !== this.#session.documents.workspace)
+      this.#watchingWorkspace = false;
+    // The relay's copy, with the learned entries written again, replaces this device's.
+    for (const id of found.drop) this.#repo.delete(id as DocumentId);
+    if (found.drop.length > 0) await this.#synced.forget(found.drop);
   }
 
   #ownIds(): string[] {
@@ -626,6 +670,17 @@ class OmsClientImpl implements OmsClient {
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
     if (!workspace?.isReady()) return;
     this.#watchingWorkspace = true;
+    const carried = Object.entries(this.#carry);
+    if (carried.length > 0) {
+      workspace.change((w) => {
+        for (const [id, entry] of carried)
+          addToMy(w as Workspace, id as DocId, entry.kind, entry.addedAt);
+      });
+      // Written into "My" now: a later departure of one of them must be noticed like any other.
+      for (const [id] of carried) this.#addedToMy.delete(id);
+      this.#carry = {};
+      void this.#store.set("restore-carry", {});
+    }
     workspace.on("change", ({ doc }) => void this.#noticeDepartures(doc as Workspace));
     void this.#noticeDepartures(workspace.doc() as Workspace);
   }

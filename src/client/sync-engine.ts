@@ -178,10 +178,11 @@ export class SyncEngine {
     let session: SessionResponse;
     try {
       session = await this.#session();
+      // May refuse to go on (a relay that lost data has not taken this device's receipts yet).
+      await this.#o.onSession(session);
     } catch (err) {
       return this.#failed(err);
     }
-    await this.#o.onSession(session);
     if (this.#stopped) return;
     this.#o.adapter.open();
   }

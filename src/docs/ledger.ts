@@ -27,8 +27,9 @@ export function recordSubmissionOutcome(
 ): void {
   const existing = own(doc.submissions, requestId);
   if (existing !== undefined) {
-    // Read back from Automerge, the stored outcome has its keys sorted: compare structurally.
-    if (deepEqual(JSON.parse(JSON.stringify(existing)), outcome)) return;
+    // Read back from Automerge, the stored outcome has its keys sorted: compare structurally,
+    // without the seal (a rotated secret gives another seal to the same outcome).
+    if (deepEqual(unsealed(JSON.parse(JSON.stringify(existing))), unsealed(outcome))) return;
     throw new OmsError(
       "INTERNAL",
       `request ${requestId} already has a different outcome in the ledger; a request gets exactly one outcome`,
@@ -48,4 +49,9 @@ export function recordAssistanceReceipt(doc: Ledger, id: DocId, receipt: Assista
   }
   if (existing === undefined) doc.assistance[id] = { ...receipt };
   else if (existing.state !== receipt.state) existing.state = receipt.state;
+}
+
+function unsealed(outcome: SubmissionOutcome): Omit<SubmissionOutcome, "seal"> {
+  const { seal: _seal, ...rest } = outcome;
+  return rest;
 }

@@ -107,10 +107,23 @@ export interface Workspace extends Owned {
   read: Record<MessageId, number>;
 }
 
+/**
+ * The relay's HMAC over a ledger entry, so that a relay that lost data can learn the entry back
+ * from a device's copy (docs/operations.md). Absent on entries written before seals existed.
+ */
+export interface ReceiptSeal {
+  owner: string;
+  requestedBy?: string;
+  /** The organization's sequence value behind the entry's number, when it introduced one. */
+  sequence?: number;
+  mac: string;
+}
+
 interface OutcomeBase {
   orderId: DocId;
   /** Relay clock, milliseconds since the epoch. */
   processedAt: number;
+  seal?: ReceiptSeal;
 }
 export interface AcceptedOutcome extends OutcomeBase {
   status: "accepted";
@@ -136,6 +149,8 @@ export interface AssistanceReceipt {
   ticketNumber: string;
   state: "open" | "closed";
   receivedAt: number;
+  /** Covers `ticketNumber` and `receivedAt` (the state changes later). */
+  seal?: ReceiptSeal;
 }
 
 /** Per user, written by the relay alone: receipts of submissions and assistance requests. */

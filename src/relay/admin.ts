@@ -1,8 +1,9 @@
 import * as A from "@automerge/automerge";
 import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import { OmsError } from "../docs/errors.js";
-import type { DocId, OrganizationId, UserId } from "../docs/ids.js";
-import type { Workspace } from "../docs/types.js";
+import type { DocId, MessageId, OrganizationId, UserId } from "../docs/ids.js";
+import { postMessage } from "../docs/inbox.js";
+import type { Inbox, InboxMessage, Workspace } from "../docs/types.js";
 import { addToMy, removeFromMy } from "../docs/workspace.js";
 import { hasRole, type Principal, parsePrincipal, roles } from "../policy/principal.js";
 import type { RelayDatabase } from "./database.js";
@@ -66,6 +67,8 @@ export class AdminService {
   readonly #o: AdminServiceOptions;
   /** By `memberKey(organization, userId)`. */
   readonly #revoked = new Map<string, Revocation>();
+  /** Refusal notices posted since start, so the inbox is not loaded for every refused message. */
+  readonly #refusalsPosted = new Set<string>();
   readonly #lost;
   readonly #recordLoss;
   readonly #forgetLoss;
@@ -188,10 +191,57 @@ export class AdminService {
         addToMy(w, documentId as DocId, kind, now),
       ),
     );
+    if (previous) {
+      // Keyed by the time access was lost (stored with it): a retried reassignment posts nothing new.
+      workspaces.push(
+        await this.#post(previous, meta.organization, `reassigned-${documentId}-${now}`, {
+          at: now,
+          subject: `Your ${kind} was given to ${owner}`,
+          body: `An admin gave this ${kind} to ${owner} (${reason}). Changes you make to it from now on are not stored, and edits your device had not synced before are kept on your device only: open the quarantine (client.quarantine), export them and pass them on to ${owner}.`,
+          ref: { kind, id: documentId as DocId },
+        }),
+      );
+    }
     await this.#o.repo.flush(workspaces as DocumentId[]);
     this.#o.repo.shareConfigChanged();
     this.#o.onAction?.("reassign", { documentId, previousOwner: previous, owner, by: who(actor) });
     return { documentId, previousOwner: previous, owner, changed: true };
+  }
+
+  /**
+   * Tells a user who lost access to a document that the relay refused their changes to it:
+   * once per loss of access (the message id is the document and the time access was lost), so
+   * a device that offers its changes again and again gets one message, not one per attempt.
+   */
+  async noticeRefused(documentId: string, organization: string, userId: string): Promise<void> {
+    const lost = this.lostAccess(documentId, organization, userId);
+    const meta = this.#o.registry.get(documentId);
+    if (!lost || !meta || !reassignable.has(meta.kind)) return;
+    const key = `refused-${documentId}-${lost.at}`;
+    const seen = `${memberKey(organization, userId)} ${key}`;
+    if (this.#refusalsPosted.has(seen)) return;
+    this.#refusalsPosted.add(seen);
+    const kind = meta.kind as "quote" | "order" | "assistance";
+    const inbox = await this.#post(userId, organization, key, {
+      at: Date.now(),
+      subject: `Your changes to a ${kind} were not stored`,
+      body: `The relay refused your changes to this ${kind}: you no longer have access to it (${lost.reason} on ${new Date(lost.at).toISOString()}). Your device kept them in its quarantine (client.quarantine): export them there and pass them on to the ${kind}'s new owner.`,
+      ref: { kind, id: documentId as DocId },
+    });
+    await this.#o.repo.flush([inbox as DocumentId]);
+  }
+
+  async #post(
+    userId: string,
+    organization: string,
+    id: string,
+    message: InboxMessage,
+  ): Promise<string> {
+    const inboxId = await this.#o.sessions.userDocument(userId, organization, "inbox");
+    const handle = await this.#o.repo.find<Inbox>(inboxId as DocumentId);
+    if (!Object.hasOwn(handle.doc().messages, id))
+      handle.change((d) => postMessage(d, id as MessageId, message));
+    return inboxId;
   }
 
   async #editWorkspace(

@@ -203,6 +203,9 @@ const migrations: readonly string[] = [
        VALUES ('delete', old.rowid, old.search);
      INSERT INTO catalogue_search (rowid, search) VALUES (new.rowid, new.search);
    END;`,
+  // The sequence value behind each number, sealed into the ledger entry (relay restore).
+  `ALTER TABLE order_numbers ADD COLUMN n INTEGER;
+   ALTER TABLE assistance_tickets ADD COLUMN n INTEGER;`,
 ];
 
 /**

@@ -8,6 +8,7 @@ import { type BulkExport, maxBulkDocuments } from "./bulk-export.js";
 import { handleDocuments } from "./catalogue/catalogue-routes.js";
 import type { CatalogueService } from "./catalogue/catalogue-service.js";
 import type { RelayMetrics } from "./metrics.js";
+import type { ReceiptLearner } from "./restore-receipts.js";
 import type { SessionService } from "./session.js";
 import type { SyncDigestService } from "./sync-digest.js";
 
@@ -26,6 +27,7 @@ export interface HttpContext {
   bulk: BulkExport;
   /** `GET /v1/documents` (src/relay/catalogue/). */
   catalogue?: CatalogueService;
+  receipts?: ReceiptLearner;
 }
 
 /** The token of an `authorization: Bearer …` header (the scheme in any case, RFC 7235), or "". */
@@ -129,6 +131,8 @@ export async function handleHttp(
   if (path === "/v1/sync/digest" && req.method === "POST") return handleDigest(ctx, req, res);
   if (path === "/v1/sync/bulk" && req.method === "POST") return handleBulk(ctx, req, res);
   if (path === "/v1/documents" && req.method === "GET") return handleDocuments(ctx, req, res);
+  if (path === "/v1/restore/receipts" && req.method === "POST")
+    return handleRestoreReceipts(ctx, req, res);
   if (req.method !== "GET" && req.method !== "HEAD") {
     return sendError(
       res,
@@ -214,6 +218,27 @@ async function syncRequest(
     if (!(err instanceof OmsError)) throw err;
     sendError(res, 400, err.code, err.message);
     return undefined;
+  }
+}
+
+/**
+/**
+ * `POST /v1/restore/receipts` `{ submissions, assistance }` (sealed entries of the caller's
+ * ledger): the relay learns back what it lost; answers `{ learned, known, refused, conflicts }`.
+ */
+async function handleRestoreReceipts(
+  ctx: HttpContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const request = await syncRequest(ctx, req, res);
+  if (!request) return;
+  if (!ctx.receipts) return sendError(res, 404, "NOT_FOUND", "this relay learns no receipts");
+  try {
+    return json(res, 200, ctx.receipts.learn(request.principal, request.body));
+  } catch (err) {
+    if (!(err instanceof OmsError)) throw err;
+    return sendError(res, 400, err.code, err.message);
   }
 }
 

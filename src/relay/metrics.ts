@@ -64,6 +64,12 @@ export function createRelayMetrics(sources: {
       help: "Times a connection's reads were paused for sending faster than maxMessagesPerSecond",
       registers: [registry],
     }),
+    restoreReceipts: new Counter({
+      name: "oms_relay_restore_receipts_total",
+      help: "Ledger entries devices sent back to a relay that lost data, by result (learned, known, refused: not sealed by this relay, conflict)",
+      labelNames: ["result"],
+      registers: [registry],
+    }),
     adminActions: new Counter({
       name: "oms_relay_admin_actions_total",
       help: "Admin actions taken (reassign, revoke, reinstate)",

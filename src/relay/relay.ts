@@ -42,6 +42,7 @@ import { RELAY_PEER_ID_PREFIX } from "./peer-ids.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
 import { measureWal, recoveryReport } from "./recovery.js";
 import { DocumentRegistry } from "./registry.js";
+import { ReceiptLearner } from "./restore-receipts.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
 import { SubmissionProcessor } from "./submission-processor.js";
@@ -226,6 +227,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       processorRef.processor?.onAccepted(documentId, meta, before, after),
     lostAccess: (documentId, organization, userId) =>
       adminRef.admin?.lostAccess(documentId, organization, userId),
+    onLostAccessRefused: (documentId, organization, userId) =>
+      void adminRef.admin?.noticeRefused(documentId, organization, userId).catch((err) => {
+        log.warn({ err, documentId }, "could not tell a user their changes were refused");
+      }),
     isRevoked: (organization, userId) =>
       adminRef.admin?.revocation(organization, userId) !== undefined,
     isolated,
@@ -250,6 +255,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       verifyRelayTime(secret, userId, receipt, organization),
     retry: { initialMs: limits.processorRetryInitialMs, maxMs: limits.processorRetryMaxMs },
     onRowFailed: (step) => metrics.processingFailures.inc({ step }),
+    sealSecret: secret,
   });
   processorRef.processor = processor;
   const cache = new DocumentCache({
@@ -337,6 +343,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       maxBytes: limits.maxBulkResponseBytes,
     }),
     catalogue: new CatalogueService({ db, catalogue, policy }),
+    receipts: new ReceiptLearner({
+      db,
+      secret,
+      log,
+      onEntry: (result) => metrics.restoreReceipts.inc({ result }),
+      onLearned: () => void processor.schedule(),
+    }),
   };
   const server: Server = createServer((req, res) => {
     handleHttp(httpCtx, req, res).catch((err) => {

@@ -12,6 +12,7 @@ import { own } from "../docs/own.js";
 import type { AssistanceRequest, Inbox, Ledger, Order, SubmissionOutcome } from "../docs/types.js";
 import { DAY_MS, type GateConfig } from "../policy/staleness-gate.js";
 import type { RelayDatabase } from "./database.js";
+import { sealOf } from "./receipt-seal.js";
 import type { SessionService } from "./session.js";
 
 /** Points between the steps of processing, where tests may kill the relay. */
@@ -53,6 +54,8 @@ export interface SubmissionProcessorOptions {
   retry?: RetryConfig;
   /** Told each time a row fails (metrics). */
   onRowFailed?: (step: ProcessingStep) => void;
+  /** The relay's secret: every outcome and ticket written to a ledger is sealed with it. */
+  sealSecret?: Uint8Array;
 }
 
 const defaultRetry: RetryConfig = { initialMs: 1_000, maxMs: 300_000 };
@@ -344,8 +347,8 @@ export class SubmissionProcessor {
           .get(order.organization, number);
         if (holder) throw numberCollision("orderNumberFormat", order.organization, n, number);
         db.prepare(
-          "INSERT INTO order_numbers (order_id, organization, order_number) VALUES (?, ?, ?)",
-        ).run(orderId, order.organization, number);
+          "INSERT INTO order_numbers (order_id, organization, order_number, n) VALUES (?, ?, ?, ?)",
+        ).run(orderId, order.organization, number, n);
       }
       insert.run({
         ...base,
@@ -419,7 +422,7 @@ export class SubmissionProcessor {
   }
 
   async #deliver(row: OutcomeRow): Promise<void> {
-    const outcome = toOutcome(row);
+    const outcome = this.#sealed(row, toOutcome(row));
     const users = [...new Set([row.owner, row.requested_by])];
     const touched: DocumentId[] = [];
     for (const user of users) {
@@ -437,6 +440,32 @@ export class SubmissionProcessor {
     this.#o.db
       .prepare("UPDATE submission_outcomes SET delivered = 1 WHERE request_id = ?")
       .run(row.request_id);
+  }
+
+  /**
+   * The outcome with the relay's seal, over the outcome, its request, its users and (for the
+   * outcome that introduced the order's number) the sequence value behind that number.
+   */
+  #sealed(row: OutcomeRow, outcome: SubmissionOutcome): SubmissionOutcome {
+    const secret = this.#o.sealSecret;
+    if (!secret) return outcome;
+    const n =
+      row.status === "accepted" && row.revision === 1
+        ? this.#o.db
+            .prepare<[string, string], { n: number | null }>(
+              "SELECT n FROM order_numbers WHERE order_id = ? AND order_number = ?",
+            )
+            .get(row.order_id, row.order_number ?? "")?.n
+        : undefined;
+    const seal = sealOf(secret, {
+      organization: row.organization,
+      key: `request:${row.request_id}`,
+      entry: outcome as unknown as Record<string, unknown>,
+      owner: row.owner,
+      requestedBy: row.requested_by,
+      ...(n !== null && n !== undefined ? { sequence: n } : {}),
+    });
+    return { ...outcome, seal };
   }
 
   /** Tickets for new assistance requests, and their delivery. */
@@ -470,8 +499,8 @@ export class SubmissionProcessor {
             )
               throw numberCollision("ticketNumberFormat", doc.organization, n, ticket);
             db.prepare(
-              "INSERT INTO assistance_tickets (doc_id, organization, owner, ticket_number, received_at) VALUES (?, ?, ?, ?, ?)",
-            ).run(doc.doc_id, doc.organization, doc.owner, ticket, Date.now());
+              "INSERT INTO assistance_tickets (doc_id, organization, owner, ticket_number, received_at, n) VALUES (?, ?, ?, ?, ?, ?)",
+            ).run(doc.doc_id, doc.organization, doc.owner, ticket, Date.now(), n);
           })();
           this.#o.fault?.("ticket-committed");
         },
@@ -486,6 +515,7 @@ export class SubmissionProcessor {
           organization: string;
           ticket_number: string;
           received_at: number;
+          n: number | null;
         }
       >("SELECT * FROM assistance_tickets WHERE delivered = 0 ORDER BY received_at, rowid")
       .all();
@@ -506,6 +536,7 @@ export class SubmissionProcessor {
     organization: string;
     ticket_number: string;
     received_at: number;
+    n?: number | null;
   }): Promise<void> {
     const db = this.#o.db;
     const request = await this.#o.repo
@@ -513,11 +544,22 @@ export class SubmissionProcessor {
       .then((h) => h.doc())
       .catch(() => undefined);
     const ledger = await this.#userDoc<Ledger>(t.owner, t.organization, "ledger");
+    const sealed = { ticketNumber: t.ticket_number, receivedAt: t.received_at };
+    const secret = this.#o.sealSecret;
+    const seal = secret
+      ? sealOf(secret, {
+          organization: t.organization,
+          key: `ticket:${t.doc_id}`,
+          entry: sealed,
+          owner: t.owner,
+          ...(t.n !== null && t.n !== undefined ? { sequence: t.n } : {}),
+        })
+      : undefined;
     ledger.change((l) =>
       recordAssistanceReceipt(l, t.doc_id as DocId, {
-        ticketNumber: t.ticket_number,
+        ...sealed,
         state: "open",
-        receivedAt: t.received_at,
+        ...(seal ? { seal } : {}),
       }),
     );
     const inbox = await this.#userDoc<Inbox>(t.owner, t.organization, "inbox");

@@ -54,6 +54,8 @@ export interface WriteGateOptions {
     organization: OrganizationId,
     userId: UserId,
   ) => { reason: string; heads: readonly string[]; at: number } | undefined;
+  /** Told when changes of a user who lost access are refused (the relay tells that user). */
+  onLostAccessRefused?: (documentId: string, organization: OrganizationId, userId: UserId) => void;
   /** A revoked user reads nothing, even on a socket opened before the revocation. */
   isRevoked?: (organization: OrganizationId, userId: UserId) => boolean;
 }
@@ -136,6 +138,8 @@ export class WriteGate {
       const lost = this.#o.lostAccess?.(documentId, principal.organization, principal.userId);
       if (!lost || this.#o.isRevoked?.(principal.organization, principal.userId))
         return { action: "unavailable" };
+      if (this.#o.onLostAccessRefused && (await this.#offersUnstored(documentId, data)))
+        this.#o.onLostAccessRefused(documentId, principal.organization, principal.userId);
       return {
         action: "refuse",
         heads: lost.heads,
@@ -305,6 +309,20 @@ export class WriteGate {
   }
 
   /** The relay's copy, once it includes every change accepted before. */
+  /**
+   * Whether a sync message shows changes the relay does not hold: changes, or heads it lacks
+   * (a first sync message carries only heads, and a refused peer never sends its changes).
+   */
+  async #offersUnstored(documentId: DocumentId, data: Uint8Array): Promise<boolean> {
+    try {
+      const decoded = A.decodeSyncMessage(data);
+      if (decoded.changes.length > 0) return true;
+      return !A.hasHeads(await this.#relayCopy(documentId), decoded.heads);
+    } catch {
+      return false;
+    }
+  }
+
   async #relayCopy(documentId: DocumentId): Promise<A.Doc<unknown>> {
     const expected = this.#lastAccepted.get(documentId);
     const deadline = Date.now() + this.#o.settleTimeoutMs;
