@@ -12,7 +12,7 @@ import { FuzzPeer } from "./fuzz-peer.js";
 import { HistoryRecorder } from "./history.js";
 import { FlakyDevice, ownedQuote, SteadyEditor, Submitter, withTimeout } from "./honest.js";
 import { type Mutator, mutators } from "./mutators.js";
-import { metric, metricByLabel, RelayMonitor, rssGrowth } from "./relay-monitor.js";
+import { metricByLabel, RelayMonitor, requiredMetric, rssGrowth } from "./relay-monitor.js";
 import { bump, seededRandom, type World } from "./world.js";
 
 export interface CampaignOptions {
@@ -267,7 +267,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
 
     // ---- the fuzzing phase ----------------------------------------------------------------
     const relayCpu = async () =>
-      metric((await monitor.metricsText()) ?? "", "oms_relay_process_process_cpu_seconds_total");
+      requiredMetric((await monitor.metricsText()) ?? "", "oms_relay_process_cpu_seconds_total");
     const relayCpuBefore = await relayCpu();
     const harnessCpuBefore = process.cpuUsage();
     const fuzzStart = Date.now();

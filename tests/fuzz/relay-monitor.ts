@@ -16,10 +16,21 @@ const patterns = {
 
 /** Reads one metric's value (summed over labels) from Prometheus text. */
 export function metric(text: string, name: string): number {
-  let sum = 0;
+  return metricOrUndefined(text, name) ?? 0;
+}
+
+/** A metric the relay always exports: its absence means a renamed metric, never zero. */
+export function requiredMetric(text: string, name: string): number {
+  const value = metricOrUndefined(text, name);
+  if (value === undefined) throw new Error(`the relay's /metrics has no ${name}`);
+  return value;
+}
+
+function metricOrUndefined(text: string, name: string): number | undefined {
+  let sum: number | undefined;
   for (const line of text.split("\n")) {
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-      sum += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
+      sum = (sum ?? 0) + (Number(line.slice(line.lastIndexOf(" ") + 1)) || 0);
   }
   return sum;
 }
@@ -126,7 +137,7 @@ export class RelayMonitor {
     if (!text) return undefined;
     const s = {
       t: Date.now(),
-      rss: metric(text, "oms_relay_process_process_resident_memory_bytes"),
+      rss: requiredMetric(text, "oms_relay_process_resident_memory_bytes"),
       peers: metric(text, "oms_relay_peers"),
       connections: metric(text, "oms_relay_connections"),
     };
