@@ -8,6 +8,7 @@ import type { Principal } from "../policy/principal.js";
 import { type FieldRule, validateWrite, type WriteRefusal } from "../policy/write-validation.js";
 import { brokenActorChain } from "./actor-chain-check.js";
 import type { IsolatedDocuments } from "./isolated-documents.js";
+import { memberKey } from "./members.js";
 import type { DocumentRegistry } from "./registry.js";
 import { type DecodedSyncMessage, syncMessageProblem } from "./sync-message-check.js";
 
@@ -91,20 +92,24 @@ export class WriteGate {
     if (this.#o.isRevoked?.(principal.organization, principal.userId)) return false;
     const meta = this.#o.registry.get(documentId);
     if (meta) return this.#o.policy.canRead(principal, meta);
-    return this.#offers.get(documentId)?.has(principal.userId) ?? false;
+    return (
+      this.#offers.get(documentId)?.has(memberKey(principal.organization, principal.userId)) ??
+      false
+    );
   }
 
   /**
    * A peer offering a document the relay does not know starts a creation: the Repo may answer it
    * (asking for the changes) and nobody else sees anything until the content passes validation.
    */
-  #offer(documentId: string, userId: string): void {
+  #offer(documentId: string, principal: Principal): void {
     if (this.#offers.size >= this.#o.maxPendingOffers) {
       const oldest = this.#offers.keys().next().value;
       if (oldest !== undefined) this.#offers.delete(oldest);
     }
     const users = this.#offers.get(documentId) ?? new Set<string>();
-    users.add(userId);
+    // A user is (organization, user id): the same subject in another organization is someone else.
+    users.add(memberKey(principal.organization, principal.userId));
     this.#offers.set(documentId, users);
   }
 
@@ -165,7 +170,7 @@ export class WriteGate {
     if (decoded.changes.length === 0) {
       if (meta) return this.#rehearseAnswer(documentId, data);
       if (decoded.heads.length === 0) return { action: "unavailable" };
-      this.#offer(documentId, principal.userId);
+      this.#offer(documentId, principal);
       return this.#askForEverything(data);
     }
 
@@ -209,7 +214,7 @@ export class WriteGate {
     if (sameHeads(afterHeads, beforeHeads)) {
       // A new document whose changes lack their dependencies: ask for it from the start.
       if (!meta) {
-        this.#offer(documentId, principal.userId);
+        this.#offer(documentId, principal);
         return this.#askForEverything(data);
       }
       return { action: "pass" };
