@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { asOrganizationId, asUserId, createQuote, type Quote } from "../../src/docs/index.js";
 import type { RelayOptions } from "../../src/relay/config.js";
 import { createRelay, type Relay } from "../../src/relay/index.js";
 
@@ -83,4 +84,41 @@ export function relayDoc<T>(relay: Relay, documentId: string): T {
   const handle = relay.repo.handles[documentId as never];
   if (!handle?.isReady()) throw new Error(`the relay has not loaded ${documentId}`);
   return handle.doc() as T;
+}
+
+/** A relay with alice of acme connected through a stock client and one quote of hers stored. */
+export interface AliceWithQuote {
+  relay: Relay;
+  alice: { repo: Repo; close: () => Promise<void> };
+  quote: DocHandle<Quote>;
+  token: (sub: string, roles?: string[]) => Promise<string>;
+  close: () => Promise<void>;
+}
+
+export async function relayWithAliceQuote(): Promise<AliceWithQuote> {
+  const data = tempDir();
+  const relay = await startRelay(data.dir);
+  const token = (sub: string, roles = ["rep"]) =>
+    relay.mintToken({ sub, org: "acme", roles, offline: true });
+  const alice = stockClient(relay, await token("alice"));
+  await waitFor(() => alice.repo.peers.length > 0, "alice to connect");
+  const quote = alice.repo.create<Quote>(
+    createQuote({
+      owner: asUserId("alice"),
+      organization: asOrganizationId("acme"),
+      currency: "USD",
+    }),
+  );
+  await waitStored(alice.repo, quote, relay.peerId);
+  return {
+    relay,
+    alice,
+    quote,
+    token,
+    close: async () => {
+      await alice.close();
+      await relay.close();
+      data.remove();
+    },
+  };
 }

@@ -1,46 +1,23 @@
 import * as A from "@automerge/automerge";
-import {
-  cbor,
-  type DocHandle,
-  generateAutomergeUrl,
-  parseAutomergeUrl,
-  type Repo,
-} from "@automerge/automerge-repo";
+import { cbor, generateAutomergeUrl, parseAutomergeUrl } from "@automerge/automerge-repo";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { asOrganizationId, asUserId, createQuote, type Quote } from "../../src/docs/index.js";
 import type { Relay } from "../../src/relay/index.js";
-import { startRelay, stockClient, tempDir, waitFor, waitStored } from "./helpers.js";
+import { type AliceWithQuote, relayWithAliceQuote, waitFor } from "./helpers.js";
 import { RawPeer } from "./raw-peer.js";
 
 // Memory any authenticated user could grow on the relay by naming things (docs/security.md,
 // "Wire"). Measured by counting what the relay keeps, not by RSS.
 
+let fixture: AliceWithQuote;
 let relay: Relay;
-let data: { dir: string; remove: () => void };
-let alice: { repo: Repo; close: () => Promise<void> };
-let quote: DocHandle<Quote>;
-const token = (sub: string, roles = ["rep"]) =>
-  relay.mintToken({ sub, org: "acme", roles, offline: true });
+let quote: AliceWithQuote["quote"];
+const token = (sub: string, roles?: string[]) => fixture.token(sub, roles);
 
 beforeAll(async () => {
-  data = tempDir();
-  relay = await startRelay(data.dir);
-  alice = stockClient(relay, await token("alice"));
-  await waitFor(() => alice.repo.peers.length > 0, "alice to connect");
-  quote = alice.repo.create<Quote>(
-    createQuote({
-      owner: asUserId("alice"),
-      organization: asOrganizationId("acme"),
-      currency: "USD",
-    }),
-  );
-  await waitStored(alice.repo, quote, relay.peerId);
+  fixture = await relayWithAliceQuote();
+  ({ relay, quote } = fixture);
 });
-afterAll(async () => {
-  await alice.close();
-  await relay.close();
-  data.remove();
-});
+afterAll(() => fixture.close());
 
 const emptySync = () => A.generateSyncMessage(A.init(), A.initSyncState())[1] as Uint8Array;
 const freshId = () => parseAutomergeUrl(generateAutomergeUrl()).documentId;
