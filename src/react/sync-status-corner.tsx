@@ -78,7 +78,8 @@ export function SyncStatusCorner(props: SyncStatusCornerProps): ReactNode {
   const last = status.lastCompleteSync ?? gate.lastSyncAt;
   // The gate's age counts too: it runs on the client's clock and never goes down when the
   // device's clock is set back.
-  const age = last === null ? null : Math.max(0, now - last, gate.ageMs ?? 0);
+  const sinceGate = Math.max(0, now - gate.observedAt);
+  const age = last === null ? null : Math.max(0, now - last, (gate.ageMs ?? 0) + sinceGate);
   const sync = () => {
     setAsked(true);
     client.sync
