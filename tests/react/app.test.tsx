@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
+import { readFileSync } from "node:fs";
 import { act, fireEvent, screen, within } from "@testing-library/react";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { start } from "../../examples/react-app.js";
 import { client, relay } from "./fixture.js";
 
@@ -8,6 +9,11 @@ import { client, relay } from "./fixture.js";
 // first), against a real relay.
 
 describe("the small app of docs/react.md", () => {
+  it("is in docs/react.md as it is in examples/react-app.tsx", () => {
+    const code = readFileSync("examples/react-app.tsx", "utf8").split("\n").slice(3).join("\n");
+    expect(readFileSync("docs/react.md", "utf8")).toContain(code.trim());
+  });
+
   it("creates a quote, edits it, lists it in My and finds it in the catalogue", async () => {
     const r = await relay();
     const element = document.createElement("div");
