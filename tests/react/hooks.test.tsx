@@ -7,9 +7,11 @@ import type { OmsDocumentHandle, OmsError, Quote } from "../../src/client/index.
 import { addLineItem, setHeader, setNotes } from "../../src/docs/index.js";
 import {
   OmsProvider,
+  useChangesSinceSubmission,
   useDocument,
   useGate,
   useInbox,
+  useLedger,
   useOrderState,
   useRetry,
   useSyncStatus,
@@ -65,6 +67,16 @@ function FromHandle({ handle }: { handle: OmsDocumentHandle<Quote> }) {
 function OrderName({ id }: { id: string }) {
   const [order] = useDocument(id, "order");
   return <p>name:{order.projectName}</p>;
+}
+
+function Amendable({ id }: { id: string }) {
+  const changes = useChangesSinceSubmission(id);
+  const ledger = useLedger();
+  return (
+    <p>
+      changes:{changes.length} outcomes:{Object.keys(ledger.submissions).length}
+    </p>
+  );
 }
 
 function Inbox() {
@@ -157,6 +169,7 @@ describe("oms-sync/react against a real relay", () => {
           <OrderStatus id={order.id} />
           <Transmitted id={order.id} />
           <OrderName id={order.id} />
+          <Amendable id={order.id} />
           <Inbox />
         </Suspense>
       </OmsProvider>,
@@ -169,6 +182,7 @@ describe("oms-sync/react against a real relay", () => {
     await alice.sync.now();
     await screen.findByText("status:submitted number:SO-000001", undefined, { timeout: 10_000 });
     await screen.findByText("sent:Lake house");
+    screen.getByText("changes:0 outcomes:1");
 
     // Edits after the submission are changes since submission: neither view renders again.
     const before = { state: seen("state"), sent: seen("sent") };
@@ -176,6 +190,8 @@ describe("oms-sync/react against a real relay", () => {
     order.change((o) => setNotes(o, "second floor first"));
     await screen.findByText("name:Lake house, phase 2");
     expect(screen.getByText("sent:Lake house")).toBeTruthy();
+    // …but they are changes to submit as an amendment.
+    await screen.findByText(/^changes:[1-9]\d* outcomes:1$/);
     expect({ state: seen("state"), sent: seen("sent") }).toEqual(before);
 
     const message = await screen.findByText("Order SO-000001 accepted", undefined, {
