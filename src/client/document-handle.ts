@@ -55,8 +55,12 @@ export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocu
     },
     change<R>(fn: (doc: T) => R): R {
       const before = handle.doc();
-      const after = A.change(A.clone(before), (d) => {
-        fn(d as T);
+      // The change is made once, on a copy with this device's actor, and checked there; if it
+      // passes, that very change is applied to the document. Running `fn` a second time on the
+      // document itself would cost as much again (and give new random ids to what it adds).
+      let result: R | undefined;
+      const after = A.change(A.clone(before, { actor: A.getActorId(before) }), (d) => {
+        result = fn(d as T);
       });
       const kind = (before as { kind?: string }).kind;
       if (
@@ -75,11 +79,15 @@ export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocu
         policy: ctx.policy,
       });
       if (!decision.ok) throw new WriteRefusedError(decision.reasons);
-      let result: R | undefined;
-      handle.change((d) => {
-        result = fn(d as T);
-      });
-      ctx.changed(handle as DocHandle<unknown>);
+      const made = A.getChanges(before, after);
+      if (made.length > 0) {
+        handle.update((doc) => {
+          // Unchanged since `before` (all of this runs in one task): the change applies as made.
+          const [next] = A.applyChanges(doc, made);
+          return next;
+        });
+        ctx.changed(handle as DocHandle<unknown>);
+      }
       return result as R;
     },
   };
