@@ -944,7 +944,7 @@ class OmsClientImpl implements OmsClient {
         "NOT_FOUND",
         local
           ? `${what} is not on this device yet: sync to fetch it`
-          : `${what} does not exist or you may not read it`,
+          : `${what} does not exist or you may not read it: check the id (rows() lists your own documents, search() the others you may read)`,
         { cause },
       );
     }
@@ -988,12 +988,22 @@ class OmsClientImpl implements OmsClient {
     return listed;
   }
 
-  async #open<T>(id: string, kind: string): Promise<OmsDocumentHandle<T>> {
+  async #open<T>(id: string, kind: WorkspaceEntry["kind"]): Promise<OmsDocumentHandle<T>> {
+    return wrapHandle(await this.#findKind<T>(id, kind), this.#ctx);
+  }
+
+  /** Finds a document that must be of `kind`: another kind is NOT_FOUND, as a missing one is. */
+  async #findKind<T>(id: string, kind: WorkspaceEntry["kind"]): Promise<DocHandle<T>> {
     const handle = await this.#find<T>(id, `${kind} ${id}`);
     const actual = (handle.doc() as { kind?: unknown }).kind;
-    if (actual !== kind)
-      throw new OmsError("NOT_FOUND", `${id} is a ${String(actual)}, not a ${kind}`);
-    return wrapHandle(handle, this.#ctx);
+    if (actual !== kind) {
+      const collection = kind === "assistance" ? "assistance" : `${kind}s`;
+      throw new OmsError(
+        "NOT_FOUND",
+        `there is no ${kind} ${id}: that id is a ${String(actual)}; pass the id of one of client.${collection}.rows()`,
+      );
+    }
+    return handle;
   }
 
   /** Creates a document the user owns and puts it in My. */
@@ -1072,7 +1082,7 @@ class OmsClientImpl implements OmsClient {
     },
     submit: (id) => this.#oncePerOrder(idOf(id), () => this.#submit(id)),
     state: async (id) => {
-      const order = await this.#find<Order>(id, `order ${id}`);
+      const order = await this.#findKind<Order>(id, "order");
       return submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
     },
     transmitted: async (id) => {
@@ -1104,7 +1114,7 @@ class OmsClientImpl implements OmsClient {
   /** Writes a submission request, unless one already submits the order as it is. */
   async #submit(id: string): Promise<string> {
     this.#gate.assertEnabled("submitOrder");
-    const handle = await this.#find<Order>(id, `order ${id}`);
+    const handle = await this.#findKind<Order>(id, "order");
     const problems = checkOrderComplete(handle.doc());
     if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
     const standing = standingRequest(handle.doc(), await this.ledger.get().catch(() => undefined));
@@ -1122,7 +1132,7 @@ class OmsClientImpl implements OmsClient {
   }
 
   async #accepted(id: string): Promise<{ order: Order; accepted: AcceptedOutcome | null }> {
-    const order = (await this.#find<Order>(id, `order ${id}`)).doc();
+    const order = (await this.#findKind<Order>(id, "order")).doc();
     const state = submissionState(idOf(id) as DocId, order, await this.ledger.get());
     const accepted =
       state.status === "submitted"
