@@ -288,6 +288,25 @@ const result: Record<string, unknown> = { n, storage: values.storage };
     await client.flush();
   }
   result.add20Lines = both(adds);
+  // The same 20 lines through addLineItems (one read of the existing lines), where it exists.
+  const docs = (await import("../src/docs/index.js")) as unknown as {
+    addLineItems?: (doc: Order, inputs: Parameters<typeof addLineItem>[1][]) => unknown;
+  };
+  const addMany = docs.addLineItems;
+  if (addMany) {
+    const batched = samplesOf();
+    for (let i = 0; i < 20; i++) {
+      const target = await client.orders.open(seeded.ids[10 + (i % Math.min(n, 10))] ?? seeded.big);
+      const lines = Array.from({ length: 20 }, (_, l) => ({
+        productCode: `BATCH-${i}-${l}`,
+        quantity: 1,
+        unitPrice: 1_000,
+      }));
+      await timed(() => target.change((o) => addMany(o, lines)), batched);
+      await client.flush();
+    }
+    result.add20LinesBatched = both(batched);
+  }
   const creates = samplesOf();
   for (let i = 0; i < Math.min(samples, 100); i++)
     await timed(() => client.quotes.create({ currency: "USD", projectName: `New ${i}` }), creates);

@@ -147,7 +147,7 @@ describe("My rows", () => {
     expect(await rebuilt.orders.rows()).toEqual(before.orders);
     await rebuilt.flush();
     expect(storage.keys().filter((k) => k.includes("oms-rows")).length).toBe(3);
-  });
+  }, 90_000);
 
   it("works for online-only users (rows kept in memory) and hears their edits", async () => {
     const r = await relay();
