@@ -392,11 +392,11 @@ for (const n of sizes) {
   process.stderr.write(`scenario 7: ${JSON.stringify(extra.scenario7)}\n`);
 }
 
-// Scenario 8: what a rep feels while typing and listing, with 10 and 10,000 documents in My
+// Scenario 8: what a rep feels while typing and listing, with 10 to 10,000 documents in My
 // (bench/client-typing.ts, one process per size; its own table in docs/performance.md).
 {
   const typing: Record<string, unknown>[] = [];
-  for (const n of quick ? [10, 1000] : [10, 10_000]) {
+  for (const n of quick ? [10, 1000] : [10, 1_000, 10_000]) {
     const { stdout } = await run(
       process.execPath,
       ["--expose-gc", "--import", "tsx", "bench/client-typing.ts", "--n", String(n)],
