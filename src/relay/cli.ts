@@ -9,7 +9,8 @@ import { rebuildCatalogue } from "./catalogue/rebuild.js";
 import { defaultConfiguration } from "./config.js";
 import { createRelay } from "./relay.js";
 import { describeSecret, type LoadedSecret, loadSecret } from "./secret.js";
-import { isPostgresUrl, redactUrl } from "./store/open.js";
+import { isPostgresUrl } from "./store/open.js";
+import { redactUrl } from "./store/redact.js";
 
 const HELP = `oms-relay: the oms-sync reference relay
 
