@@ -113,6 +113,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === "catalogue") {
     if (positionals[1] !== "rebuild") fail("catalogue takes one subcommand: rebuild");
+    if (values.database ?? env.OMS_DATABASE_URL)
+      fail(
+        "catalogue rebuild works on the embedded SQLite store only: a relay on PostgreSQL keeps no catalogue yet (docs/scale-out.md)",
+      );
     const { rows, skipped } = rebuildCatalogue(dataDir);
     process.stdout.write(
       `${JSON.stringify({ rebuilt: rows, skipped: skipped.length, skippedIds: skipped.slice(0, 20) })}\n`,

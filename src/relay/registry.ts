@@ -1,4 +1,4 @@
-import type { UserId } from "../docs/ids.js";
+import type { OrganizationId, UserId } from "../docs/ids.js";
 import type { DocumentMeta } from "../docs/kinds.js";
 import type { RegistryStore, UserDocumentKind } from "./store/types.js";
 
@@ -79,12 +79,18 @@ export class DocumentRegistry {
   }
 
   /** As `registerUserDocument`, for an organization's document. */
-  registerOrganizationDocument(
+  async registerOrganizationDocument(
     documentId: string,
     organization: string,
     now = Date.now(),
   ): Promise<string> {
-    return this.#store.registerOrganizationDocument(documentId, organization, now);
+    const id = await this.#store.registerOrganizationDocument(documentId, organization, now);
+    if (id === documentId)
+      this.#cache.set(documentId, {
+        kind: "organization",
+        organization: organization as OrganizationId,
+      });
+    return id;
   }
 
   count(): Promise<number> {
