@@ -41,6 +41,17 @@ export class DocumentRegistry {
   }
 
   /**
+   * Reads a document's entry again (its owner changed, here or on another node) and replaces
+   * what was loaded in one step: no lookup in between finds nothing.
+   */
+  async refresh(documentId: string): Promise<DocumentMeta | undefined> {
+    const meta = await this.#store.get(documentId);
+    if (meta) this.#cache.set(documentId, meta);
+    else this.#cache.delete(documentId);
+    return meta;
+  }
+
+  /**
    * Forgets what was loaded about a document (its owner changed, here or on another node): the
    * next lookup reads the store.
    */
