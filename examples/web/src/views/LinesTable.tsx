@@ -1,0 +1,158 @@
+// The line items of a quote or order, editable or as transmitted, and the totals.
+import {
+  type CommercialDocument,
+  documentTotals,
+  formatMoney,
+  type LineItemId,
+  removeLineItem,
+  sortedLineItems,
+  updateLineItem,
+} from "oms-sync";
+import { CommitInput } from "../commit-input.js";
+import { useClient } from "../live.js";
+import { useAction } from "../notice.js";
+import { reasonFor } from "./common.js";
+
+type Field = "productCode" | "quantity" | "unitPrice" | "discountBp";
+
+interface Props<T extends CommercialDocument> {
+  doc: T;
+  /** Writes the document; absent: read only. */
+  change?: (fn: (d: T) => void) => void;
+}
+
+export function LinesTable<T extends CommercialDocument>({ doc, change }: Props<T>) {
+  const c = useClient();
+  const act = useAction();
+  const totals = documentTotals(doc);
+  const pricesReason = change ? reasonFor(c, "changePrices") : "read only";
+  const set = (id: LineItemId, field: Field, raw: string) =>
+    act(() => {
+      const value =
+        field === "productCode" ? raw : Math.round(Number(raw) * (field === "quantity" ? 1 : 100));
+      change?.((d) => updateLineItem(d, id, { [field]: value }));
+    });
+  const money = (minor: number) => formatMoney({ currency: doc.currency, minor });
+  return (
+    <>
+      <table className="lines" data-testid="lines">
+        <thead>
+          <tr>
+            <th>Product</th>
+            <th className="num">Qty</th>
+            <th className="num">Unit price</th>
+            <th className="num">Discount</th>
+            <th className="num">Net</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {sortedLineItems(doc).map((l, i) => (
+            <tr key={l.id} data-line={l.id}>
+              <td data-label="Product">
+                {change ? (
+                  <CommitInput
+                    aria-label="Product"
+                    data-field="productCode"
+                    value={l.productCode}
+                    onCommit={(v) => set(l.id, "productCode", v)}
+                  />
+                ) : (
+                  l.productCode
+                )}
+              </td>
+              <td className="num" data-label="Qty">
+                {change ? (
+                  <CommitInput
+                    className="qty"
+                    type="number"
+                    min={1}
+                    aria-label="Quantity"
+                    data-field="quantity"
+                    value={String(l.quantity)}
+                    onCommit={(v) => set(l.id, "quantity", v)}
+                  />
+                ) : (
+                  l.quantity
+                )}
+              </td>
+              <td className="num" data-label="Unit price">
+                {change ? (
+                  <CommitInput
+                    className="price"
+                    type="number"
+                    min={0}
+                    step={0.01}
+                    aria-label="Unit price"
+                    data-field="unitPrice"
+                    value={(l.unitPrice / 100).toFixed(2)}
+                    disabled={pricesReason !== ""}
+                    title={pricesReason || undefined}
+                    onCommit={(v) => set(l.id, "unitPrice", v)}
+                  />
+                ) : (
+                  money(l.unitPrice)
+                )}
+              </td>
+              <td className="num" data-label="Discount">
+                {change ? (
+                  <CommitInput
+                    className="disc"
+                    type="number"
+                    min={0}
+                    max={100}
+                    step={0.01}
+                    aria-label="Discount"
+                    data-field="discountBp"
+                    value={(l.discountBp / 100).toFixed(2)}
+                    disabled={pricesReason !== ""}
+                    title={pricesReason || undefined}
+                    onCommit={(v) => set(l.id, "discountBp", v)}
+                  />
+                ) : (
+                  (l.discountBp / 100).toFixed(2)
+                )}{" "}
+                %
+              </td>
+              <td className="num" data-label="Net">
+                {formatMoney(totals.lines[i]?.net ?? { currency: doc.currency, minor: 0 })}
+              </td>
+              <td className="row-actions">
+                {change && (
+                  <button
+                    type="button"
+                    className="secondary"
+                    aria-label="Remove line"
+                    onClick={() => act(() => change((d) => removeLineItem(d, l.id)))}
+                  >
+                    ✕
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <table className="totals">
+        <tbody>
+          <tr>
+            <td className="num">Subtotal</td>
+            <td className="num">{formatMoney(totals.subtotal)}</td>
+          </tr>
+          <tr>
+            <td className="num">Discount</td>
+            <td className="num">{formatMoney(totals.discount)}</td>
+          </tr>
+          <tr>
+            <td className="num">
+              <strong>Total</strong>
+            </td>
+            <td className="num" data-testid="total">
+              <strong>{formatMoney(totals.total)}</strong>
+            </td>
+          </tr>
+        </tbody>
+      </table>
+    </>
+  );
+}
