@@ -26,19 +26,110 @@ export interface SeedDocument {
 
 /** The demo's dealers, their customers and projects. */
 export const demoWork: SeedDocument[] = [
-  { owner: "alice", customer: "Hansen Homes", project: "Lake house", lines: 6, as: "submitted", daysAgo: 19 },
-  { owner: "alice", customer: "Birchwood Builders", project: "Maple St. remodel", lines: 4, as: "submitted", daysAgo: 16 },
-  { owner: "bob", customer: "Northgate Property Mgmt", project: "Unit 4B windows", lines: 3, as: "submitted", daysAgo: 14 },
-  { owner: "alice", customer: "Rivera Residence", project: "Sunroom addition", lines: 5, as: "submitted", daysAgo: 12 },
-  { owner: "bob", customer: "Cedar Ridge Dental", project: "Office front", lines: 2, as: "submitted", daysAgo: 9 },
-  { owner: "alice", customer: "Okafor Family", project: "Kitchen garden door", lines: 2, as: "draft", daysAgo: 7 },
-  { owner: "bob", customer: "Harbor View Condos", project: "Phase 2 replacements", lines: 8, as: "submitted", daysAgo: 6 },
-  { owner: "alice", customer: "Lindqvist Farm", project: "Barn conversion", lines: 7, as: "draft", daysAgo: 4 },
-  { owner: "bob", customer: "St. Anne's School", project: "Classroom wing", lines: 9, as: "submitted", daysAgo: 3 },
-  { owner: "alice", customer: "Patel Residence", project: "Bay window", lines: 3, as: "draft", daysAgo: 1 },
-  { owner: "alice", customer: "Greenleaf Co-op", project: "Storefront", lines: 4, as: "quote", daysAgo: 2 },
-  { owner: "bob", customer: "Mendes Bakery", project: "Shop windows", lines: 2, as: "quote", daysAgo: 5 },
-  { owner: "oscar", customer: "Globex Tower", project: "Lobby glazing", lines: 3, as: "submitted", daysAgo: 8 },
+  {
+    owner: "alice",
+    customer: "Hansen Homes",
+    project: "Lake house",
+    lines: 6,
+    as: "submitted",
+    daysAgo: 19,
+  },
+  {
+    owner: "alice",
+    customer: "Birchwood Builders",
+    project: "Maple St. remodel",
+    lines: 4,
+    as: "submitted",
+    daysAgo: 16,
+  },
+  {
+    owner: "bob",
+    customer: "Northgate Property Mgmt",
+    project: "Unit 4B windows",
+    lines: 3,
+    as: "submitted",
+    daysAgo: 14,
+  },
+  {
+    owner: "alice",
+    customer: "Rivera Residence",
+    project: "Sunroom addition",
+    lines: 5,
+    as: "submitted",
+    daysAgo: 12,
+  },
+  {
+    owner: "bob",
+    customer: "Cedar Ridge Dental",
+    project: "Office front",
+    lines: 2,
+    as: "submitted",
+    daysAgo: 9,
+  },
+  {
+    owner: "alice",
+    customer: "Okafor Family",
+    project: "Kitchen garden door",
+    lines: 2,
+    as: "draft",
+    daysAgo: 7,
+  },
+  {
+    owner: "bob",
+    customer: "Harbor View Condos",
+    project: "Phase 2 replacements",
+    lines: 8,
+    as: "submitted",
+    daysAgo: 6,
+  },
+  {
+    owner: "alice",
+    customer: "Lindqvist Farm",
+    project: "Barn conversion",
+    lines: 7,
+    as: "draft",
+    daysAgo: 4,
+  },
+  {
+    owner: "bob",
+    customer: "St. Anne's School",
+    project: "Classroom wing",
+    lines: 9,
+    as: "submitted",
+    daysAgo: 3,
+  },
+  {
+    owner: "alice",
+    customer: "Patel Residence",
+    project: "Bay window",
+    lines: 3,
+    as: "draft",
+    daysAgo: 1,
+  },
+  {
+    owner: "alice",
+    customer: "Greenleaf Co-op",
+    project: "Storefront",
+    lines: 4,
+    as: "quote",
+    daysAgo: 2,
+  },
+  {
+    owner: "bob",
+    customer: "Mendes Bakery",
+    project: "Shop windows",
+    lines: 2,
+    as: "quote",
+    daysAgo: 5,
+  },
+  {
+    owner: "oscar",
+    customer: "Globex Tower",
+    project: "Lobby glazing",
+    lines: 3,
+    as: "submitted",
+    daysAgo: 8,
+  },
 ];
 
 /** `n` quotes of one rep whose projects share `prefix`: enough rows to page through. */
@@ -74,7 +165,13 @@ export async function seed(relay: Relay, work: SeedDocument[] = demoWork): Promi
       const user = demoUsers.find((u) => u.sub === sub);
       if (!user) throw new Error(`seed: no demo user ${sub}`);
       const token = await relay.mintToken({ ...user, ttl: "1h" });
-      c = await createClient({ url: relay.url, token, storage: "memory", clock, gate: { gated: [] } });
+      c = await createClient({
+        url: relay.url,
+        token,
+        storage: "memory",
+        clock,
+        gate: { gated: [] },
+      });
       clients.set(sub, c);
     }
     return c;

@@ -38,6 +38,10 @@ const states: Record<"" | OrderState, string> = {
 
 interface Listing {
   rows: CatalogueEntry[];
+  /** The search these rows answer: text, sort and state. */
+  query: string;
+  sort: string;
+  state: string;
   next: string | null;
   loading: boolean;
   error: Error | null;
@@ -50,7 +54,15 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
   const [q, setQ] = useState("");
   const [sort, setSort] = useState<SortKey>("updated-desc");
   const [state, setState] = useState<"" | OrderState>("");
-  const [list, setList] = useState<Listing>({ rows: [], next: null, loading: true, error: null });
+  const [list, setList] = useState<Listing>({
+    rows: [],
+    query: "",
+    sort: "",
+    state: "",
+    next: null,
+    loading: true,
+    error: null,
+  });
   const request = useRef(0);
   const title = kind === "quote" ? "All quotes" : "All orders";
 
@@ -62,7 +74,11 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
 
   const load = async (cursor: string | null) => {
     const mine = ++request.current;
-    setList((l) => ({ ...(cursor ? l : { rows: [], next: null }), loading: true, error: null }));
+    setList((l) => ({
+      ...(cursor ? l : { rows: [], next: null, query: q, sort, state }),
+      loading: true,
+      error: null,
+    }));
     const [by, order] = sort.split("-") as [CatalogueSort, "asc" | "desc"];
     const collection = kind === "quote" ? c.quotes : c.orders;
     try {
@@ -77,6 +93,9 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
       if (mine !== request.current) return;
       setList((l) => ({
         rows: cursor ? [...l.rows, ...page.rows] : page.rows,
+        query: q,
+        sort,
+        state,
         next: page.next,
         loading: false,
         error: null,
@@ -160,7 +179,14 @@ function Rows({
   const columns = kind === "order" ? 7 : 6;
   return (
     <>
-      <table className="list catalogue" data-testid="catalogue-list" aria-busy={list.loading}>
+      <table
+        className="list catalogue"
+        data-testid="catalogue-list"
+        data-query={list.query}
+        data-sort={list.sort}
+        data-state={list.state}
+        aria-busy={list.loading}
+      >
         <thead>
           <tr>
             <th>Project</th>

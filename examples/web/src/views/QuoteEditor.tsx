@@ -1,4 +1,4 @@
-import { addLineItem, type Quote } from "oms-sync";
+import { addLineItem, type CommercialDocument, type Quote } from "oms-sync";
 import { useClient, useHandle } from "../live.js";
 import { useAction } from "../notice.js";
 import { go } from "../route.js";
@@ -52,7 +52,7 @@ export function QuoteEditor({ id }: { id: string }) {
 }
 
 /** The demo's catalogue has one product. */
-export function addDemoLine(d: Quote): void {
+export function addDemoLine(d: CommercialDocument): void {
   addLineItem(d, {
     productCode: "DH-3046",
     description: "Double hung",
