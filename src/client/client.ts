@@ -134,6 +134,13 @@ export interface OmsClient {
   readonly inbox: {
     messages(): Promise<(InboxMessage & { id: MessageId; read: boolean })[]>;
     markRead(id: MessageId | string): Promise<void>;
+    /**
+     * Calls `listener` with the messages after every change of the inbox (a message from the
+     * relay) or of what the user marked read; resolves to the unsubscribe function.
+     */
+    subscribe(
+      listener: (messages: (InboxMessage & { id: MessageId; read: boolean })[]) => void,
+    ): Promise<() => void>;
   };
   readonly organization: { get(): Promise<Organization> };
   readonly sync: {
@@ -1030,6 +1037,19 @@ class OmsClientImpl implements OmsClient {
       const workspace = await this.#workspace();
       workspace.change((w) => markRead(w, id as MessageId, this.#now()));
       this.#persist(workspace as DocHandle<unknown>);
+    },
+    subscribe: async (
+      listener: (messages: (InboxMessage & { id: MessageId; read: boolean })[]) => void,
+    ) => {
+      const inbox = await this.#find<Inbox>(this.#session.documents.inbox, "your inbox");
+      const workspace = await this.#workspace();
+      const on = () => void this.inbox.messages().then(listener, () => undefined);
+      inbox.on("change", on);
+      workspace.on("change", on);
+      return () => {
+        inbox.off("change", on);
+        workspace.off("change", on);
+      };
     },
   };
 

@@ -1,0 +1,44 @@
+import { cleanup } from "@testing-library/react";
+import { afterEach } from "vitest";
+import { type ClientOptions, createClient, type OmsClient } from "../../src/client/index.js";
+import type { Relay } from "../../src/relay/index.js";
+import { startRelay, tempDir } from "../integration/helpers.js";
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterEach(async () => {
+  cleanup();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A real relay on a random port with a temp folder, closed after the test. */
+export async function relay(): Promise<Relay> {
+  const data = tempDir("oms-react-");
+  const r = await startRelay(data.dir);
+  cleanups.push(data.remove, () => r.close());
+  return r;
+}
+
+/** A client of `sub` (organization acme) over a real socket, closed after the test. */
+export async function client(
+  r: Relay,
+  sub: string,
+  options: Partial<ClientOptions> & { offline?: boolean; roles?: string[] } = {},
+): Promise<OmsClient> {
+  const { offline, roles, ...rest } = options;
+  const token = await r.mintToken({
+    sub,
+    org: "acme",
+    roles: roles ?? ["rep"],
+    offline: offline ?? true,
+  });
+  const c = await createClient({
+    url: r.url,
+    token,
+    storage: "memory",
+    schedule: { backoffInitialMs: 50, backoffMaxMs: 200 },
+    ...rest,
+  });
+  cleanups.push(() => c.close());
+  return c;
+}
