@@ -392,6 +392,18 @@ for (const n of sizes) {
   process.stderr.write(`scenario 7: ${JSON.stringify(extra.scenario7)}\n`);
 }
 
+// Scenario 8: the example page's load time from its production build (bench/page-load.ts, which
+// writes bench/results/page-load.{json,md}).
+{
+  const [exe, base] = node("bench/page-load.ts");
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 600_000,
+    maxBuffer: 1 << 22,
+  });
+  extra.scenario8 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`scenario 8: ${JSON.stringify(extra.scenario8)}\n`);
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",

@@ -43,7 +43,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     // Automerge's inline wasm alone is ~2 MB; the warning would fire on every build.
-    chunkSizeWarningLimit: 4_000,
+    chunkSizeWarningLimit: 6_000,
   },
   logLevel: "warn",
 });

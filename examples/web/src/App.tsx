@@ -1,31 +1,35 @@
 // The page's frame: header with the views, the staleness banner, the view of the route, and the
 // sync corner.
-import type { OmsClient } from "oms-sync";
+import { GateBanner, useClient, useGate, useInbox, useSyncStatus } from "oms-sync/react";
 import { useState } from "react";
+import { ViewFrame } from "./boundary.js";
 import { type DemoUser, moveClock, signOut } from "./demo.js";
-import { ClientContext, useClient, useGate, useLive, useSyncStatus } from "./live.js";
 import { NoticeProvider } from "./notice.js";
 import { parseRoute, type Route, useHash } from "./route.js";
-import { GateBanner } from "./status/GateBanner.js";
 import { StatusCorner } from "./status/StatusCorner.js";
 import { Assistance } from "./views/Assistance.js";
 import { Catalogue } from "./views/Catalogue.js";
-import { DocumentList } from "./views/DocumentList.js";
+import { MyOrders, MyQuotes } from "./views/DocumentList.js";
 import { Inbox } from "./views/Inbox.js";
 import { OrderView } from "./views/OrderView.js";
 import { Quarantine } from "./views/Quarantine.js";
 import { QuoteEditor } from "./views/QuoteEditor.js";
 
-export function App({ client, user }: { client: OmsClient; user: DemoUser }) {
-  // Moving the demo clock changes what the gate says without any event: everything below is
-  // drawn again from scratch.
+export function App({ user }: { user: DemoUser }) {
+  // Moving the demo clock changes what the gate says without any event: the page below is
+  // mounted again, and every hook reads the gate afresh.
   const [epoch, setEpoch] = useState(0);
   const clock = (days: number) => {
     moveClock(days);
     setEpoch((e) => e + 1);
   };
+  return <Page key={epoch} user={user} clock={clock} />;
+}
+
+function Page({ user, clock }: { user: DemoUser; clock: (days: number) => void }) {
+  const client = useClient();
   return (
-    <ClientContext.Provider value={client}>
+    <>
       <header>
         <strong>OMS</strong>
         <Nav />
@@ -70,13 +74,13 @@ export function App({ client, user }: { client: OmsClient; user: DemoUser }) {
         </span>
       </header>
       <NoticeProvider>
-        <GateBanner key={`banner-${epoch}`} />
+        <GateBanner className="gate-banner" unstyled />
         <main>
-          <View key={epoch} />
+          <View />
         </main>
-        <StatusCorner key={`corner-${epoch}`} />
+        <StatusCorner />
       </NoticeProvider>
-    </ClientContext.Provider>
+    </>
   );
 }
 
@@ -90,16 +94,9 @@ const links: { view: Route["view"]; label: string; also?: Route["view"] }[] = [
 ];
 
 function Nav() {
-  const c = useClient();
   const route = parseRoute(useHash());
-  const status = useSyncStatus();
-  const { value: messages } = useLive(
-    () => c.inbox.messages(),
-    (again) => c.sync.subscribe(again),
-    [c, route.view],
-  );
-  const unread = messages?.filter((m) => !m.read).length ?? 0;
-  const refused = status.quarantined;
+  const { unread } = useInbox();
+  const refused = useSyncStatus((s) => s.quarantined);
   return (
     <nav id="nav" aria-label="Views">
       {links.map((l) => (
@@ -127,16 +124,24 @@ function Nav() {
 }
 
 function View() {
-  const route = parseRoute(useHash());
+  const hash = useHash();
   // What the gate disables is read while drawing: a new level draws the view again.
   useGate();
+  return (
+    <ViewFrame key={hash}>
+      <RouteView route={parseRoute(hash)} />
+    </ViewFrame>
+  );
+}
+
+function RouteView({ route }: { route: Route }) {
   switch (route.view) {
     case "quote":
-      return <QuoteEditor key={route.id} id={route.id} />;
+      return <QuoteEditor id={route.id} />;
     case "order":
-      return <OrderView key={route.id} id={route.id} />;
+      return <OrderView id={route.id} />;
     case "orders":
-      return <DocumentList kind="orders" />;
+      return <MyOrders />;
     case "all-quotes":
       return <Catalogue key="quote" kind="quote" />;
     case "all-orders":
@@ -148,6 +153,6 @@ function View() {
     case "quarantine":
       return <Quarantine />;
     default:
-      return <DocumentList kind="quotes" />;
+      return <MyQuotes />;
   }
 }

@@ -1,5 +1,6 @@
-// The example OMS front end: React on the oms-sync client, built by Vite.
+// The example OMS front end: React on oms-sync and oms-sync/react, built by Vite.
 import { createClient, type OmsClient } from "oms-sync";
+import { OmsProvider } from "oms-sync/react";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App.js";
@@ -22,7 +23,9 @@ async function start(): Promise<void> {
   }
   root.render(
     <StrictMode>
-      <App client={client} user={user} />
+      <OmsProvider client={client}>
+        <App user={user} />
+      </OmsProvider>
     </StrictMode>,
   );
 }

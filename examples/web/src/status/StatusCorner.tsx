@@ -1,9 +1,12 @@
 // The sync corner (bottom-right): what the connection is doing, the date of the last complete
-// sync, what is not yet synced or was refused, and a Sync button.
+// sync, what is not yet synced or was refused, and a Sync button. Built from the bindings'
+// useSyncStatus and useGate rather than their <SyncStatusCorner/>, for two things this page
+// needs: the corner sits in the page's flow (sticky, never over the last row of a list), and the
+// age of the last sync is the gate's, on the client's clock (the demo clock moves it).
+import { useClient, useGate, useSyncStatus } from "oms-sync/react";
 import { useEffect, useState } from "react";
 import { demoClock } from "../demo.js";
 import { ago, dateTime, plural } from "../format.js";
-import { useClient, useGate, useSyncStatus } from "../live.js";
 import { useAction, useNotice } from "../notice.js";
 
 export function StatusCorner() {

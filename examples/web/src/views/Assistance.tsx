@@ -1,23 +1,21 @@
+import { useAssistance, useClient } from "oms-sync/react";
 import { useState } from "react";
-import { useClient, useLive } from "../live.js";
+import { useAsync } from "../async.js";
 import { useAction } from "../notice.js";
-import { ErrorCard, stable } from "./common.js";
+import { ErrorNote } from "./common.js";
 
 /** Help requests: written offline too; the ticket number comes with a sync. */
 export function Assistance() {
   const c = useClient();
   const act = useAction();
   const [subject, setSubject] = useState("");
-  const [version, setVersion] = useState(0);
-  const { value, error } = useLive(
-    async () => ({
-      items: stable(await c.assistance.list()),
-      ledger: await c.ledger.get().catch(() => undefined),
-    }),
-    (again) => c.sync.subscribe(again),
-    [c, version],
+  const requests = useAssistance({ sort: "created", order: "desc" });
+  // Ticket numbers are the relay's, in the user's ledger.
+  const ledger = useAsync(
+    () => c.ledger.get(),
+    [c],
+    (again) => c.ledger.subscribe(again),
   );
-  if (error) return <ErrorCard error={error} />;
   return (
     <div className="card">
       <h2>Assistance</h2>
@@ -28,7 +26,6 @@ export function Assistance() {
           act(async () => {
             await c.assistance.create({ subject: subject || "Help with a project" });
             setSubject("");
-            setVersion((v) => v + 1);
           });
         }}
       >
@@ -44,6 +41,7 @@ export function Assistance() {
           Ask for help
         </button>
       </form>
+      {requests.error && <ErrorNote error={requests.error} />}
       <table className="list">
         <thead>
           <tr>
@@ -52,18 +50,18 @@ export function Assistance() {
           </tr>
         </thead>
         <tbody>
-          {value?.items.length === 0 && (
+          {!requests.loading && requests.rows.length === 0 && (
             <tr>
               <td colSpan={2} className="muted">
                 No requests yet.
               </td>
             </tr>
           )}
-          {value?.items.map(({ id, doc }) => (
-            <tr key={id}>
-              <td data-label="Subject">{doc.subject}</td>
+          {requests.rows.map((row) => (
+            <tr key={row.id}>
+              <td data-label="Subject">{row.project}</td>
               <td data-label="Ticket">
-                {value.ledger?.assistance[id as never]?.ticketNumber ?? "waiting for sync"}
+                {ledger?.assistance[row.id as never]?.ticketNumber ?? "waiting for sync"}
               </td>
             </tr>
           ))}

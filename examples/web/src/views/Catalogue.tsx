@@ -1,18 +1,22 @@
 // "All quotes" / "All orders": every document the user may read, searched on the relay's
 // catalogue (connected only). Rows are a view, never kept on the device; opening one opens the
 // document, kept in memory only unless it is in "My".
-import {
-  type CatalogueEntry,
-  type CatalogueSort,
-  type CurrencyCode,
-  formatMoney,
-  OmsError,
-  type OrderState,
-} from "oms-sync";
-import { useEffect, useRef, useState } from "react";
+import type { CatalogueSort, OrderState } from "oms-sync";
+import { type ListResult, type ListRow, useOrders, useQuotes, useSyncStatus } from "oms-sync/react";
+import { memo, useEffect, useState } from "react";
 import { shortDate } from "../format.js";
-import { useClient, useSyncStatus } from "../live.js";
 import { href } from "../route.js";
+import { rowTotal } from "./common.js";
+
+/**
+ * The rows seen in this page's life, by id. An order's number and outcome are in its owner's
+ * ledger, which only the owner reads: a manager who opens a rep's order from "All orders" learns
+ * them from the catalogue's row.
+ */
+const seen = new Map<string, ListRow>();
+
+/** The catalogue's row of a document, if this page listed it. */
+export const seenRow = (id: string): ListRow | undefined => seen.get(id);
 
 /** Rows per page: "Load more" asks for the next. */
 export const PAGE_SIZE = 20;
@@ -36,34 +40,12 @@ const states: Record<"" | OrderState, string> = {
   rejected: "Rejected",
 };
 
-interface Listing {
-  rows: CatalogueEntry[];
-  /** The search these rows answer: text, sort and state. */
-  query: string;
-  sort: string;
-  state: string;
-  next: string | null;
-  loading: boolean;
-  error: Error | null;
-}
-
 export function Catalogue({ kind }: { kind: "quote" | "order" }) {
-  const c = useClient();
-  const connected = useSyncStatus().state !== "offline";
+  const offlineNow = useSyncStatus((s) => s.state === "offline");
   const [typed, setTyped] = useState("");
   const [q, setQ] = useState("");
   const [sort, setSort] = useState<SortKey>("updated-desc");
   const [state, setState] = useState<"" | OrderState>("");
-  const [list, setList] = useState<Listing>({
-    rows: [],
-    query: "",
-    sort: "",
-    state: "",
-    next: null,
-    loading: true,
-    error: null,
-  });
-  const request = useRef(0);
   const title = kind === "quote" ? "All quotes" : "All orders";
 
   // Typing settles before the relay is asked.
@@ -72,45 +54,17 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
     return () => clearTimeout(t);
   }, [typed]);
 
-  const load = async (cursor: string | null) => {
-    const mine = ++request.current;
-    setList((l) => ({
-      ...(cursor ? l : { rows: [], next: null, query: q, sort, state }),
-      loading: true,
-      error: null,
-    }));
-    const [by, order] = sort.split("-") as [CatalogueSort, "asc" | "desc"];
-    const collection = kind === "quote" ? c.quotes : c.orders;
-    try {
-      const page = await collection.search({
-        ...(q ? { q } : {}),
-        ...(state ? { state } : {}),
-        sort: by,
-        order,
-        limit: PAGE_SIZE,
-        ...(cursor ? { cursor } : {}),
-      });
-      if (mine !== request.current) return;
-      setList((l) => ({
-        rows: cursor ? [...l.rows, ...page.rows] : page.rows,
-        query: q,
-        sort,
-        state,
-        next: page.next,
-        loading: false,
-        error: null,
-      }));
-    } catch (err) {
-      if (mine === request.current) setList((l) => ({ ...l, loading: false, error: err as Error }));
-    }
-  };
-
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a new search when what it asks changes.
-  useEffect(() => {
-    if (connected) void load(null);
-  }, [connected, q, sort, state, kind]);
-
-  const offline = !connected || (list.error instanceof OmsError && list.error.code === "OFFLINE");
+  const [by, order] = sort.split("-") as [CatalogueSort, "asc" | "desc"];
+  // The view is mounted for one kind (App keys it), so the same hook runs on every render.
+  const list = (kind === "quote" ? useQuotes : useOrders)({
+    scope: "all",
+    ...(q ? { q } : {}),
+    ...(state ? { state } : {}),
+    sort: by,
+    order,
+    limit: PAGE_SIZE,
+  });
+  const offline = offlineNow || list.error?.code === "OFFLINE";
   return (
     <div className="card" data-testid="catalogue">
       <h2>{title}</h2>
@@ -161,7 +115,7 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
           {list.error.message}
         </p>
       ) : (
-        <Rows kind={kind} list={list} onMore={() => void load(list.next)} />
+        <Rows kind={kind} list={list} answers={{ q, sort, state }} />
       )}
     </div>
   );
@@ -170,11 +124,12 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
 function Rows({
   kind,
   list,
-  onMore,
+  answers,
 }: {
   kind: "quote" | "order";
-  list: Listing;
-  onMore: () => void;
+  list: ListResult;
+  /** The search these rows answer (for tests and assistive technology: busy until they do). */
+  answers: { q: string; sort: string; state: string };
 }) {
   const columns = kind === "order" ? 7 : 6;
   return (
@@ -182,9 +137,9 @@ function Rows({
       <table
         className="list catalogue"
         data-testid="catalogue-list"
-        data-query={list.query}
-        data-sort={list.sort}
-        data-state={list.state}
+        data-query={answers.q}
+        data-sort={answers.sort}
+        data-state={answers.state}
         aria-busy={list.loading}
       >
         <thead>
@@ -207,45 +162,23 @@ function Rows({
             </tr>
           )}
           {list.rows.map((r) => (
-            <tr key={r.id} data-testid={`row-${r.id}`}>
-              <td data-label="Project">
-                <a href={href(kind, r.id)}>{r.project || "(untitled)"}</a>
-              </td>
-              {kind === "order" && (
-                <td data-label="Status">
-                  <RowState row={r} />
-                </td>
-              )}
-              <td data-label="Customer">{r.customer}</td>
-              <td data-label="Owner">{r.owner}</td>
-              <td className="num" data-label="Lines">
-                {r.lines}
-              </td>
-              <td className="num" data-label="Total">
-                {r.total === null || r.currency === null
-                  ? "—"
-                  : formatMoney({ currency: r.currency as CurrencyCode, minor: r.total })}
-              </td>
-              <td className="num" data-label="Changed">
-                {shortDate(r.updatedAt)}
-              </td>
-            </tr>
+            <Row key={r.id} row={r} kind={kind} />
           ))}
         </tbody>
       </table>
       <p className="actions list-footer">
         <span className="muted" data-testid="catalogue-count">
-          {list.loading ? "Loading…" : `${list.rows.length} shown${list.next ? "" : ", all"}`}
+          {list.loading ? "Loading…" : `${list.rows.length} shown${list.hasMore ? "" : ", all"}`}
         </span>
-        {list.next && (
+        {list.hasMore && (
           <button
             type="button"
             className="secondary"
             data-testid="catalogue-more"
-            disabled={list.loading}
-            onClick={onMore}
+            disabled={list.loadingMore}
+            onClick={list.loadMore}
           >
-            Load more
+            {list.loadingMore ? "Loading…" : "Load more"}
           </button>
         )}
       </p>
@@ -253,7 +186,34 @@ function Rows({
   );
 }
 
-function RowState({ row }: { row: CatalogueEntry }) {
+const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quote" | "order" }) {
+  seen.set(row.id, row);
+  return (
+    <tr data-testid={`row-${row.id}`}>
+      <td data-label="Project">
+        <a href={href(kind, row.id)}>{row.project || "(untitled)"}</a>
+      </td>
+      {kind === "order" && (
+        <td data-label="Status">
+          <RowState row={row} />
+        </td>
+      )}
+      <td data-label="Customer">{row.customer}</td>
+      <td data-label="Owner">{row.owner}</td>
+      <td className="num" data-label="Lines">
+        {row.lines}
+      </td>
+      <td className="num" data-label="Total">
+        {rowTotal(row)}
+      </td>
+      <td className="num" data-label="Changed">
+        {shortDate(row.updatedAt)}
+      </td>
+    </tr>
+  );
+});
+
+export function RowState({ row }: { row: ListRow }) {
   switch (row.state) {
     case "submitted":
       return (

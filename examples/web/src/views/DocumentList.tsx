@@ -1,35 +1,31 @@
 import {
-  documentTotals,
-  formatMoney,
-  type Ledger,
-  type Order,
-  type Quote,
-  submissionState,
-} from "oms-sync";
-import { useClient, useLive } from "../live.js";
+  type ListResult,
+  type ListRow,
+  useClient,
+  useGate,
+  useOrderState,
+  useOrders,
+  useQuotes,
+} from "oms-sync/react";
+import { memo, Suspense } from "react";
 import { useAction } from "../notice.js";
 import { go, href } from "../route.js";
-import { ErrorCard, Loading, reasonFor, StatusBadge, stable } from "./common.js";
+import { ErrorNote, Loading, reasonFor, rowTotal, StatusBadge } from "./common.js";
 
-/** "My quotes" / "My orders": the user's own, from the device when offline. */
-export function DocumentList({ kind }: { kind: "quotes" | "orders" }) {
+/** Newest first, as every device shows them. */
+const newestFirst = { sort: "created", order: "desc" } as const;
+
+/** "My quotes": the user's own, from the device (offline too), followed. */
+export const MyQuotes = () => <DocumentList kind="quotes" list={useQuotes(newestFirst)} />;
+
+/** "My orders", each with its number or state. */
+export const MyOrders = () => <DocumentList kind="orders" list={useOrders(newestFirst)} />;
+
+function DocumentList({ kind, list }: { kind: "quotes" | "orders"; list: ListResult }) {
   const c = useClient();
+  const gate = useGate();
   const act = useAction();
-  const { value, error } = useLive(
-    async () => {
-      const items = stable<{ id: string; doc: Quote | Order }>(
-        kind === "quotes" ? await c.quotes.list() : await c.orders.list(),
-      );
-      const ledger: Ledger | undefined =
-        kind === "orders" ? await c.ledger.get().catch(() => undefined) : undefined;
-      return { items, ledger };
-    },
-    (again) => c.sync.subscribe(again),
-    [c, kind],
-  );
-  if (error) return <ErrorCard error={error} />;
-  const create = reasonFor(c, "createQuote");
-  const single = kind.slice(0, -1);
+  const create = reasonFor(gate, "createQuote");
   return (
     <div className="card">
       <div className="title-row">
@@ -54,7 +50,8 @@ export function DocumentList({ kind }: { kind: "quotes" | "orders" }) {
           </p>
         )}
       </div>
-      {!value ? (
+      {list.error && <ErrorNote error={list.error} />}
+      {list.loading ? (
         <Loading />
       ) : (
         <table className="list" data-testid={`${kind}-list`}>
@@ -68,37 +65,51 @@ export function DocumentList({ kind }: { kind: "quotes" | "orders" }) {
             </tr>
           </thead>
           <tbody>
-            {value.items.length === 0 && (
+            {list.rows.length === 0 && (
               <tr>
                 <td colSpan={kind === "orders" ? 5 : 4} className="muted">
                   None yet.
                 </td>
               </tr>
             )}
-            {value.items.map(({ id, doc }) => (
-              <tr key={id}>
-                <td data-label="Project">
-                  <a href={href(single, id)} data-testid={`open-${id}`}>
-                    {doc.projectName || "(untitled)"}
-                  </a>
-                </td>
-                {kind === "orders" && (
-                  <td data-label="Status">
-                    <StatusBadge state={submissionState(id as never, doc as Order, value.ledger)} />
-                  </td>
-                )}
-                <td data-label="Customer">{doc.customer.name}</td>
-                <td className="num" data-label="Lines">
-                  {Object.keys(doc.lineItems).length}
-                </td>
-                <td className="num" data-label="Total">
-                  {formatMoney(documentTotals(doc).total)}
-                </td>
-              </tr>
+            {list.rows.map((row) => (
+              <Row key={row.id} row={row} kind={kind} />
             ))}
           </tbody>
         </table>
       )}
     </div>
   );
+}
+
+/** One row; an unchanged row keeps its identity, so it is not drawn again when another changes. */
+const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quotes" | "orders" }) {
+  return (
+    <tr>
+      <td data-label="Project">
+        <a href={href(kind.slice(0, -1), row.id)} data-testid={`open-${row.id}`}>
+          {row.project || "(untitled)"}
+        </a>
+      </td>
+      {kind === "orders" && (
+        <td data-label="Status">
+          <Suspense fallback={<span className="badge">…</span>}>
+            <OrderStatus id={row.id} />
+          </Suspense>
+        </td>
+      )}
+      <td data-label="Customer">{row.customer}</td>
+      <td className="num" data-label="Lines">
+        {row.lines}
+      </td>
+      <td className="num" data-label="Total">
+        {rowTotal(row)}
+      </td>
+    </tr>
+  );
+});
+
+/** The order's number or state, from the order and the ledger on the device. */
+function OrderStatus({ id }: { id: string }) {
+  return <StatusBadge state={useOrderState(id)} />;
 }

@@ -1,9 +1,8 @@
 import type { DocId } from "oms-sync";
-import { useState } from "react";
+import { useInbox } from "oms-sync/react";
 import { dateTime } from "../format.js";
-import { useClient, useLive } from "../live.js";
 import { useAction } from "../notice.js";
-import { ErrorCard } from "./common.js";
+import { ErrorNote } from "./common.js";
 
 /** Where an inbox message leads. */
 export function hrefOf(ref: { kind: string; id: DocId } | null): string {
@@ -13,32 +12,25 @@ export function hrefOf(ref: { kind: string; id: DocId } | null): string {
 
 /** Messages from the relay (order numbers, refusals, reassignments); opening one marks it read. */
 export function Inbox() {
-  const c = useClient();
+  const { messages, loading, error, markRead } = useInbox();
   const act = useAction();
-  const [version, setVersion] = useState(0);
-  const { value: messages, error } = useLive(
-    () => c.inbox.messages(),
-    (again) => c.sync.subscribe(again),
-    [c, version],
-  );
-  if (error) return <ErrorCard error={error} />;
   const open = (id: string, to: string) =>
     act(async () => {
-      await c.inbox.markRead(id);
+      await markRead(id);
       if (to) location.hash = to;
-      else setVersion((v) => v + 1);
     });
   return (
     <div className="card">
       <h2>Inbox</h2>
+      {error && <ErrorNote error={error} />}
       <table className="list inbox" data-testid="inbox">
         <tbody>
-          {messages?.length === 0 && (
+          {!loading && messages.length === 0 && (
             <tr>
               <td className="muted">No messages.</td>
             </tr>
           )}
-          {messages?.map((m) => (
+          {messages.map((m) => (
             <tr
               key={m.id}
               className={m.read ? "read" : "unread"}

@@ -8,8 +8,8 @@ import {
   sortedLineItems,
   updateLineItem,
 } from "oms-sync";
+import { useGate } from "oms-sync/react";
 import { CommitInput } from "../commit-input.js";
-import { useClient } from "../live.js";
 import { useAction } from "../notice.js";
 import { reasonFor } from "./common.js";
 
@@ -22,10 +22,10 @@ interface Props<T extends CommercialDocument> {
 }
 
 export function LinesTable<T extends CommercialDocument>({ doc, change }: Props<T>) {
-  const c = useClient();
+  const gate = useGate();
   const act = useAction();
   const totals = documentTotals(doc);
-  const pricesReason = change ? reasonFor(c, "changePrices") : "read only";
+  const pricesReason = change ? reasonFor(gate, "changePrices") : "read only";
   const set = (id: LineItemId, field: Field, raw: string) =>
     act(() => {
       const value =

@@ -1,20 +1,29 @@
-import type { OmsClient, Order, SubmissionState } from "oms-sync";
+import type { SubmissionState } from "oms-sync";
+import {
+  type GateView,
+  useClient,
+  useGate,
+  useOrder,
+  useOrderState,
+  useTransmitted,
+} from "oms-sync/react";
 import { useState } from "react";
+import { useAsync } from "../async.js";
 import { plural } from "../format.js";
-import { useClient, useHandle, useLive } from "../live.js";
 import { useAction } from "../notice.js";
-import { ErrorCard, Loading, reasonFor } from "./common.js";
+import { RowState, seenRow } from "./Catalogue.js";
+import { reasonFor } from "./common.js";
 import { HeaderFields } from "./HeaderFields.js";
 import { LinesTable } from "./LinesTable.js";
 import { addDemoLine } from "./QuoteEditor.js";
 
 /** Why Submit is disabled now, if it is: the gate first (a warning), then the order's state. */
 function submitBlocked(
-  c: OmsClient,
+  gate: GateView,
   state: SubmissionState,
-  changes: number,
+  changes: number | undefined,
 ): { text: string; warning: boolean } {
-  const gated = reasonFor(c, "submitOrder");
+  const gated = reasonFor(gate, "submitOrder");
   if (gated) return { text: gated, warning: true };
   if (state.status === "pending")
     return { text: "Submitted: the next sync sends it.", warning: false };
@@ -26,40 +35,40 @@ function submitBlocked(
 /** An order: editable, its submission state and number, what was transmitted and changed since. */
 export function OrderView({ id }: { id: string }) {
   const c = useClient();
+  const gate = useGate();
   const act = useAction();
   const [submitting, setSubmitting] = useState(false);
-  const { handle, doc, error } = useHandle(() => c.orders.open(id), [c, id]);
-  // State, transmitted version and changes follow the order and the ledger (numbers, outcomes).
-  const { value: facts } = useLive(
-    async () => {
-      const state = await c.orders.state(id);
-      const changes = state.status === "draft" ? [] : await c.orders.changesSinceSubmission(id);
-      const transmitted = await c.orders.transmitted(id).catch(() => undefined);
-      return { state, changes: changes.length, transmitted };
-    },
-    (again) => {
-      const undoes: (() => void)[] = [];
-      if (handle) undoes.push(handle.subscribe(again));
-      const ledger = c.ledger.subscribe(again);
-      return async () => {
-        for (const u of undoes) u();
-        (await ledger)();
-      };
-    },
-    [c, id, handle, doc],
+  // Each suspends while the order (and the ledger) opens.
+  const [order, change, handle] = useOrder(id);
+  const state = useOrderState(id);
+  const transmitted = useTransmitted(id);
+  // Counted again after every edit of the order and every new outcome.
+  const changes = useAsync(
+    async () => (state.status === "draft" ? 0 : (await c.orders.changesSinceSubmission(id)).length),
+    [c, id, order, state],
   );
-  if (error) return <ErrorCard error={error} />;
-  if (!handle || !doc || !facts) return <Loading />;
-  const { state, changes, transmitted } = facts;
-  const change = (fn: (d: Order) => void) => handle.change(fn);
-  const blocked = submitBlocked(c, state, changes);
-  const prices = reasonFor(c, "changePrices");
+  // Someone else's order (a manager's view of a rep's): its number is in the owner's ledger, so
+  // the catalogue's row tells it.
+  const row = order.owner !== c.user.userId ? seenRow(id) : undefined;
+  const blocked = submitBlocked(gate, state, changes);
+  const prices = reasonFor(gate, "changePrices");
   return (
     <>
       <div className="card" data-testid="order-view">
         <h2>
           Order{" "}
-          {state.status === "submitted" ? (
+          {row?.orderNumber ? (
+            <>
+              <span className="badge submitted" data-testid="order-number">
+                {row.orderNumber}
+              </span>{" "}
+              <span className="muted small">
+                revision {row.revision} · {row.owner}'s order
+              </span>
+            </>
+          ) : row ? (
+            <RowState row={row} />
+          ) : state.status === "submitted" ? (
             <>
               <span className="badge submitted" data-testid="order-number">
                 {state.accepted.orderNumber}
@@ -76,8 +85,8 @@ export function OrderView({ id }: { id: string }) {
             <span className="badge">Draft</span>
           )}
         </h2>
-        <HeaderFields doc={doc} change={change} testids={false} />
-        <LinesTable doc={doc} change={change} />
+        <HeaderFields doc={order} change={change} testids={false} />
+        <LinesTable doc={order} change={change} />
         <p className="actions">
           <button
             type="button"

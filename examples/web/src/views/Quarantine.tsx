@@ -1,20 +1,14 @@
+import { useQuarantine } from "oms-sync/react";
 import { useState } from "react";
 import { dateTime, download, plural } from "../format.js";
-import { useClient, useLive } from "../live.js";
 import { useAction } from "../notice.js";
-import { ErrorCard } from "./common.js";
+import { ErrorNote } from "./common.js";
 
 /** Changes the relay refused, kept on the device until exported and discarded. */
 export function Quarantine() {
-  const c = useClient();
+  const { entries, loading, error, export: exportEntry, discard } = useQuarantine();
   const act = useAction();
   const [armed, setArmed] = useState<string | null>(null);
-  const { value: entries, error } = useLive(
-    () => c.quarantine.list(),
-    (again) => c.quarantine.subscribe(again),
-    [c],
-  );
-  if (error) return <ErrorCard error={error} />;
   return (
     <div className="card">
       <h2>Refused changes</h2>
@@ -22,6 +16,7 @@ export function Quarantine() {
         The relay did not accept these changes (access was lost, or a rule forbids them). They are
         kept on this device: export them and pass them on before you discard them.
       </p>
+      {error && <ErrorNote error={error} />}
       <table className="list" data-testid="quarantine">
         <thead>
           <tr>
@@ -33,14 +28,14 @@ export function Quarantine() {
           </tr>
         </thead>
         <tbody>
-          {entries?.length === 0 && (
+          {!loading && entries.length === 0 && (
             <tr>
               <td colSpan={5} className="muted">
                 Nothing refused.
               </td>
             </tr>
           )}
-          {entries?.map((e) => (
+          {entries.map((e) => (
             <tr key={e.documentId} data-testid={`refused-${e.documentId}`}>
               <td data-label="Document">
                 {e.kind ?? "document"} <code>{e.documentId}</code>
@@ -63,10 +58,7 @@ export function Quarantine() {
                   data-action="export-refused"
                   onClick={() =>
                     act(async () =>
-                      download(
-                        `refused-${e.documentId}.json`,
-                        await c.quarantine.export(e.documentId),
-                      ),
+                      download(`refused-${e.documentId}.json`, await exportEntry(e.documentId)),
                     )
                   }
                 >
@@ -79,7 +71,7 @@ export function Quarantine() {
                   data-action="discard-refused"
                   onClick={() =>
                     armed === e.documentId
-                      ? act(() => c.quarantine.discard(e.documentId))
+                      ? act(() => discard(e.documentId))
                       : setArmed(e.documentId)
                   }
                 >

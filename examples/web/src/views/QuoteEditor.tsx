@@ -1,26 +1,25 @@
-import { addLineItem, type CommercialDocument, type Quote } from "oms-sync";
-import { useClient, useHandle } from "../live.js";
+import { addLineItem, type CommercialDocument } from "oms-sync";
+import { useClient, useGate, useQuote } from "oms-sync/react";
 import { useAction } from "../notice.js";
 import { go } from "../route.js";
-import { ErrorCard, Loading, reasonFor } from "./common.js";
+import { reasonFor } from "./common.js";
 import { HeaderFields } from "./HeaderFields.js";
 import { LinesTable } from "./LinesTable.js";
 
 /** A quote, editable: header, lines, totals; converts to an order. */
 export function QuoteEditor({ id }: { id: string }) {
   const c = useClient();
+  const gate = useGate();
   const act = useAction();
-  const { handle, doc, error } = useHandle(() => c.quotes.open(id), [c, id]);
-  if (error) return <ErrorCard error={error} />;
-  if (!handle || !doc) return <Loading />;
-  const change = (fn: (d: Quote) => void) => handle.change(fn);
-  const prices = reasonFor(c, "changePrices");
-  const orders = reasonFor(c, "createOrder");
+  // Suspends while the quote opens; a failed open goes to the view's error boundary.
+  const [quote, change, handle] = useQuote(id);
+  const prices = reasonFor(gate, "changePrices");
+  const orders = reasonFor(gate, "createOrder");
   return (
     <div className="card" data-testid="quote-editor">
       <h2>Quote</h2>
-      <HeaderFields doc={doc} change={change} testids />
-      <LinesTable doc={doc} change={change} />
+      <HeaderFields doc={quote} change={change} testids />
+      <LinesTable doc={quote} change={change} />
       <p className="actions">
         <button
           type="button"

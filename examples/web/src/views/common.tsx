@@ -1,18 +1,12 @@
-// Pieces several views share: gate reasons, the status badge, an error card, a stable order.
-import type { GatedFunction, OmsClient, SubmissionState } from "oms-sync";
+// Pieces several views share: gate reasons, the status badge, an error note, money of a row.
+import { type CurrencyCode, formatMoney, type GatedFunction, type SubmissionState } from "oms-sync";
+import type { GateView, ListRow } from "oms-sync/react";
 
 /** Why a gated function is disabled now, or "" when it is not. */
-export const reasonFor = (c: OmsClient, fn: GatedFunction) =>
-  c.gate.isEnabled(fn)
+export const reasonFor = (gate: GateView, fn: GatedFunction) =>
+  gate.isEnabled(fn)
     ? ""
-    : `Disabled: no complete sync for ${c.gate.state.daysSinceSync} days. Sync to enable it.`;
-
-/** Newest first, then by id: the same order on every render and every device. */
-export function stable<T extends { id: string; doc: { createdAt?: number } }>(items: T[]): T[] {
-  return [...items].sort(
-    (a, b) => (b.doc.createdAt ?? 0) - (a.doc.createdAt ?? 0) || (a.id < b.id ? -1 : 1),
-  );
-}
+    : `Disabled: no complete sync for ${gate.daysSinceSync} days. Sync to enable it.`;
 
 export function StatusBadge({ state }: { state: SubmissionState }) {
   switch (state.status) {
@@ -32,14 +26,19 @@ export function StatusBadge({ state }: { state: SubmissionState }) {
   }
 }
 
-export function ErrorCard({ error }: { error: Error }) {
+export const Loading = () => <p className="muted">Loading…</p>;
+
+/** An error the bindings return as a value (a list that could not be read). */
+export function ErrorNote({ error }: { error: Error }) {
   return (
-    <div className="card">
-      <p className="reason" data-testid="error">
-        {error.message}
-      </p>
-    </div>
+    <p className="reason" data-testid="error">
+      {error.message}
+    </p>
   );
 }
 
-export const Loading = () => <p className="muted">Loading…</p>;
+/** A row's total as money, or a dash when the row has none. */
+export const rowTotal = (row: ListRow) =>
+  row.total === null || !row.currency
+    ? "—"
+    : formatMoney({ currency: row.currency as CurrencyCode, minor: row.total });
