@@ -43,6 +43,8 @@ const types: Record<string, string> = {
   ".map": "application/json",
   ".svg": "image/svg+xml",
   ".png": "image/png",
+  // Served as wasm, the browser compiles it while it downloads (instantiateStreaming).
+  ".wasm": "application/wasm",
 };
 
 /** Serves one file of the production build; hashed assets may be cached for good. */
