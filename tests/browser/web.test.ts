@@ -251,9 +251,10 @@ describe("the example front end in Chromium", () => {
     await alice.context.close();
   });
 
-  for (const width of [375, 768, 1280]) {
-    it(`fits a ${width} px wide screen: no sideways scrolling, the main actions in reach, the status corner never over the last row`, async () => {
-      const { context, page } = await signIn("alice", { width, height: 640 });
+  it("fits phone, tablet and desktop widths (375, 768, 1280 px): no sideways scrolling, the main actions in reach, the status corner never over the last row", async () => {
+    const { context, page } = await signIn("alice", { width: 375, height: 640 });
+    for (const width of [375, 768, 1280]) {
+      await page.setViewportSize({ width, height: 640 });
       for (const view of [
         "#/quotes",
         `#/quote/${quoteId}`,
@@ -276,7 +277,7 @@ describe("the example front end in Chromium", () => {
             overlap: last.bottom > footer.top && last.top < footer.bottom,
           };
         });
-        expect(layout, view).toEqual({ overflow: 0, overlap: false });
+        expect(layout, `${width} px ${view}`).toEqual({ overflow: 0, overlap: false });
         // In reach: inside the screen's width, not covered, able to take a click. What every
         // view shows (the views, the sync button) is checked on the first.
         const actions = [
@@ -297,9 +298,9 @@ describe("the example front end in Chromium", () => {
         }
         await shot(page, `layout-${width}-${view.split("/")[1]}`);
       }
-      await context.close();
-    });
-  }
+    }
+    await context.close();
+  }, 120_000);
 });
 
 const links = ["quotes", "orders", "all-quotes", "all-orders", "assistance", "inbox"];

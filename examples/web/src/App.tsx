@@ -26,6 +26,13 @@ export function App({ user }: { user: DemoUser }) {
   return <Page key={epoch} user={user} clock={clock} />;
 }
 
+/** The demo clock's buttons: days forward (0: back to the real time). */
+const clockSteps = [
+  [1, "+1 day"],
+  [15, "+15 days"],
+  [0, "reset"],
+] as const;
+
 function Page({ user, clock }: { user: DemoUser; clock: (days: number) => void }) {
   const client = useClient();
   return (
@@ -36,30 +43,17 @@ function Page({ user, clock }: { user: DemoUser; clock: (days: number) => void }
         <span id="who">
           <span className="demo-clock">
             <span className="muted">Demo clock:</span>
-            <button
-              type="button"
-              className="secondary"
-              data-testid="clock-1"
-              onClick={() => clock(1)}
-            >
-              +1 day
-            </button>
-            <button
-              type="button"
-              className="secondary"
-              data-testid="clock-15"
-              onClick={() => clock(15)}
-            >
-              +15 days
-            </button>
-            <button
-              type="button"
-              className="secondary"
-              data-testid="clock-reset"
-              onClick={() => clock(0)}
-            >
-              reset
-            </button>
+            {clockSteps.map(([days, label]) => (
+              <button
+                key={days}
+                type="button"
+                className="secondary"
+                data-testid={days === 0 ? "clock-reset" : `clock-${days}`}
+                onClick={() => clock(days)}
+              >
+                {label}
+              </button>
+            ))}
           </span>
           <span className="user">
             {user.name} · {user.org}{" "}

@@ -6,7 +6,7 @@ import { type ListResult, type ListRow, useOrders, useQuotes, useSyncStatus } fr
 import { memo, useEffect, useState } from "react";
 import { shortDate } from "../format.js";
 import { href } from "../route.js";
-import { rowTotal } from "./common.js";
+import { rowTotal, StatusBadge } from "./common.js";
 
 /**
  * The rows seen in this page's life, by id. An order's number and outcome are in its owner's
@@ -213,20 +213,7 @@ const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quote" | "or
   );
 });
 
-export function RowState({ row }: { row: ListRow }) {
-  switch (row.state) {
-    case "submitted":
-      return (
-        <>
-          <span className="badge submitted">{row.orderNumber}</span>{" "}
-          <span className="muted">rev. {row.revision}</span>
-        </>
-      );
-    case "pending":
-      return <span className="badge pending">Waiting for sync</span>;
-    case "rejected":
-      return <span className="badge rejected">Rejected</span>;
-    default:
-      return <span className="badge">Draft</span>;
-  }
-}
+/** A catalogue row's state: the relay's view of the order, its number once submitted. */
+export const RowState = ({ row }: { row: ListRow }) => (
+  <StatusBadge status={row.state} orderNumber={row.orderNumber} revision={row.revision} />
+);

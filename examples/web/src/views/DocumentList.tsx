@@ -10,7 +10,7 @@ import {
 import { memo, Suspense } from "react";
 import { useAction } from "../notice.js";
 import { go, href } from "../route.js";
-import { ErrorNote, Loading, reasonFor, rowTotal, StatusBadge } from "./common.js";
+import { badgeOf, ErrorNote, Loading, reasonFor, rowTotal, StatusBadge } from "./common.js";
 
 /** Newest first, as every device shows them. */
 const newestFirst = { sort: "created", order: "desc" } as const;
@@ -111,5 +111,5 @@ const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quotes" | "o
 
 /** The order's number or state, from the order and the ledger on the device. */
 function OrderStatus({ id }: { id: string }) {
-  return <StatusBadge state={useOrderState(id)} />;
+  return <StatusBadge {...badgeOf(useOrderState(id))} />;
 }

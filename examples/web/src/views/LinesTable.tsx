@@ -9,6 +9,7 @@ import {
   updateLineItem,
 } from "oms-sync";
 import { useGate } from "oms-sync/react";
+import type { ReactNode } from "react";
 import { CommitInput } from "../commit-input.js";
 import { useAction } from "../notice.js";
 import { reasonFor } from "./common.js";
@@ -33,6 +34,30 @@ export function LinesTable<T extends CommercialDocument>({ doc, change }: Props<
       change?.((d) => updateLineItem(d, id, { [field]: value }));
     });
   const money = (minor: number) => formatMoney({ currency: doc.currency, minor });
+  /** A field of a line: an input written on commit, or the value as text when read only. */
+  const edit = (
+    id: LineItemId,
+    field: Field,
+    label: string,
+    value: string,
+    shown: ReactNode,
+    props: { className?: string; min?: number; max?: number; step?: number; gated?: boolean } = {},
+  ) => {
+    if (!change) return shown;
+    const { gated, ...rest } = props;
+    return (
+      <CommitInput
+        {...rest}
+        {...(field === "productCode" ? {} : { type: "number" })}
+        aria-label={label}
+        data-field={field}
+        value={value}
+        disabled={gated && pricesReason !== ""}
+        title={(gated && pricesReason) || undefined}
+        onCommit={(v) => set(id, field, v)}
+      />
+    );
+  };
   return (
     <>
       <table className="lines" data-testid="lines">
@@ -50,67 +75,32 @@ export function LinesTable<T extends CommercialDocument>({ doc, change }: Props<
           {sortedLineItems(doc).map((l, i) => (
             <tr key={l.id} data-line={l.id}>
               <td data-label="Product">
-                {change ? (
-                  <CommitInput
-                    aria-label="Product"
-                    data-field="productCode"
-                    value={l.productCode}
-                    onCommit={(v) => set(l.id, "productCode", v)}
-                  />
-                ) : (
-                  l.productCode
-                )}
+                {edit(l.id, "productCode", "Product", l.productCode, l.productCode)}
               </td>
               <td className="num" data-label="Qty">
-                {change ? (
-                  <CommitInput
-                    className="qty"
-                    type="number"
-                    min={1}
-                    aria-label="Quantity"
-                    data-field="quantity"
-                    value={String(l.quantity)}
-                    onCommit={(v) => set(l.id, "quantity", v)}
-                  />
-                ) : (
-                  l.quantity
-                )}
+                {edit(l.id, "quantity", "Quantity", String(l.quantity), l.quantity, {
+                  className: "qty",
+                  min: 1,
+                })}
               </td>
               <td className="num" data-label="Unit price">
-                {change ? (
-                  <CommitInput
-                    className="price"
-                    type="number"
-                    min={0}
-                    step={0.01}
-                    aria-label="Unit price"
-                    data-field="unitPrice"
-                    value={(l.unitPrice / 100).toFixed(2)}
-                    disabled={pricesReason !== ""}
-                    title={pricesReason || undefined}
-                    onCommit={(v) => set(l.id, "unitPrice", v)}
-                  />
-                ) : (
-                  money(l.unitPrice)
+                {edit(
+                  l.id,
+                  "unitPrice",
+                  "Unit price",
+                  (l.unitPrice / 100).toFixed(2),
+                  money(l.unitPrice),
+                  { className: "price", min: 0, step: 0.01, gated: true },
                 )}
               </td>
               <td className="num" data-label="Discount">
-                {change ? (
-                  <CommitInput
-                    className="disc"
-                    type="number"
-                    min={0}
-                    max={100}
-                    step={0.01}
-                    aria-label="Discount"
-                    data-field="discountBp"
-                    value={(l.discountBp / 100).toFixed(2)}
-                    disabled={pricesReason !== ""}
-                    title={pricesReason || undefined}
-                    onCommit={(v) => set(l.id, "discountBp", v)}
-                  />
-                ) : (
-                  (l.discountBp / 100).toFixed(2)
+                {edit(
+                  l.id,
+                  "discountBp",
+                  "Discount",
+                  (l.discountBp / 100).toFixed(2),
+                  (l.discountBp / 100).toFixed(2),
+                  { className: "disc", min: 0, max: 100, step: 0.01, gated: true },
                 )}{" "}
                 %
               </td>

@@ -15,7 +15,7 @@ import { RowState, seenRow } from "./Catalogue.js";
 import { reasonFor } from "./common.js";
 import { HeaderFields } from "./HeaderFields.js";
 import { LinesTable } from "./LinesTable.js";
-import { addDemoLine } from "./QuoteEditor.js";
+import { AddLine } from "./QuoteEditor.js";
 
 /** Why Submit is disabled now, if it is: the gate first (a warning), then the order's state. */
 function submitBlocked(
@@ -51,7 +51,6 @@ export function OrderView({ id }: { id: string }) {
   // the catalogue's row tells it.
   const row = order.owner !== c.user.userId ? seenRow(id) : undefined;
   const blocked = submitBlocked(gate, state, changes);
-  const prices = reasonFor(gate, "changePrices");
   return (
     <>
       <div className="card" data-testid="order-view">
@@ -88,14 +87,7 @@ export function OrderView({ id }: { id: string }) {
         <HeaderFields doc={order} change={change} testids={false} />
         <LinesTable doc={order} change={change} />
         <p className="actions">
-          <button
-            type="button"
-            disabled={prices !== ""}
-            title={prices || undefined}
-            onClick={() => act(() => change(addDemoLine))}
-          >
-            Add line
-          </button>
+          <AddLine change={change} />
           <button
             type="button"
             data-testid="submit"

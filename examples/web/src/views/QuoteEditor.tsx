@@ -21,15 +21,7 @@ export function QuoteEditor({ id }: { id: string }) {
       <HeaderFields doc={quote} change={change} testids />
       <LinesTable doc={quote} change={change} />
       <p className="actions">
-        <button
-          type="button"
-          data-testid="add-line"
-          disabled={prices !== ""}
-          title={prices || undefined}
-          onClick={() => act(() => change(addDemoLine))}
-        >
-          Add line
-        </button>
+        <AddLine change={change} testid="add-line" />
         <button
           type="button"
           data-testid="to-order"
@@ -47,6 +39,30 @@ export function QuoteEditor({ id }: { id: string }) {
         <span className="reason">{prices}</span>
       </p>
     </div>
+  );
+}
+
+/** Adds the demo's product; disabled, with the reason, while the gate disables price changes. */
+export function AddLine({
+  change,
+  testid,
+}: {
+  change: (fn: (d: CommercialDocument) => void) => void;
+  testid?: string;
+}) {
+  const gate = useGate();
+  const act = useAction();
+  const prices = reasonFor(gate, "changePrices");
+  return (
+    <button
+      type="button"
+      data-testid={testid}
+      disabled={prices !== ""}
+      title={prices || undefined}
+      onClick={() => act(() => change(addDemoLine))}
+    >
+      Add line
+    </button>
   );
 }
 

@@ -8,13 +8,22 @@ export const reasonFor = (gate: GateView, fn: GatedFunction) =>
     ? ""
     : `Disabled: no complete sync for ${gate.daysSinceSync} days. Sync to enable it.`;
 
-export function StatusBadge({ state }: { state: SubmissionState }) {
-  switch (state.status) {
+/** An order's state as a badge: its number once submitted. */
+export function StatusBadge({
+  status,
+  orderNumber,
+  revision,
+}: {
+  status: SubmissionState["status"] | null;
+  orderNumber?: string | null;
+  revision?: number | null;
+}) {
+  switch (status) {
     case "submitted":
       return (
         <>
-          <span className="badge submitted">{state.accepted.orderNumber}</span>{" "}
-          <span className="muted">rev. {state.accepted.revision}</span>
+          <span className="badge submitted">{orderNumber}</span>{" "}
+          <span className="muted">rev. {revision}</span>
         </>
       );
     case "pending":
@@ -25,6 +34,16 @@ export function StatusBadge({ state }: { state: SubmissionState }) {
       return <span className="badge">Draft</span>;
   }
 }
+
+/** The badge's fields of a submission state. */
+export const badgeOf = (state: SubmissionState) =>
+  state.status === "submitted"
+    ? {
+        status: state.status,
+        orderNumber: state.accepted.orderNumber,
+        revision: state.accepted.revision,
+      }
+    : { status: state.status };
 
 export const Loading = () => <p className="muted">Loading…</p>;
 
