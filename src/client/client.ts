@@ -59,6 +59,7 @@ import {
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
+import { type MyRow, MyRows } from "./my-rows.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { reconcileRelayRestore } from "./relay-restore.js";
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
@@ -67,7 +68,7 @@ import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js
 import type { SyncStatus } from "./sync-status.js";
 import { SyncedHeads } from "./synced-heads.js";
 
-export type { StorageOption };
+export type { MyRow, StorageOption };
 
 export interface ClientOptions {
   /** The relay's WebSocket URL, e.g. `wss://relay.example.com`. Its HTTP endpoints share the host. */
@@ -98,6 +99,32 @@ export interface Listed<T> {
 export interface DocumentCollection<T, New> {
   /** The user's own documents of this kind ("My Quotes", …), from the device when offline. */
   list(): Promise<Listed<T>[]>;
+  /**
+   * "My" documents of this kind as a list view shows them (customer, project, total, lines,
+   * dates, and for orders the state, order number and revision), most recently updated first.
+   * Read from a small index of rows kept beside the documents: no document is opened, so a
+   * list of thousands is cheap. Rows have the shape of catalogue search results
+   * (`CatalogueEntry`): one list component shows both.
+   *
+   * @example
+   * ```ts
+   * const rows = await client.orders.rows();
+   * render(rows.map((r) => `${r.customer} · ${r.project} · ${r.state}`));
+   * ```
+   */
+  rows(): Promise<MyRow[]>;
+  /**
+   * Calls `listener` with the rows of this kind (as `rows()` returns them) after they change: a
+   * local edit, a change synced from elsewhere, a document added to or removed from "My", and
+   * for orders a submission outcome. Not called with the current rows: call `rows()` for those.
+   * Changes close together are reported once. Returns the function that unsubscribes.
+   *
+   * @example
+   * ```ts
+   * const stop = client.quotes.subscribe((rows) => setQuoteRows(rows));
+   * ```
+   */
+  subscribe(listener: (rows: MyRow[]) => void): () => void;
   /** Opens one by id: from the device if it is there, else from the relay (connected only). */
   open(id: DocId | string): Promise<OmsDocumentHandle<T>>;
   create(input: New): Promise<OmsDocumentHandle<T>>;
@@ -333,6 +360,7 @@ class OmsClientImpl implements OmsClient {
   readonly #httpUrl: string;
   readonly #refusing = new Map<string, Promise<void>>();
   readonly #ctx: HandleContext;
+  readonly #rows: MyRows;
 
   static async start(o: StartOptions): Promise<OmsClientImpl> {
     const client = new OmsClientImpl(o);
@@ -376,7 +404,11 @@ class OmsClientImpl implements OmsClient {
     // Online-only users keep nothing on the device: no storage at all.
     this.#scoped =
       this.#offline && o.device
-        ? new ScopedStorageAdapter(o.device, (id) => this.#inScope(id))
+        ? new ScopedStorageAdapter(
+            o.device,
+            (id) => this.#inScope(id),
+            (id, removed) => (removed ? this.#rows.forget(id) : this.#rows.touched(id)),
+          )
         : undefined;
     this.#store = this.#offline ? o.store : new DeviceStore(undefined);
     this.#gate = new ClientGate(o.clock, this.#store, o.gate ?? {}, this.#offline);
@@ -423,7 +455,64 @@ class OmsClientImpl implements OmsClient {
       gate: this.#gate,
       changed: (handle) => this.#persist(handle),
     };
+    this.#rows = new MyRows({
+      device: this.#scoped ? o.device : undefined,
+      handle: (id) => this.#repo.handles[id as DocumentId],
+      stored: (id) => this.#storedBytes(id),
+      open: (id) => this.#find(id, `document ${id}`),
+      my: async () => (await this.#workspace()).doc().my,
+      ledger: () => this.#ledgerForRows(),
+    });
     this.#watchPageExit();
+  }
+
+  /** A document's chunks on the device, merged as the Repo merges them to load it. */
+  async #storedBytes(id: string): Promise<Uint8Array | undefined> {
+    const scoped = this.#scoped;
+    if (!scoped) return undefined;
+    const chunks = [
+      ...(await scoped.loadRange([id, "snapshot"])),
+      ...(await scoped.loadRange([id, "incremental"])),
+    ].flatMap((c) => (c.data ? [c.data] : []));
+    if (chunks.length === 0) return undefined;
+    const merged = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      merged.set(c, at);
+      at += c.length;
+    }
+    return merged;
+  }
+
+  readonly #rowsHeard = new WeakSet<DocHandle<unknown>>();
+
+  /** The ledger, listened to once: a new outcome changes orders' rows. */
+  async #ledgerForRows(): Promise<Ledger> {
+    const handle = await this.#find<Ledger>(this.#session.documents.ledger, "your ledger");
+    if (!this.#rowsHeard.has(handle as DocHandle<unknown>)) {
+      this.#rowsHeard.add(handle as DocHandle<unknown>);
+      handle.on("change", () => this.#rows.changedKind("order"));
+    }
+    return handle.doc();
+  }
+
+  /** Rows of documents the client opened, for users without device storage to hear it from. */
+  #rowOnChange(handle: DocHandle<unknown>): void {
+    if (this.#scoped || this.#rowsHeard.has(handle)) return;
+    this.#rowsHeard.add(handle);
+    handle.on("heads-changed", () => this.#rows.touched(handle.documentId));
+  }
+
+  #rowsOf(kind: WorkspaceEntry["kind"]) {
+    return {
+      rows: () => this.#rows.rows(kind),
+      subscribe: (listener: (rows: MyRow[]) => void) => {
+        // Loaded now, so that changes to "My" and outcomes in the ledger are heard.
+        void this.#workspace().catch(() => undefined);
+        if (kind === "order") void this.#ledgerForRows().catch(() => undefined);
+        return this.#rows.subscribe(kind, listener);
+      },
+    };
   }
 
   readonly #writes = new Set<Promise<void>>();
@@ -467,6 +556,7 @@ class OmsClientImpl implements OmsClient {
     await Promise.all([...this.#writes]);
     await flushReady(this.#repo);
     await this.#synced.flush();
+    await this.#rows.flush();
     const error = this.#saveError;
     this.#saveError = undefined;
     if (error)
@@ -797,6 +887,7 @@ class OmsClientImpl implements OmsClient {
       const handle = await this.#repo.find<T>(documentId);
       this.#engine.watch(handle as DocHandle<unknown>);
       this.#trackChanges(handle as DocHandle<unknown>);
+      this.#rowOnChange(handle as DocHandle<unknown>);
       return handle;
     };
     try {
@@ -842,6 +933,12 @@ class OmsClientImpl implements OmsClient {
   async #workspace(): Promise<DocHandle<Workspace>> {
     const handle = await this.#find<Workspace>(this.#session.documents.workspace, "your workspace");
     this.#watchWorkspace();
+    if (!this.#rowsHeard.has(handle as DocHandle<unknown>)) {
+      this.#rowsHeard.add(handle as DocHandle<unknown>);
+      handle.on("change", ({ patches }) => {
+        if (patches.some((p) => p.path[0] === "my")) this.#rows.changedKind();
+      });
+    }
     return handle;
   }
 
@@ -885,6 +982,8 @@ class OmsClientImpl implements OmsClient {
     this.#engine.watch(handle as DocHandle<unknown>);
     if (this.#offline) this.#synced.markDirty(handle.documentId);
     this.#trackChanges(handle as DocHandle<unknown>);
+    this.#rowOnChange(handle as DocHandle<unknown>);
+    this.#rows.touched(handle.documentId);
     return wrapHandle(handle, this.#ctx);
   }
 
@@ -904,6 +1003,7 @@ class OmsClientImpl implements OmsClient {
 
   readonly quotes: DocumentCollection<Quote, NewDocumentInput> = {
     list: () => this.#list<Quote>("quote"),
+    ...this.#rowsOf("quote"),
     open: (id) => this.#open<Quote>(id, "quote"),
     search: (options) => searchCatalogue(this.#searchContext, "quote", options),
     create: async (input) => {
@@ -917,6 +1017,7 @@ class OmsClientImpl implements OmsClient {
 
   readonly orders: OrderCollection = {
     list: () => this.#list<Order>("order"),
+    ...this.#rowsOf("order"),
     open: (id) => this.#open<Order>(id, "order"),
     search: (options) => searchCatalogue(this.#searchContext, "order", options),
     create: async (input) => {
@@ -1001,6 +1102,7 @@ class OmsClientImpl implements OmsClient {
 
   readonly assistance: DocumentCollection<AssistanceRequest, NewAssistanceInput> = {
     list: () => this.#list<AssistanceRequest>("assistance"),
+    ...this.#rowsOf("assistance"),
     open: (id) => this.#open<AssistanceRequest>(id, "assistance"),
     search: (options) => searchCatalogue(this.#searchContext, "assistance", options),
     create: async (input) =>
@@ -1113,6 +1215,7 @@ class OmsClientImpl implements OmsClient {
     await Promise.all([...this.#writes]);
     await this.#engine.stop();
     await flushReady(this.#repo);
+    await this.#rows.close();
     await this.#gate.close();
     await this.#scoped?.close();
   }

@@ -1,10 +1,4 @@
-import {
-  documentTotals,
-  type OmsClient,
-  OmsError,
-  type Order,
-  type Quote,
-} from "../client/index.js";
+import { type OmsClient, OmsError } from "../client/index.js";
 import type { CollectionKind, ListOptions, ListResult, ListRow } from "./types.js";
 import { keepUnchanged, ValueStore } from "./value-store.js";
 
@@ -17,7 +11,7 @@ export interface MyState {
   readonly error: OmsError | null;
 }
 
-/** The rows of "My" and their changes, as a collection of the client gives them. */
+/** The rows of "My" and their changes: `client.quotes.rows()` and `.subscribe(…)`. */
 interface RowsSource {
   rows(): Promise<ListRow[]>;
   subscribe(listener: (rows: ListRow[]) => void): () => void;
@@ -75,57 +69,7 @@ export function myRowsStore(client: OmsClient, kind: CollectionKind): MyRows {
 }
 
 function rowsSource(client: OmsClient, kind: CollectionKind): RowsSource {
-  const collection = client[collections[kind]] as unknown as Partial<RowsSource>;
-  if (typeof collection.rows === "function" && typeof collection.subscribe === "function")
-    return collection as RowsSource;
-  return listedSource(client, kind);
-}
-
-/**
- * "My" rows from `list()`, read again whenever the sync status changes: for a client without
- * `rows()`/`subscribe()` on its collections.
- */
-function listedSource(client: OmsClient, kind: CollectionKind): RowsSource {
-  const collection = client[collections[kind]];
-  const rows = async () => {
-    const listed = await collection.list();
-    return listed.map(({ id, doc }) => rowOf(id, kind, doc as Quote | Order));
-  };
-  return {
-    rows,
-    subscribe(listener) {
-      return client.sync.subscribe(() => void rows().then(listener, () => undefined));
-    },
-  };
-}
-
-function rowOf(id: string, kind: CollectionKind, doc: Quote | Order): ListRow {
-  const d = doc as Partial<Quote> & { subject?: string; createdAt?: number };
-  const commercial = kind !== "assistance";
-  let total: number | null = null;
-  if (commercial) {
-    try {
-      total = documentTotals(doc).total.minor;
-    } catch {
-      total = null;
-    }
-  }
-  return {
-    id,
-    kind,
-    organization: String(d.organization ?? ""),
-    owner: String(d.owner ?? ""),
-    customer: commercial ? String(d.customer?.name ?? "") : "",
-    project: String((commercial ? d.projectName : d.subject) ?? ""),
-    currency: commercial ? String(d.currency ?? "") : null,
-    total,
-    lines: commercial ? Object.keys(d.lineItems ?? {}).length : 0,
-    createdAt: d.createdAt ?? 0,
-    updatedAt: Math.max(d.updatedAt ?? 0, d.createdAt ?? 0),
-    state: null,
-    orderNumber: null,
-    revision: null,
-  };
+  return client[collections[kind]];
 }
 
 const sortValue: Record<string, (row: ListRow) => string | number> = {

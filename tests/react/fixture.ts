@@ -11,12 +11,22 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+const folders = new WeakMap<Relay, string>();
+
 /** A real relay on a random port with a temp folder, closed after the test. */
 export async function relay(): Promise<Relay> {
   const data = tempDir("oms-react-");
   const r = await startRelay(data.dir);
+  folders.set(r, data.dir);
   cleanups.push(data.remove, () => r.close());
   return r;
+}
+
+/** The same relay again (its folder and port) after `r.close()`: the device reconnects. */
+export async function reopen(r: Relay): Promise<Relay> {
+  const again = await startRelay(folders.get(r) as string, { port: r.port });
+  cleanups.push(() => again.close());
+  return again;
 }
 
 /** A client of `sub` (organization acme) over a real socket, closed after the test. */

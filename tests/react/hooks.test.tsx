@@ -1,9 +1,20 @@
 // @vitest-environment happy-dom
-import { act, render, screen, waitFor } from "@testing-library/react";
-import { Suspense } from "react";
-import { describe, expect, it } from "vitest";
-import { setHeader } from "../../src/docs/index.js";
-import { OmsProvider, useDocument, useGate, useSyncStatus } from "../../src/react/index.js";
+import { generateAutomergeUrl, parseAutomergeUrl } from "@automerge/automerge-repo";
+import { act, render, renderHook, screen, waitFor } from "@testing-library/react";
+import { Component, type ReactNode, Suspense } from "react";
+import { describe, expect, it, vi } from "vitest";
+import type { OmsError } from "../../src/client/index.js";
+import { addLineItem, setHeader, setNotes } from "../../src/docs/index.js";
+import {
+  OmsProvider,
+  useDocument,
+  useGate,
+  useInbox,
+  useOrderState,
+  useRetry,
+  useSyncStatus,
+  useTransmitted,
+} from "../../src/react/index.js";
 import { client, relay } from "./fixture.js";
 
 function ProjectName({ id }: { id: string }) {
@@ -21,6 +32,72 @@ function Status() {
   return (
     <p>
       state:{state} gate:{gate.level} create:{String(gate.isEnabled("createQuote"))}
+    </p>
+  );
+}
+
+const counts = new Map<string, number>();
+const count = (key: string) => counts.set(key, (counts.get(key) ?? 0) + 1);
+const seen = (key: string) => counts.get(key) ?? 0;
+
+function OrderStatus({ id }: { id: string }) {
+  const state = useOrderState(id);
+  count("state");
+  return (
+    <p>
+      status:{state.status}
+      {state.status === "submitted" ? ` number:${state.accepted.orderNumber}` : ""}
+    </p>
+  );
+}
+
+function Transmitted({ id }: { id: string }) {
+  const sent = useTransmitted(id);
+  count("sent");
+  return <p>sent:{sent ? sent.projectName : "none"}</p>;
+}
+
+function OrderName({ id }: { id: string }) {
+  const [order] = useDocument(id, "order");
+  return <p>name:{order.projectName}</p>;
+}
+
+function Inbox() {
+  const { messages, unread, markRead } = useInbox();
+  return (
+    <div>
+      <p>unread:{unread}</p>
+      {messages.map((m) => (
+        <button type="button" key={m.id} onClick={() => void markRead(m.id)}>
+          {m.subject}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+class Boundary extends Component<{ children: ReactNode }, { error: unknown }> {
+  override state = { error: null as unknown };
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+  override render() {
+    const { error } = this.state;
+    return error ? <p>failed:{(error as OmsError).code}</p> : this.props.children;
+  }
+}
+
+function Maybe({ id }: { id: string | null }) {
+  const [quote, change] = useDocument(id, "quote");
+  let thrown = "";
+  try {
+    change(() => undefined);
+  } catch (e) {
+    thrown = (e as OmsError).code;
+  }
+  return (
+    <p>
+      maybe:{quote ? quote.currency : "none"} {thrown}
     </p>
   );
 }
@@ -52,5 +129,96 @@ describe("oms-sync/react against a real relay", () => {
     await act(async () => screen.getByRole("button").click());
     expect(screen.getByRole("button").textContent).toBe("Boathouse");
     await waitFor(() => expect(created.doc().projectName).toBe("Boathouse"), { timeout: 5_000 });
+  });
+
+  it("follows an order from draft to submitted, shows what was transmitted, and the inbox", async () => {
+    const r = await relay();
+    const alice = await client(r, "alice");
+    const order = await alice.orders.create({
+      currency: "USD",
+      customer: { name: "Hansen Homes" },
+      projectName: "Lake house",
+    });
+    order.change((o) => addLineItem(o, { productCode: "DH-3046", quantity: 4, unitPrice: 45_900 }));
+    render(
+      <OmsProvider client={alice}>
+        <Suspense fallback={<p>opening</p>}>
+          <OrderStatus id={order.id} />
+          <Transmitted id={order.id} />
+          <OrderName id={order.id} />
+          <Inbox />
+        </Suspense>
+      </OmsProvider>,
+    );
+    await screen.findByText("status:draft");
+    screen.getByText("sent:none");
+
+    await alice.orders.submit(order.id);
+    await screen.findByText("status:pending");
+    await alice.sync.now();
+    await screen.findByText("status:submitted number:SO-000001", undefined, { timeout: 10_000 });
+    await screen.findByText("sent:Lake house");
+
+    // Edits after the submission are changes since submission: neither view renders again.
+    const before = { state: seen("state"), sent: seen("sent") };
+    order.change((o) => setHeader(o, { projectName: "Lake house, phase 2" }));
+    order.change((o) => setNotes(o, "second floor first"));
+    await screen.findByText("name:Lake house, phase 2");
+    expect(screen.getByText("sent:Lake house")).toBeTruthy();
+    expect({ state: seen("state"), sent: seen("sent") }).toEqual(before);
+
+    const message = await screen.findByText("Order SO-000001 accepted", undefined, {
+      timeout: 10_000,
+    });
+    await screen.findByText("unread:1");
+    await act(async () => message.click());
+    await screen.findByText("unread:0");
+  });
+
+  it("throws a failed open to the error boundary, retries after useRetry, and handles a null id and a missing provider", async () => {
+    // React reports each error a boundary catches on the console: expected here.
+    const quiet = vi.spyOn(console, "error").mockImplementation(() => undefined);
+    const r = await relay();
+    const alice = await client(r, "alice");
+    await alice.sync.now();
+    const view = render(
+      <OmsProvider client={alice}>
+        <Boundary>
+          <Suspense fallback={<p>opening</p>}>
+            <ProjectName id={parseAutomergeUrl(generateAutomergeUrl()).documentId} />
+          </Suspense>
+        </Boundary>
+        <Maybe id={null} />
+      </OmsProvider>,
+    );
+    await screen.findByText("failed:NOT_FOUND", undefined, { timeout: 10_000 });
+    screen.getByText("maybe:none INVALID_INPUT");
+
+    // An order's id asked for as a quote: NOT_FOUND too, saying what it is.
+    const order = await alice.orders.create({ currency: "EUR" });
+    const { result } = renderHook(() => useRetry(), {
+      wrapper: ({ children }) => <OmsProvider client={alice}>{children}</OmsProvider>,
+    });
+    act(() => result.current());
+    view.rerender(
+      <OmsProvider client={alice}>
+        <Boundary key="again">
+          <Suspense fallback={<p>opening</p>}>
+            <Maybe id={order.id} />
+          </Suspense>
+        </Boundary>
+      </OmsProvider>,
+    );
+    await screen.findByText("failed:NOT_FOUND");
+    const quote = await alice.quotes.create({ currency: "EUR" });
+    view.rerender(
+      <OmsProvider client={alice}>
+        <Maybe id={quote.id} />
+      </OmsProvider>,
+    );
+    await screen.findByText("maybe:EUR");
+
+    expect(() => render(<Maybe id={null} />)).toThrow(/outside <OmsProvider>/);
+    quiet.mockRestore();
   });
 });
