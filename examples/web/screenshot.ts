@@ -18,7 +18,7 @@ const browser = await chromium.launch({
 });
 try {
   await seed(example.relay as NonNullable<typeof example.relay>);
-  const page = await browser.newPage({ viewport: { width: 1200, height: 860 } });
+  const page = await browser.newPage({ viewport: { width: 1200, height: 780 } });
   await page.goto(example.url);
   await page.getByTestId("sign-in-mona").click();
   await page.getByTestId("sync-complete").waitFor({ timeout: 60_000 });

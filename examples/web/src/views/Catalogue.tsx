@@ -6,7 +6,7 @@ import { type ListResult, type ListRow, useOrders, useQuotes, useSyncStatus } fr
 import { memo, useEffect, useState } from "react";
 import { shortDate } from "../format.js";
 import { href } from "../route.js";
-import { rowTotal, StatusBadge } from "./common.js";
+import { RowState, rowTotal } from "./common.js";
 
 /**
  * The rows seen in this page's life, by id. An order's number and outcome are in its owner's
@@ -212,8 +212,3 @@ const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quote" | "or
     </tr>
   );
 });
-
-/** A catalogue row's state: the relay's view of the order, its number once submitted. */
-export const RowState = ({ row }: { row: ListRow }) => (
-  <StatusBadge status={row.state} orderNumber={row.orderNumber} revision={row.revision} />
-);

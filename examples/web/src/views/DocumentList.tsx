@@ -3,14 +3,13 @@ import {
   type ListRow,
   useClient,
   useGate,
-  useOrderState,
   useOrders,
   useQuotes,
 } from "oms-sync/react";
-import { memo, Suspense } from "react";
+import { memo } from "react";
 import { useAction } from "../notice.js";
 import { go, href } from "../route.js";
-import { badgeOf, ErrorNote, Loading, reasonFor, rowTotal, StatusBadge } from "./common.js";
+import { ErrorNote, Loading, RowState, reasonFor, rowTotal } from "./common.js";
 
 /** Newest first, as every device shows them. */
 const newestFirst = { sort: "created", order: "desc" } as const;
@@ -93,9 +92,7 @@ const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quotes" | "o
       </td>
       {kind === "orders" && (
         <td data-label="Status">
-          <Suspense fallback={<span className="badge">…</span>}>
-            <OrderStatus id={row.id} />
-          </Suspense>
+          <RowState row={row} />
         </td>
       )}
       <td data-label="Customer">{row.customer}</td>
@@ -108,8 +105,3 @@ const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quotes" | "o
     </tr>
   );
 });
-
-/** The order's number or state, from the order and the ledger on the device. */
-function OrderStatus({ id }: { id: string }) {
-  return <StatusBadge {...badgeOf(useOrderState(id))} />;
-}

@@ -35,16 +35,6 @@ export function StatusBadge({
   }
 }
 
-/** The badge's fields of a submission state. */
-export const badgeOf = (state: SubmissionState) =>
-  state.status === "submitted"
-    ? {
-        status: state.status,
-        orderNumber: state.accepted.orderNumber,
-        revision: state.accepted.revision,
-      }
-    : { status: state.status };
-
 export const Loading = () => <p className="muted">Loading…</p>;
 
 /** An error the bindings return as a value (a list that could not be read). */
@@ -61,3 +51,8 @@ export const rowTotal = (row: ListRow) =>
   row.total === null || !row.currency
     ? "—"
     : formatMoney({ currency: row.currency as CurrencyCode, minor: row.total });
+
+/** A row's state (My rows and catalogue rows alike): the order's number once submitted. */
+export const RowState = ({ row }: { row: ListRow }) => (
+  <StatusBadge status={row.state} orderNumber={row.orderNumber} revision={row.revision} />
+);
