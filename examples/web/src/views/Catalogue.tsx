@@ -2,7 +2,14 @@
 // catalogue (connected only). Rows are a view, never kept on the device; opening one opens the
 // document, kept in memory only unless it is in "My".
 import type { CatalogueSort, OrderState } from "oms-sync";
-import { type ListResult, type ListRow, useOrders, useQuotes, useSyncStatus } from "oms-sync/react";
+import {
+  type ListResult,
+  type ListRow,
+  useClient,
+  useOrders,
+  useQuotes,
+  useSyncStatus,
+} from "oms-sync/react";
 import { memo, useEffect, useState } from "react";
 import { shortDate } from "../format.js";
 import { href } from "../route.js";
@@ -65,6 +72,10 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
     limit: PAGE_SIZE,
   });
   const offline = offlineNow || list.error?.code === "OFFLINE";
+  const keepsMy = useClient().user.offline;
+  useEffect(() => {
+    for (const row of list.rows) seen.set(row.id, row);
+  }, [list.rows]);
   return (
     <div className="card" data-testid="catalogue">
       <h2>{title}</h2>
@@ -106,9 +117,16 @@ export function Catalogue({ kind }: { kind: "quote" | "order" }) {
       </form>
       {offline ? (
         <p className="offline-note" data-testid="catalogue-offline">
-          {title} needs a connection to the relay, and this device is offline. Your own{" "}
-          {kind === "quote" ? <a href="#/quotes">quotes</a> : <a href="#/orders">orders</a>} are on
-          this device and work without one.
+          {title} needs a connection to the relay, and this device is offline.{" "}
+          {keepsMy ? (
+            <>
+              Your own{" "}
+              {kind === "quote" ? <a href="#/quotes">quotes</a> : <a href="#/orders">orders</a>} are
+              on this device and work without one.
+            </>
+          ) : (
+            "Your account works while connected only: nothing is kept on this device."
+          )}
         </p>
       ) : list.error ? (
         <p className="reason" data-testid="error">
@@ -187,7 +205,6 @@ function Rows({
 }
 
 const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quote" | "order" }) {
-  seen.set(row.id, row);
   return (
     <tr data-testid={`row-${row.id}`}>
       <td data-label="Project">
