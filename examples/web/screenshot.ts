@@ -17,7 +17,7 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
 try {
-  await seed(example.relay as NonNullable<typeof example.relay>);
+  await seed(example.relay as NonNullable<typeof example.relay>, undefined, { inOrder: true });
   const page = await browser.newPage({ viewport: { width: 1200, height: 780 } });
   await page.goto(example.url);
   await page.getByTestId("sign-in-mona").click();
