@@ -6,6 +6,7 @@ export type { GateBannerProps } from "./gate-banner.js";
 export { GateBanner, gateMessage } from "./gate-banner.js";
 export type { OmsProviderProps } from "./provider.js";
 export { OmsProvider, useClient } from "./provider.js";
+export type { ReactOptions } from "./stores.js";
 export { reactDefaults } from "./stores.js";
 export type { SyncStatusCornerPart, SyncStatusCornerProps } from "./sync-status-corner.js";
 export { SyncStatusCorner } from "./sync-status-corner.js";

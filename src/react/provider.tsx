@@ -1,6 +1,6 @@
 import { createContext, type ReactNode, useContext } from "react";
 import { type OmsClient, OmsError } from "../client/index.js";
-import { type OmsStores, storesOf } from "./stores.js";
+import { type OmsStores, type ReactOptions, storesOf } from "./stores.js";
 
 const OmsContext = createContext<OmsStores | null>(null);
 
@@ -8,6 +8,11 @@ const OmsContext = createContext<OmsStores | null>(null);
 export interface OmsProviderProps {
   /** A started client (`await createClient(…)`). The provider never closes it. */
   client: OmsClient;
+  /**
+   * Limits of the bindings (see `reactDefaults`). What a client's hooks keep is shared by every
+   * provider of that client: the first provider to render decides.
+   */
+  options?: Partial<ReactOptions>;
   children?: ReactNode;
 }
 
@@ -26,8 +31,8 @@ export interface OmsProviderProps {
  * );
  * ```
  */
-export function OmsProvider({ client, children }: OmsProviderProps): ReactNode {
-  return <OmsContext.Provider value={storesOf(client)}>{children}</OmsContext.Provider>;
+export function OmsProvider({ client, options, children }: OmsProviderProps): ReactNode {
+  return <OmsContext.Provider value={storesOf(client, options)}>{children}</OmsContext.Provider>;
 }
 
 /** The stores of the nearest provider's client (internal). */

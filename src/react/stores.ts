@@ -3,13 +3,19 @@ import { type Resource, ResourceCache } from "./resource.js";
 import type { CollectionKind, KindDocuments } from "./types.js";
 
 /** The limits of oms-sync/react, in one place. */
-export const reactDefaults = {
+export const reactDefaults: ReactOptions = {
+  keepUnusedMs: 30_000,
+};
+
+/** Options of oms-sync/react (`<OmsProvider client={…} options={…}>`). */
+export interface ReactOptions {
   /**
    * How long an opened document nobody renders any more stays open (and followed) before it is
    * forgotten: scrolling a row away and back, or switching tabs, does not suspend again.
+   * Default 30,000 ms. A failed open is forgotten after the same time.
    */
-  keepUnusedMs: 30_000,
-} as const;
+  readonly keepUnusedMs: number;
+}
 
 const collections = { quote: "quotes", order: "orders", assistance: "assistance" } as const;
 
@@ -34,11 +40,12 @@ export function bareId(idOrUrl: string): string {
  */
 export class OmsStores {
   readonly client: OmsClient;
-  readonly resources = new ResourceCache(reactDefaults.keepUnusedMs);
+  readonly resources: ResourceCache;
   readonly #lazy = new Map<string, unknown>();
 
-  constructor(client: OmsClient) {
+  constructor(client: OmsClient, options: Partial<ReactOptions> = {}) {
     this.client = client;
+    this.resources = new ResourceCache(options.keepUnusedMs ?? reactDefaults.keepUnusedMs);
     // A failed open (OFFLINE, NOT_FOUND) may succeed once the device connects or syncs: the next
     // render after a change of sync state tries again instead of throwing the old error.
     let state = client.sync.status.state;
@@ -104,11 +111,11 @@ function follow<T>(handle: OmsDocumentHandle<T>, update: (doc: T) => void): () =
 
 const registry = new WeakMap<OmsClient, OmsStores>();
 
-/** The stores of a client, made on first use. */
-export function storesOf(client: OmsClient): OmsStores {
+/** The stores of a client, made on first use (with the options of that first use). */
+export function storesOf(client: OmsClient, options?: Partial<ReactOptions>): OmsStores {
   let stores = registry.get(client);
   if (!stores) {
-    stores = new OmsStores(client);
+    stores = new OmsStores(client, options);
     registry.set(client, stores);
   }
   return stores;

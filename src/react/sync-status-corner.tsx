@@ -76,7 +76,10 @@ export function SyncStatusCorner(props: SyncStatusCornerProps): ReactNode {
   const cls = (part: SyncStatusCornerPart) => props.classNames?.[part] ?? `${base}__${part}`;
   const format = props.formatTime ?? dateTime;
   const last = status.lastCompleteSync ?? gate.lastSyncAt;
-  const age = last === null ? null : Math.max(0, now - last);
+  // The gate's age counts too: it runs on the client's clock and never goes down when the
+  // device's clock is set back.
+  const sinceGate = Math.max(0, now - gate.observedAt);
+  const age = last === null ? null : Math.max(0, now - last, (gate.ageMs ?? 0) + sinceGate);
   const sync = () => {
     setAsked(true);
     client.sync

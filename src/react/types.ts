@@ -86,6 +86,12 @@ export interface ListResult {
 export interface GateView extends GateState {
   /** Whether the gate lets `fn` run now (`createQuote`, `submitOrder`, …). */
   isEnabled(fn: GatedFunction): boolean;
+  /**
+   * `Date.now()` when this state was read. The view changes only when the level, the days or the
+   * disabled functions change, so `ageMs` is the age then: the age now is about
+   * `ageMs + (Date.now() - observedAt)`.
+   */
+  readonly observedAt: number;
 }
 
 /** What `useQuarantine()` returns. */

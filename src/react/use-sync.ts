@@ -47,7 +47,7 @@ function sameGate(a: GateState, b: GateState): boolean {
 }
 
 function viewOf(state: GateState): GateView {
-  return { ...state, isEnabled: (fn) => isEnabled(state, fn) };
+  return { ...state, isEnabled: (fn) => isEnabled(state, fn), observedAt: Date.now() };
 }
 
 /** The gate's store: `client.gate.state` is a new object on every read, this one is not. */
@@ -70,16 +70,23 @@ function gateStore(client: OmsClient): ValueStore<GateView> {
  * The staleness gate: `level` (`ok`, `warn` from day 10, `blocked` after day 14), the days since
  * the last complete sync and the days left, the disabled functions, and `isEnabled(fn)` judged
  * on this state. Never suspends or throws. Re-renders when the level, the days or the disabled
- * set change (the gate checks itself every minute, and after each complete sync).
+ * set change (the gate checks itself every minute, and after each complete sync); with a
+ * selector, only when the selected part changes.
  *
  * @example
  * ```tsx
- * const gate = useGate();
- * <button disabled={!gate.isEnabled("submitOrder")}>Submit</button>
+ * const canSubmit = useGate((g) => g.isEnabled("submitOrder"));
+ * <button disabled={!canSubmit}>Submit</button>
  * ```
  */
-export function useGate(): GateView {
+export function useGate(): GateView;
+export function useGate<R>(select: (gate: GateView) => R): R;
+export function useGate<R>(select?: (gate: GateView) => R): GateView | R {
   const stores = useStores();
   const store = stores.lazy("gate", () => gateStore(stores.client));
-  return useSyncExternalStore(store.subscribe, store.get, store.get);
+  const [selection] = useState(() => new Selection<GateView, unknown>());
+  const read = select
+    ? () => selection.read(store.get(), select as (g: GateView) => unknown)
+    : store.get;
+  return useSyncExternalStore(store.subscribe, read, read) as GateView | R;
 }

@@ -221,4 +221,30 @@ describe("oms-sync/react against a real relay", () => {
     expect(() => render(<Maybe id={null} />)).toThrow(/outside <OmsProvider>/);
     quiet.mockRestore();
   });
+
+  it("keeps an unused document open for keepUnusedMs, then opens it again (suspending)", async () => {
+    const r = await relay();
+    const alice = await client(r, "alice");
+    const quote = await alice.quotes.create({ currency: "USD", projectName: "Kept" });
+    const open = vi.spyOn(alice.quotes, "open");
+    const app = (shown: boolean) => (
+      <OmsProvider client={alice} options={{ keepUnusedMs: 300 }}>
+        <Suspense fallback={<p>opening</p>}>
+          {shown ? <ProjectName id={quote.id} /> : null}
+        </Suspense>
+      </OmsProvider>
+    );
+    const view = render(app(true));
+    await screen.findByText("Kept");
+    view.rerender(app(false));
+    view.rerender(app(true));
+    expect(screen.getByText("Kept")).toBeTruthy();
+    expect(open).toHaveBeenCalledTimes(1);
+    view.rerender(app(false));
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    view.rerender(app(true));
+    expect(screen.getByText("opening")).toBeTruthy();
+    await screen.findByText("Kept");
+    expect(open).toHaveBeenCalledTimes(2);
+  });
 });
