@@ -270,7 +270,7 @@ describe("the example front end in Chromium", () => {
           const rows = document.querySelectorAll("main tr");
           const last = (rows[rows.length - 1] as HTMLElement).getBoundingClientRect();
           const footer = (
-            document.getElementById("sync-status") as HTMLElement
+            document.querySelector("[data-testid=sync-status]") as HTMLElement
           ).getBoundingClientRect();
           return {
             overflow: document.documentElement.scrollWidth - window.innerWidth,

@@ -1,12 +1,18 @@
 // The page's frame: header with the views, the staleness banner, the view of the route, and the
 // sync corner.
-import { GateBanner, useClient, useGate, useInbox, useSyncStatus } from "oms-sync/react";
+import {
+  GateBanner,
+  SyncStatusCorner,
+  useClient,
+  useGate,
+  useInbox,
+  useSyncStatus,
+} from "oms-sync/react";
 import { useState } from "react";
 import { ViewFrame } from "./boundary.js";
 import { type DemoUser, moveClock, signOut } from "./demo.js";
-import { NoticeProvider } from "./notice.js";
+import { NoticeProvider, useNotice } from "./notice.js";
 import { parseRoute, type Route, useHash } from "./route.js";
-import { StatusCorner } from "./status/StatusCorner.js";
 import { Assistance } from "./views/Assistance.js";
 import { Catalogue } from "./views/Catalogue.js";
 import { MyOrders, MyQuotes } from "./views/DocumentList.js";
@@ -72,9 +78,25 @@ function Page({ user, clock }: { user: DemoUser; clock: (days: number) => void }
         <main>
           <View />
         </main>
-        <StatusCorner />
+        <Corner />
       </NoticeProvider>
     </>
+  );
+}
+
+/**
+ * The bindings' status corner, restyled by the page's stylesheet: in the page's flow (sticky), so
+ * at the end of a list it sits below the last row instead of over it.
+ */
+function Corner() {
+  const notice = useNotice();
+  return (
+    <SyncStatusCorner
+      className="sync-corner"
+      unstyled
+      quarantineHref="#/quarantine"
+      onSyncError={(error) => notice((error as Error).message)}
+    />
   );
 }
 

@@ -3,16 +3,6 @@
 /** "1 change", "3 changes". */
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-/** How long ago, in words. */
-export function ago(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return `${minutes} min ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${plural(hours, "hour")} ago`;
-  return `${plural(Math.floor(hours / 24), "day")} ago`;
-}
-
 export const dateTime = (t: number) =>
   new Date(t).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 
