@@ -29,13 +29,13 @@ export const seenRow = (id: string): ListRow | undefined => seen.get(id);
 export const PAGE_SIZE = 20;
 
 const sorts = {
-  "updated-desc": "Latest change first",
-  "updated-asc": "Oldest change first",
-  "created-desc": "Newest first",
+  "updated-desc": "Latest change",
+  "updated-asc": "Oldest change",
+  "created-desc": "Newest",
   "customer-asc": "Customer A–Z",
   "customer-desc": "Customer Z–A",
-  "total-desc": "Highest total first",
-  "total-asc": "Lowest total first",
+  "total-desc": "Highest total",
+  "total-asc": "Lowest total",
 } as const;
 type SortKey = keyof typeof sorts;
 
