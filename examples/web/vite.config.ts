@@ -15,6 +15,8 @@ const source = join(here, "..", "..", "src");
 export default defineConfig({
   root: here,
   base: "./",
+  // Vite's pre-bundled dependencies stay beside the example, not in a shared node_modules.
+  cacheDir: join(here, ".vite"),
   plugins: [react()],
   resolve: {
     alias: [
