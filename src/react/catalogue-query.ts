@@ -1,8 +1,7 @@
 import { type CatalogueSearch, type OmsClient, OmsError } from "../client/index.js";
+import { collections } from "./stores.js";
 import type { CollectionKind, ListResult, ListRow } from "./types.js";
 import { keepUnchanged, ValueStore } from "./value-store.js";
-
-const collections = { quote: "quotes", order: "orders", assistance: "assistance" } as const;
 
 function asOmsError(error: unknown): OmsError {
   return error instanceof OmsError

@@ -1,8 +1,7 @@
 import { type OmsClient, OmsError } from "../client/index.js";
+import { collections } from "./stores.js";
 import type { CollectionKind, ListOptions, ListResult, ListRow } from "./types.js";
 import { keepUnchanged, ValueStore } from "./value-store.js";
-
-const collections = { quote: "quotes", order: "orders", assistance: "assistance" } as const;
 
 /** What the shared "My" store of one kind holds. */
 export interface MyState {

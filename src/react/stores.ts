@@ -17,7 +17,8 @@ export interface ReactOptions {
   readonly keepUnusedMs: number;
 }
 
-const collections = { quote: "quotes", order: "orders", assistance: "assistance" } as const;
+/** The client's collection of each kind: `client.quotes` for "quote". */
+export const collections = { quote: "quotes", order: "orders", assistance: "assistance" } as const;
 
 /** The collection of a kind: `client.quotes` for "quote". */
 export function collectionOf<K extends CollectionKind>(client: OmsClient, kind: K) {

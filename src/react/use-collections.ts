@@ -1,8 +1,28 @@
 import { useMemo, useSyncExternalStore } from "react";
-import type { MessageId, QuarantineEntry } from "../client/index.js";
+import type { MessageId, OmsClient, QuarantineEntry } from "../client/index.js";
 import { followedList } from "./followed-list.js";
 import { useStores } from "./provider.js";
 import type { InboxItem, InboxView, QuarantineView } from "./types.js";
+
+/** A list of the client read once and followed, shared by every component of that client. */
+function useFollowed<T>(
+  key: string,
+  source: (client: OmsClient) => {
+    what: string;
+    read: () => Promise<T[]>;
+    follow: (listener: (items: T[]) => void) => (() => void) | Promise<() => void>;
+  },
+) {
+  const stores = useStores();
+  const store = stores.lazy(key, () => {
+    const { what, read, follow } = source(stores.client);
+    return followedList<T>(what, read, follow);
+  });
+  return {
+    client: stores.client,
+    state: useSyncExternalStore(store.subscribe, store.get, store.get),
+  };
+}
 
 /**
  * The quarantine: documents whose local changes the relay refused (access revoked while
@@ -19,16 +39,11 @@ import type { InboxItem, InboxView, QuarantineView } from "./types.js";
  * ```
  */
 export function useQuarantine(): QuarantineView {
-  const stores = useStores();
-  const { client } = stores;
-  const store = stores.lazy("quarantine", () =>
-    followedList<QuarantineEntry>(
-      "the quarantine",
-      () => client.quarantine.list(),
-      (listener) => client.quarantine.subscribe(listener),
-    ),
-  );
-  const state = useSyncExternalStore(store.subscribe, store.get, store.get);
+  const { client, state } = useFollowed<QuarantineEntry>("quarantine", (c) => ({
+    what: "the quarantine",
+    read: () => c.quarantine.list(),
+    follow: (listener) => c.quarantine.subscribe(listener),
+  }));
   return useMemo(
     () => ({
       entries: state.items,
@@ -53,16 +68,11 @@ export function useQuarantine(): QuarantineView {
  * ```
  */
 export function useInbox(): InboxView {
-  const stores = useStores();
-  const { client } = stores;
-  const store = stores.lazy("inbox", () =>
-    followedList<InboxItem>(
-      "the inbox",
-      () => client.inbox.messages(),
-      (listener) => client.inbox.subscribe(listener),
-    ),
-  );
-  const state = useSyncExternalStore(store.subscribe, store.get, store.get);
+  const { client, state } = useFollowed<InboxItem>("inbox", (c) => ({
+    what: "the inbox",
+    read: () => c.inbox.messages(),
+    follow: (listener) => c.inbox.subscribe(listener),
+  }));
   return useMemo(
     () => ({
       messages: state.items,
