@@ -10,10 +10,8 @@ import {
   useQuotes,
   useSyncStatus,
 } from "oms-sync/react";
-import { memo, useEffect, useState } from "react";
-import { shortDate } from "../format.js";
-import { href } from "../route.js";
-import { RowState, rowTotal } from "./common.js";
+import { useEffect, useState } from "react";
+import { DocumentRow } from "./DocumentRow.js";
 
 /**
  * The rows seen in this page's life, by id. An order's number and outcome are in its owner's
@@ -180,7 +178,7 @@ function Rows({
             </tr>
           )}
           {list.rows.map((r) => (
-            <Row key={r.id} row={r} kind={kind} />
+            <DocumentRow key={r.id} row={r} kind={kind} catalogue />
           ))}
         </tbody>
       </table>
@@ -203,29 +201,3 @@ function Rows({
     </>
   );
 }
-
-const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quote" | "order" }) {
-  return (
-    <tr data-testid={`row-${row.id}`}>
-      <td data-label="Project">
-        <a href={href(kind, row.id)}>{row.project || "(untitled)"}</a>
-      </td>
-      {kind === "order" && (
-        <td data-label="Status">
-          <RowState row={row} />
-        </td>
-      )}
-      <td data-label="Customer">{row.customer}</td>
-      <td data-label="Owner">{row.owner}</td>
-      <td className="num" data-label="Lines">
-        {row.lines}
-      </td>
-      <td className="num" data-label="Total">
-        {rowTotal(row)}
-      </td>
-      <td className="num" data-label="Changed">
-        {shortDate(row.updatedAt)}
-      </td>
-    </tr>
-  );
-});

@@ -1,15 +1,8 @@
-import {
-  type ListResult,
-  type ListRow,
-  useClient,
-  useGate,
-  useOrders,
-  useQuotes,
-} from "oms-sync/react";
-import { memo } from "react";
+import { type ListResult, useClient, useGate, useOrders, useQuotes } from "oms-sync/react";
 import { useAction } from "../notice.js";
-import { go, href } from "../route.js";
-import { ErrorNote, Loading, RowState, reasonFor, rowTotal } from "./common.js";
+import { go } from "../route.js";
+import { ErrorNote, Loading, reasonFor } from "./common.js";
+import { DocumentRow } from "./DocumentRow.js";
 
 /** Newest first, as every device shows them. */
 const newestFirst = { sort: "created", order: "desc" } as const;
@@ -72,7 +65,7 @@ function DocumentList({ kind, list }: { kind: "quotes" | "orders"; list: ListRes
               </tr>
             )}
             {list.rows.map((row) => (
-              <Row key={row.id} row={row} kind={kind} />
+              <DocumentRow key={row.id} row={row} kind={kind === "quotes" ? "quote" : "order"} />
             ))}
           </tbody>
         </table>
@@ -80,28 +73,3 @@ function DocumentList({ kind, list }: { kind: "quotes" | "orders"; list: ListRes
     </div>
   );
 }
-
-/** One row; an unchanged row keeps its identity, so it is not drawn again when another changes. */
-const Row = memo(function Row({ row, kind }: { row: ListRow; kind: "quotes" | "orders" }) {
-  return (
-    <tr>
-      <td data-label="Project">
-        <a href={href(kind.slice(0, -1), row.id)} data-testid={`open-${row.id}`}>
-          {row.project || "(untitled)"}
-        </a>
-      </td>
-      {kind === "orders" && (
-        <td data-label="Status">
-          <RowState row={row} />
-        </td>
-      )}
-      <td data-label="Customer">{row.customer}</td>
-      <td className="num" data-label="Lines">
-        {row.lines}
-      </td>
-      <td className="num" data-label="Total">
-        {rowTotal(row)}
-      </td>
-    </tr>
-  );
-});
