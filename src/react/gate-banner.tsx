@@ -1,4 +1,4 @@
-import type { CSSProperties, ReactNode } from "react";
+import type { CSSProperties, ReactElement, ReactNode } from "react";
 import type { GateView } from "./types.js";
 import { useGate } from "./use-sync.js";
 
@@ -49,7 +49,7 @@ export function gateMessage(gate: GateView): string {
  * <GateBanner className="banner" />
  * ```
  */
-export function GateBanner(props: GateBannerProps): ReactNode {
+export function GateBanner(props: GateBannerProps): ReactElement {
   const gate = useGate();
   const text = props.children ? props.children(gate) : gateMessage(gate);
   const shown = gate.level !== "ok" && text !== null && text !== "";

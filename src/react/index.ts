@@ -1,4 +1,4 @@
-// oms-sync/react: React 18 and 19 bindings of the client. Documents you name suspend while they
+// oms-sync/react: React 18 and 19 bindings of the client. Documents (and the ledger) suspend while they
 // open and throw open errors to error boundaries; lists, status, gate, quarantine and inbox are
 // values (never suspend, never throw). See docs/react.md.
 
@@ -33,5 +33,10 @@ export {
   useRetry,
 } from "./use-document.js";
 export { useAssistance, useOrders, useQuotes } from "./use-lists.js";
-export { useOrderState, useTransmitted } from "./use-order-state.js";
+export {
+  useChangesSinceSubmission,
+  useLedger,
+  useOrderState,
+  useTransmitted,
+} from "./use-order-state.js";
 export { useGate, useSyncStatus } from "./use-sync.js";

@@ -1,4 +1,4 @@
-import { createContext, type ReactNode, useContext } from "react";
+import { createContext, type ReactElement, type ReactNode, useContext } from "react";
 import { type OmsClient, OmsError } from "../client/index.js";
 import { type OmsStores, type ReactOptions, storesOf } from "./stores.js";
 
@@ -31,7 +31,7 @@ export interface OmsProviderProps {
  * );
  * ```
  */
-export function OmsProvider({ client, options, children }: OmsProviderProps): ReactNode {
+export function OmsProvider({ client, options, children }: OmsProviderProps): ReactElement {
   return <OmsContext.Provider value={storesOf(client, options)}>{children}</OmsContext.Provider>;
 }
 

@@ -2,7 +2,7 @@ import type { Ledger, OmsClient, OmsDocumentHandle } from "../client/index.js";
 import { type Resource, ResourceCache } from "./resource.js";
 import type { CollectionKind, KindDocuments } from "./types.js";
 
-/** The limits of oms-sync/react, in one place. */
+/** The limits of oms-sync/react, in one place: the defaults of `<OmsProvider options>`. */
 export const reactDefaults: ReactOptions = {
   keepUnusedMs: 30_000,
 };

@@ -1,4 +1,4 @@
-import { type CSSProperties, type ReactNode, useState } from "react";
+import { type CSSProperties, type ReactElement, type ReactNode, useState } from "react";
 import type { SyncStatus } from "../client/index.js";
 import { ago, dateTime, plural } from "./format.js";
 import { useClient } from "./provider.js";
@@ -66,7 +66,7 @@ const cornerStyle: CSSProperties = {
  * <SyncStatusCorner quarantineHref="#/quarantine" onSyncError={(e) => toast(String(e))} />
  * ```
  */
-export function SyncStatusCorner(props: SyncStatusCornerProps): ReactNode {
+export function SyncStatusCorner(props: SyncStatusCornerProps): ReactElement {
   const client = useClient();
   const status = useSyncStatus();
   const gate = useGate();

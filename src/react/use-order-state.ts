@@ -1,6 +1,8 @@
+import type { Patch } from "@automerge/automerge";
 import { useMemo, useSyncExternalStore } from "react";
 import {
   type AcceptedOutcome,
+  changesSinceSubmission,
   type DocId,
   type Ledger,
   type Order,
@@ -117,4 +119,50 @@ export function useTransmitted(id: DocId | string): Order | null {
     };
   }, [id]);
   return useDerived(id, derive);
+}
+
+/**
+ * What changed in the order since its latest accepted revision, as Automerge patches without
+ * bookkeeping fields (`client.orders.changesSinceSubmission(id)`, followed): empty when there is
+ * nothing to amend (or nothing was accepted yet). Re-renders when the changes do. Suspends while
+ * the order or the ledger opens; a failed open is thrown to the error boundary.
+ *
+ * @example
+ * ```tsx
+ * const changes = useChangesSinceSubmission(id);
+ * <button disabled={changes.length === 0}>Submit amendment</button>
+ * ```
+ */
+export function useChangesSinceSubmission(id: DocId | string): readonly Patch[] {
+  const derive = useMemo(
+    () => (order: Order, ledger: Ledger, previous: readonly Patch[] | undefined) => {
+      const outcome = accepted(submissionState(id as DocId, order, ledger));
+      let changes: readonly Patch[] = [];
+      try {
+        if (outcome) changes = changesSinceSubmission(order, outcome.heads);
+      } catch {
+        // The accepted revision came from another device and has not arrived here yet.
+      }
+      return keepUnchanged(previous, changes);
+    },
+    [id],
+  );
+  return useDerived(id, derive);
+}
+
+/**
+ * The user's ledger: the relay's receipts (submission outcomes with order numbers, assistance
+ * ticket numbers), followed as the relay writes it. Read-only. Suspends while it opens; a failed
+ * open is thrown to the error boundary.
+ *
+ * @example
+ * ```tsx
+ * const ledger = useLedger();
+ * const ticket = ledger.assistance[requestId]?.ticketNumber;
+ * ```
+ */
+export function useLedger(): Ledger {
+  const stores = useStores();
+  const { store } = stores.ledger().read();
+  return useSyncExternalStore(store.subscribe, store.get, store.get);
 }

@@ -1,10 +1,13 @@
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
 import { type ClientOptions, createClient, type OmsClient } from "../../src/client/index.js";
 import type { Relay } from "../../src/relay/index.js";
 import { startRelay, tempDir } from "../integration/helpers.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
+
+// Changes cross real sockets, often on a loaded machine: give findBy/waitFor 5 s, not 1 s.
+configure({ asyncUtilTimeout: 5_000 });
 
 afterEach(async () => {
   cleanup();

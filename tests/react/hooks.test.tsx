@@ -1,15 +1,17 @@
 // @vitest-environment happy-dom
 import { generateAutomergeUrl, parseAutomergeUrl } from "@automerge/automerge-repo";
 import { act, render, renderHook, screen, waitFor } from "@testing-library/react";
-import { Component, type ReactNode, Suspense } from "react";
+import { Component, type ReactNode, StrictMode, Suspense } from "react";
 import { describe, expect, it, vi } from "vitest";
-import type { OmsError } from "../../src/client/index.js";
+import type { OmsDocumentHandle, OmsError, Quote } from "../../src/client/index.js";
 import { addLineItem, setHeader, setNotes } from "../../src/docs/index.js";
 import {
   OmsProvider,
+  useChangesSinceSubmission,
   useDocument,
   useGate,
   useInbox,
+  useLedger,
   useOrderState,
   useRetry,
   useSyncStatus,
@@ -57,9 +59,24 @@ function Transmitted({ id }: { id: string }) {
   return <p>sent:{sent ? sent.projectName : "none"}</p>;
 }
 
+function FromHandle({ handle }: { handle: OmsDocumentHandle<Quote> }) {
+  const [quote] = useDocument(handle);
+  return <p>handle:{quote.projectName}</p>;
+}
+
 function OrderName({ id }: { id: string }) {
   const [order] = useDocument(id, "order");
   return <p>name:{order.projectName}</p>;
+}
+
+function Amendable({ id }: { id: string }) {
+  const changes = useChangesSinceSubmission(id);
+  const ledger = useLedger();
+  return (
+    <p>
+      changes:{changes.length} outcomes:{Object.keys(ledger.submissions).length}
+    </p>
+  );
 }
 
 function Inbox() {
@@ -103,7 +120,7 @@ function Maybe({ id }: { id: string | null }) {
 }
 
 describe("oms-sync/react against a real relay", () => {
-  it("opens a quote (suspending), follows remote and local changes, and shows status and gate", async () => {
+  it("opens a quote (suspending), follows remote and local changes, and shows status and gate (in StrictMode)", async () => {
     const r = await relay();
     const laptop = await client(r, "alice");
     const phone = await client(r, "alice");
@@ -112,19 +129,25 @@ describe("oms-sync/react against a real relay", () => {
     await phone.sync.now();
 
     render(
-      <OmsProvider client={laptop}>
-        <Suspense fallback={<p>opening</p>}>
-          <ProjectName id={created.id} />
-        </Suspense>
-        <Status />
-      </OmsProvider>,
+      <StrictMode>
+        <OmsProvider client={laptop}>
+          <Suspense fallback={<p>opening</p>}>
+            <ProjectName id={created.id} />
+          </Suspense>
+          <Status />
+          <FromHandle handle={created} />
+        </OmsProvider>
+      </StrictMode>,
     );
     expect(screen.getByText("opening")).toBeTruthy();
     await screen.findByText("Lake house");
+    // A handle in hand (from create or open) is read at once, never suspending.
+    screen.getByText("handle:Lake house");
     await screen.findByText(/state:complete gate:ok create:true/);
 
     created.change((q) => setHeader(q, { projectName: "Lake house, phase 2" }));
     await screen.findByText("Lake house, phase 2", undefined, { timeout: 5_000 });
+    screen.getByText("handle:Lake house, phase 2");
 
     await act(async () => screen.getByRole("button").click());
     expect(screen.getByRole("button").textContent).toBe("Boathouse");
@@ -146,6 +169,7 @@ describe("oms-sync/react against a real relay", () => {
           <OrderStatus id={order.id} />
           <Transmitted id={order.id} />
           <OrderName id={order.id} />
+          <Amendable id={order.id} />
           <Inbox />
         </Suspense>
       </OmsProvider>,
@@ -158,6 +182,7 @@ describe("oms-sync/react against a real relay", () => {
     await alice.sync.now();
     await screen.findByText("status:submitted number:SO-000001", undefined, { timeout: 10_000 });
     await screen.findByText("sent:Lake house");
+    screen.getByText("changes:0 outcomes:1");
 
     // Edits after the submission are changes since submission: neither view renders again.
     const before = { state: seen("state"), sent: seen("sent") };
@@ -165,6 +190,8 @@ describe("oms-sync/react against a real relay", () => {
     order.change((o) => setNotes(o, "second floor first"));
     await screen.findByText("name:Lake house, phase 2");
     expect(screen.getByText("sent:Lake house")).toBeTruthy();
+    // …but they are changes to submit as an amendment.
+    await screen.findByText(/^changes:[1-9]\d* outcomes:1$/);
     expect({ state: seen("state"), sent: seen("sent") }).toEqual(before);
 
     const message = await screen.findByText("Order SO-000001 accepted", undefined, {

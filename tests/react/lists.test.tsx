@@ -50,10 +50,14 @@ describe("lists", () => {
     );
     await waitFor(() => expect(items()).toEqual(["Lake Forest:100", "Lakeside Homes:300"]));
     lake.change((d) => setHeader(d, { customer: { name: "Lake Forest Ltd" } }));
-    await waitFor(() => expect(items()).toEqual(["Lake Forest Ltd:100", "Lakeside Homes:300"]));
+    await waitFor(() => expect(items()).toEqual(["Lake Forest Ltd:100", "Lakeside Homes:300"]), {
+      timeout: 5_000,
+    });
     await quote(alice, "Great Lakes", 250);
-    await waitFor(() =>
-      expect(items()).toEqual(["Lake Forest Ltd:100", "Great Lakes:250", "Lakeside Homes:300"]),
+    await waitFor(
+      () =>
+        expect(items()).toEqual(["Lake Forest Ltd:100", "Great Lakes:250", "Lakeside Homes:300"]),
+      { timeout: 5_000 },
     );
   });
 
@@ -125,6 +129,6 @@ describe("lists", () => {
     expect(screen.queryByText(/error:/)).toBeNull();
     // Later work still flows: a new quote shows in My.
     await quote(alice, "Birch");
-    await waitFor(() => expect(items()).toContain("Birch:100"));
+    await waitFor(() => expect(items()).toContain("Birch:100"), { timeout: 5_000 });
   });
 });
