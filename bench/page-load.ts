@@ -1,4 +1,4 @@
-// `npm run bench` scenario 8: how long the example page takes to load, from its production build
+// `npm run bench` scenario 9: how long the example page takes to load, from its production build
 // (`vite build`, as users get it) in real Chromium. Cold: a fresh browser profile (no cache, no
 // IndexedDB) until the sign-in buttons show. Warm: a signed-in offline rep reloads until "My
 // quotes" shows from the device. Writes bench/results/page-load.{json,md} (quick runs: the

@@ -59,7 +59,7 @@ import {
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
-import { type MyRow, MyRows } from "./my-rows.js";
+import { type MyRow, MyRows, myDelta } from "./my-rows.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { reconcileRelayRestore } from "./relay-restore.js";
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
@@ -557,6 +557,7 @@ class OmsClientImpl implements OmsClient {
     await flushReady(this.#repo);
     await this.#synced.flush();
     await this.#rows.flush();
+    if (this.#myKnownTimer) await this.#saveMyKnown();
     const error = this.#saveError;
     this.#saveError = undefined;
     if (error)
@@ -778,8 +779,51 @@ class OmsClientImpl implements OmsClient {
       this.#carry = {};
       void this.#store.set("restore-carry", {});
     }
-    workspace.on("change", ({ doc }) => void this.#noticeDepartures(doc as Workspace));
+    workspace.on("change", ({ doc, patches }) => {
+      // The patches name the entries a change added or removed: a create costs the same with
+      // 10 or 10,000 documents in My. Only a change they cannot describe compares all of My.
+      const delta = myDelta(patches);
+      if (delta && this.#myKnown) void this.#noticeDelta(delta);
+      else void this.#noticeDepartures(doc as Workspace);
+    });
     void this.#noticeDepartures(workspace.doc() as Workspace);
+  }
+
+  async #noticeDelta(delta: { added: string[]; removed: string[] }): Promise<void> {
+    const known = this.#myKnown as Set<string>;
+    const left = delta.removed.filter((id) => known.has(id) && !this.#addedToMy.has(id));
+    for (const id of delta.added) known.add(id);
+    for (const id of delta.removed) known.delete(id);
+    if (left.length === 0) {
+      if (delta.added.length > 0 || delta.removed.length > 0) this.#saveMyKnownSoon();
+      return;
+    }
+    await this.#recordDepartures(left);
+  }
+
+  #myKnownTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * The list of My ids is written a moment after additions, once for a burst of them, not with
+   * each: it is only read at start, to notice removals, and one missing a document added in the
+   * last second before a crash leaves at worst that document's copy on the device.
+   */
+  #saveMyKnownSoon(): void {
+    this.#myKnownTimer ??= setTimeout(() => void this.#saveMyKnown(), 1_000);
+  }
+
+  async #saveMyKnown(): Promise<void> {
+    clearTimeout(this.#myKnownTimer);
+    this.#myKnownTimer = undefined;
+    if (this.#myKnown) await this.#store.set("my", [...this.#myKnown]);
+  }
+
+  async #recordDepartures(left: string[]): Promise<void> {
+    // Departures count at once (a sync run asking for its scope right now must see them).
+    for (const id of left) this.#departing.add(id);
+    await this.#saveMyKnown();
+    await this.#store.set("departing", [...this.#departing]);
+    if (this.#engine.connected) void this.#engine.now().catch(() => undefined);
   }
 
   /**
@@ -791,15 +835,11 @@ class OmsClientImpl implements OmsClient {
     const known = this.#myKnown;
     this.#myKnown = new Set(now);
     if (known && known.size === now.length && now.every((id) => known.has(id))) return;
-    // Departures count at once (a sync run asking for its scope right now must see them).
     const left = known
       ? [...known].filter((id) => !this.#myKnown?.has(id) && !this.#addedToMy.has(id))
       : [];
-    for (const id of left) this.#departing.add(id);
-    await this.#store.set("my", now);
-    if (left.length === 0) return;
-    await this.#store.set("departing", [...this.#departing]);
-    if (this.#engine.connected) void this.#engine.now().catch(() => undefined);
+    if (left.length === 0) await this.#saveMyKnown();
+    else await this.#recordDepartures(left);
   }
 
   /** After a complete sync, departed documents are stored by the relay: drop the local copies. */
@@ -911,7 +951,7 @@ class OmsClientImpl implements OmsClient {
         "NOT_FOUND",
         local
           ? `${what} is not on this device yet: sync to fetch it`
-          : `${what} does not exist or you may not read it`,
+          : `${what} does not exist or you may not read it: check the id (rows() lists your own documents, search() the others you may read)`,
         { cause },
       );
     }
@@ -955,12 +995,22 @@ class OmsClientImpl implements OmsClient {
     return listed;
   }
 
-  async #open<T>(id: string, kind: string): Promise<OmsDocumentHandle<T>> {
+  async #open<T>(id: string, kind: WorkspaceEntry["kind"]): Promise<OmsDocumentHandle<T>> {
+    return wrapHandle(await this.#findKind<T>(id, kind), this.#ctx);
+  }
+
+  /** Finds a document that must be of `kind`: another kind is NOT_FOUND, as a missing one is. */
+  async #findKind<T>(id: string, kind: WorkspaceEntry["kind"]): Promise<DocHandle<T>> {
     const handle = await this.#find<T>(id, `${kind} ${id}`);
     const actual = (handle.doc() as { kind?: unknown }).kind;
-    if (actual !== kind)
-      throw new OmsError("NOT_FOUND", `${id} is a ${String(actual)}, not a ${kind}`);
-    return wrapHandle(handle, this.#ctx);
+    if (actual !== kind) {
+      const collection = kind === "assistance" ? "assistance" : `${kind}s`;
+      throw new OmsError(
+        "NOT_FOUND",
+        `there is no ${kind} ${id}: that id is a ${String(actual)}; pass the id of one of client.${collection}.rows()`,
+      );
+    }
+    return handle;
   }
 
   /** Creates a document the user owns and puts it in My. */
@@ -1039,7 +1089,7 @@ class OmsClientImpl implements OmsClient {
     },
     submit: (id) => this.#oncePerOrder(idOf(id), () => this.#submit(id)),
     state: async (id) => {
-      const order = await this.#find<Order>(id, `order ${id}`);
+      const order = await this.#findKind<Order>(id, "order");
       return submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
     },
     transmitted: async (id) => {
@@ -1071,7 +1121,7 @@ class OmsClientImpl implements OmsClient {
   /** Writes a submission request, unless one already submits the order as it is. */
   async #submit(id: string): Promise<string> {
     this.#gate.assertEnabled("submitOrder");
-    const handle = await this.#find<Order>(id, `order ${id}`);
+    const handle = await this.#findKind<Order>(id, "order");
     const problems = checkOrderComplete(handle.doc());
     if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
     const standing = standingRequest(handle.doc(), await this.ledger.get().catch(() => undefined));
@@ -1089,7 +1139,7 @@ class OmsClientImpl implements OmsClient {
   }
 
   async #accepted(id: string): Promise<{ order: Order; accepted: AcceptedOutcome | null }> {
-    const order = (await this.#find<Order>(id, `order ${id}`)).doc();
+    const order = (await this.#findKind<Order>(id, "order")).doc();
     const state = submissionState(idOf(id) as DocId, order, await this.ledger.get());
     const accepted =
       state.status === "submitted"
@@ -1216,6 +1266,7 @@ class OmsClientImpl implements OmsClient {
     await this.#engine.stop();
     await flushReady(this.#repo);
     await this.#rows.close();
+    if (this.#myKnownTimer) await this.#saveMyKnown();
     await this.#gate.close();
     await this.#scoped?.close();
   }

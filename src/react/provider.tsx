@@ -1,4 +1,4 @@
-import { createContext, type ReactElement, type ReactNode, useContext } from "react";
+import { createContext, type ReactElement, type ReactNode, Suspense, useContext } from "react";
 import { type OmsClient, OmsError } from "../client/index.js";
 import { type OmsStores, type ReactOptions, storesOf } from "./stores.js";
 
@@ -13,6 +13,11 @@ export interface OmsProviderProps {
    * provider of that client: the first provider to render decides.
    */
   options?: Partial<ReactOptions>;
+  /**
+   * When given, the children are wrapped in `<Suspense fallback={fallback}>`: the boundary for
+   * documents that are opening, when the app has no nearer one.
+   */
+  fallback?: ReactNode;
   children?: ReactNode;
 }
 
@@ -31,8 +36,13 @@ export interface OmsProviderProps {
  * );
  * ```
  */
-export function OmsProvider({ client, options, children }: OmsProviderProps): ReactElement {
-  return <OmsContext.Provider value={storesOf(client, options)}>{children}</OmsContext.Provider>;
+export function OmsProvider(props: OmsProviderProps): ReactElement {
+  const { client, options, fallback, children } = props;
+  return (
+    <OmsContext.Provider value={storesOf(client, options)}>
+      {fallback === undefined ? children : <Suspense fallback={fallback}>{children}</Suspense>}
+    </OmsContext.Provider>
+  );
 }
 
 /** The stores of the nearest provider's client (internal). */

@@ -30,12 +30,24 @@ export class Resource<V, X = undefined> {
   readonly #keepUnusedMs: number;
   readonly #evict: () => void;
   #disposed = false;
+  /**
+   * When a render last read it: a component renders before it subscribes (React subscribes
+   * after the commit, and may hold a revealed Suspense boundary back for a while), so "nobody
+   * listens" alone does not mean "nobody uses it".
+   */
+  #lastRead = 0;
+  #watch: Loaded<V, X>["watch"] | undefined;
 
   constructor(load: () => Promise<Loaded<V, X>>, keepUnusedMs: number, evict: () => void) {
     this.#keepUnusedMs = keepUnusedMs;
     this.#evict = evict;
     this.#store = new ValueStore<V | undefined>(undefined, {
-      onFirst: () => clearTimeout(this.#idleTimer),
+      onFirst: () => {
+        clearTimeout(this.#idleTimer);
+        // Forgotten between a render and its commit (a long one): whoever subscribes still
+        // gets every change.
+        if (this.#status === "ready" && !this.#unwatch) this.#follow();
+      },
       onLast: () => this.#idleSoon(),
     });
     this.#promise = Promise.resolve()
@@ -44,8 +56,9 @@ export class Resource<V, X = undefined> {
         (loaded) => {
           if (this.#disposed) return;
           this.#extra = loaded.extra;
+          this.#watch = loaded.watch;
           this.#store.set(loaded.value);
-          this.#unwatch = loaded.watch((value) => this.#store.set(value));
+          this.#follow();
           this.#status = "ready";
           this.#idleSoon();
         },
@@ -63,9 +76,14 @@ export class Resource<V, X = undefined> {
 
   /** The store of the loaded value and its extra; throws the pending promise or the error. */
   read(): { store: ValueStore<V>; extra: X } {
+    this.#lastRead = Date.now();
     if (this.#status === "pending") throw this.#promise;
     if (this.#status === "error") throw this.#error;
     return { store: this.#store as ValueStore<V>, extra: this.#extra as X };
+  }
+
+  #follow(): void {
+    this.#unwatch = this.#watch?.((value) => this.#store.set(value));
   }
 
   /** A promise that settles when the load does (never rejects). */
@@ -90,7 +108,10 @@ export class Resource<V, X = undefined> {
     if (this.#store.listening || this.#status === "pending") return;
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => {
-      if (!this.#store.listening) this.dispose();
+      if (this.#store.listening) return;
+      // Read by a render that has not committed yet: wait for it.
+      if (Date.now() - this.#lastRead < this.#keepUnusedMs) this.#idleSoon();
+      else this.dispose();
     }, this.#keepUnusedMs);
   }
 }

@@ -1,7 +1,8 @@
+import { generateAutomergeUrl } from "@automerge/automerge-repo";
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryStorageAdapter } from "../../src/adapters/storage-memory.js";
 import { createClient, type MyRow, type OmsClient } from "../../src/client/index.js";
-import { addLineItem, setHeader } from "../../src/docs/index.js";
+import { addLineItem, OmsError, setHeader } from "../../src/docs/index.js";
 import type { Relay } from "../../src/relay/index.js";
 import { startRelay, tempDir, waitFor } from "./helpers.js";
 
@@ -146,7 +147,7 @@ describe("My rows", () => {
     expect(await rebuilt.orders.rows()).toEqual(before.orders);
     await rebuilt.flush();
     expect(storage.keys().filter((k) => k.includes("oms-rows")).length).toBe(3);
-  });
+  }, 90_000);
 
   it("works for online-only users (rows kept in memory) and hears their edits", async () => {
     const r = await relay();
@@ -158,5 +159,27 @@ describe("My rows", () => {
     expect(await c.quotes.rows()).toEqual([
       expect.objectContaining({ id: quote.id, project: "Online", total: 700, lines: 1 }),
     ]);
+  });
+});
+
+describe("orders.state of an order that is not there", () => {
+  it("is a NOT_FOUND OmsError that says what to do, for another kind's id, an unknown id and nonsense", async () => {
+    const r = await relay();
+    const c = await device(r);
+    await c.sync.now();
+    const quote = await c.quotes.create({ currency: "USD", projectName: "Not an order" });
+    for (const id of [quote.id, generateAutomergeUrl(), "nonsense"]) {
+      const error = await c.orders.state(id).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(OmsError);
+      expect(error).toMatchObject({ code: "NOT_FOUND" });
+      expect((error as Error).message).toMatch(/rows\(\)/);
+    }
+    await expect(c.orders.transmitted(quote.id)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    // The client goes on working.
+    const order = await c.orders.create({ currency: "USD", projectName: "An order" });
+    expect((await c.orders.state(order.id)).status).toBe("draft");
   });
 });

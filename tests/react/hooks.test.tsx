@@ -254,11 +254,10 @@ describe("oms-sync/react against a real relay", () => {
     const alice = await client(r, "alice");
     const quote = await alice.quotes.create({ currency: "USD", projectName: "Kept" });
     const open = vi.spyOn(alice.quotes, "open");
+    // The provider's fallback is the Suspense boundary here.
     const app = (shown: boolean) => (
-      <OmsProvider client={alice} options={{ keepUnusedMs: 300 }}>
-        <Suspense fallback={<p>opening</p>}>
-          {shown ? <ProjectName id={quote.id} /> : null}
-        </Suspense>
+      <OmsProvider client={alice} options={{ keepUnusedMs: 1_000 }} fallback={<p>opening</p>}>
+        {shown ? <ProjectName id={quote.id} /> : null}
       </OmsProvider>
     );
     const view = render(app(true));
@@ -268,7 +267,7 @@ describe("oms-sync/react against a real relay", () => {
     expect(screen.getByText("Kept")).toBeTruthy();
     expect(open).toHaveBeenCalledTimes(1);
     view.rerender(app(false));
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
     view.rerender(app(true));
     expect(screen.getByText("opening")).toBeTruthy();
     await screen.findByText("Kept");
