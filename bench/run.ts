@@ -408,6 +408,18 @@ for (const n of sizes) {
   process.stderr.write(`scenario 8: ${JSON.stringify(typing)}\n`);
 }
 
+// Scenario 9: the example page's load time from its production build (bench/page-load.ts, which
+// writes bench/results/page-load.{json,md}).
+{
+  const [exe, base] = node("bench/page-load.ts");
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 600_000,
+    maxBuffer: 1 << 22,
+  });
+  extra.scenario9 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`scenario 9: ${JSON.stringify(extra.scenario9)}\n`);
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
