@@ -1,13 +1,13 @@
 // `npm run bench [-- --quick]`: the stock automerge-repo relay and the oms-sync relay, side by side
 // on the same generated orders, each measurement in its own process. Writes bench/results/.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { mintToken } from "../src/relay/auth.js";
 import { seedOms, seedStock } from "./fixtures.js";
+import { rssMb, startOmsRelay, startStockRelay } from "./processes.js";
 
 const quick = process.argv.includes("--quick");
 const sizes = quick ? [50] : [100, 1000, 5000];
@@ -81,29 +81,7 @@ async function measure(args: string[], capMs?: number): Promise<Measure> {
   }
 }
 
-async function startProcess(
-  args: readonly string[],
-  env: Record<string, string>,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const m = ready.exec(line);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`relay exited with ${code}`)));
-  });
-  return { child, port };
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
+const peakRssMb = (pid: number) => rssMb(pid, "peak");
 
 const median = (xs: number[]) =>
   xs.length === 0
@@ -176,13 +154,8 @@ async function withRelays(
   const omsIds = await seedOms(omsDir, n, inMy);
   const ids = join(work, "ids.json");
   writeFileSync(ids, JSON.stringify(stockIds));
-  const [, base] = node("bench/stock-relay.ts");
-  const stock = await startProcess([...base, stockDir, "0"], {}, /^ready (\d+)/);
-  const oms = await startProcess(
-    ["--import", "tsx", "src/relay/cli.ts", "--port", "0", "--data", omsDir, "--log-level", "info"],
-    { OMS_RELAY_SECRET: SECRET },
-    /"port":(\d+).*"msg":"relay ready"/,
-  );
+  const stock = await startStockRelay(stockDir);
+  const oms = await startOmsRelay(omsDir, SECRET);
   const token = await mintToken(new TextEncoder().encode(SECRET), {
     sub: "alice",
     org: "acme",
@@ -210,10 +183,7 @@ async function withRelays(
   }
 }
 
-function currentRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
+const currentRssMb = (pid: number) => rssMb(pid);
 
 // The stock client's `find` concurrencies tried at each N (0: every document at once); its best
 // is what the tables compare with. The capped stock run at 5,000 uses the best found at 1,000.
