@@ -2,9 +2,9 @@
 // stdin, one JSON line each, and answers each with one JSON line:
 // - {"connect": K}: opens idle connections until K are held (each joins as automerge-repo's
 //   client does, then stays silent), answers {held, failed, ms};
-// - {"edits": R, "seconds": S}: R edits a second, spread over pairs of devices of one rep (each
-//   order edited at most every 200 ms, past automerge-repo's 100 ms sync throttle); each edit is
-//   timed until the other device sees it. Answers {rate, sent, arrived, p50, p99, max}.
+// - {"edits": R, "seconds": S}: R edits a second, spread over orders each held by two devices of
+//   one rep (each order edited every 500 ms at most, past automerge-repo's sync throttle); each
+//   edit is timed until the other device sees it. Answers {rate, sent, arrived, p50, p99, max}.
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { cbor, type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
@@ -83,7 +83,14 @@ interface Pair {
   writer: DocHandle<Order>;
   reader: DocHandle<Order>;
 }
+/** Orders being edited, each held by two devices of one rep. */
 const pairs: Pair[] = [];
+/** The rep's two devices; each pair of devices holds up to ORDERS_PER_DEVICE orders. */
+const devices: { user: string; a: Repo; b: Repo }[] = [];
+const ORDERS_PER_DEVICE = 10;
+/** Each order is edited every this many ms at most (automerge-repo throttles a document's sync
+ * messages to one per 100 ms on the device and again on the relay). */
+const ORDER_INTERVAL_MS = 500;
 const repos: Repo[] = [];
 
 async function device(user: string): Promise<Repo> {
@@ -97,9 +104,12 @@ async function device(user: string): Promise<Repo> {
 
 /** Both devices hold the order, and the relay stored it. */
 async function addPair(i: number): Promise<void> {
-  const user = `editor${i}`;
-  const a = await device(user);
-  const b = await device(user);
+  const d = Math.floor(i / ORDERS_PER_DEVICE);
+  if (!devices[d]) {
+    const user = `editor${d}`;
+    devices[d] = { user, a: await device(user), b: await device(user) };
+  }
+  const { user, a, b } = devices[d];
   const writer = a.create<Order>(
     createOrder({
       owner: asUserId(user),
@@ -125,8 +135,7 @@ async function addPair(i: number): Promise<void> {
 }
 
 async function edits(rate: number, seconds: number) {
-  // Each order edited every 200 ms at most: rate / 5 pairs.
-  const needed = Math.max(1, Math.ceil(rate / 5));
+  const needed = Math.max(1, Math.ceil((rate * ORDER_INTERVAL_MS) / 1000));
   while (pairs.length < needed) await addPair(pairs.length);
   const used = pairs.slice(0, needed);
   const latencies: number[] = [];

@@ -119,7 +119,7 @@ const edits = await withRelay(async (url, pid) => {
   try {
     for (const rate of RATES) {
       // Devices for this rate are connected before the clock starts (an edit-free warm-up).
-      await load.ask({ edits: Math.min(rate, 5), seconds: 1 });
+      await load.ask({ edits: rate, seconds: 2 });
       const relayCpu = cpuSeconds(pid);
       const loadCpu = cpuSeconds(load.child.pid as number);
       const started = performance.now();
@@ -151,7 +151,7 @@ const ms = (x: number) => (Number.isNaN(x) ? "–" : x.toFixed(1));
 const md = [
   "### One relay node's capacity",
   "",
-  `The oms-sync relay (its CLI, SQLite in a temporary folder) in one process; the load in another on the same machine (${CONNECTIONS.join(", ")} idle connections, each joined as automerge-repo's client does, users of 40 connections each; then pairs of devices of one rep editing an order, each order every 200 ms at most, ${SECONDS} s a rate). Relay RSS with no connection: ${connections.baseMb} MB.`,
+  `The oms-sync relay (its CLI, SQLite in a temporary folder) in one process; the load in another on the same machine (${CONNECTIONS.join(", ")} idle connections, each joined as automerge-repo's client does, users of 40 connections each; then two devices of one rep sharing up to 10 orders, each order edited every 500 ms at most, the other device timing when it sees each edit, ${SECONDS} s a rate). Relay RSS with no connection: ${connections.baseMb} MB.`,
   "",
   "| idle connections asked | held | failed | time to open, s | relay RSS, MB | relay KB per connection |",
   "| ---: | ---: | ---: | ---: | ---: | ---: |",
