@@ -7,11 +7,12 @@
 //   edit is timed until the other device sees it. Answers {rate, sent, arrived, p50, p99, max}.
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { cbor, type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
+import { cbor, type DocHandle, Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import WebSocket from "ws";
 import { asOrganizationId, asUserId, createOrder, type Order } from "../src/docs/index.js";
 import { mintToken } from "../src/relay/auth.js";
+import { relayHolds } from "./relay-heads.js";
 
 const { values } = parseArgs({
   options: { url: { type: "string" }, secret: { type: "string" } },
@@ -118,18 +119,7 @@ async function addPair(i: number): Promise<void> {
       customer: { name: `Customer of ${user}` },
     }),
   );
-  await new Promise<void>((resolve) => {
-    const check = () => {
-      const storageId = a.getStorageIdOfPeer(a.peers[0] as PeerId);
-      const theirs = storageId ? writer.getSyncInfo(storageId)?.lastHeads : undefined;
-      if (theirs && writer.heads().every((h) => theirs.includes(h))) {
-        writer.off("remote-heads", check);
-        resolve();
-      }
-    };
-    writer.on("remote-heads", check);
-    check();
-  });
+  await relayHolds(a, writer as DocHandle<unknown>);
   const reader = await b.find<Order>(writer.url);
   pairs.push({ writer, reader });
 }

@@ -1,11 +1,12 @@
 // One measurement in its own process: prints a JSON line with time, wire bytes and peak RSS.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type DocumentId, type PeerId, Repo } from "@automerge/automerge-repo";
+import { type DocumentId, Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { NodeFSStorageAdapter } from "@automerge/automerge-repo-storage-nodefs";
 import WebSocket from "ws";
 import { createClient } from "../src/client/index.js";
+import { relayHoldsAll } from "./relay-heads.js";
 
 // Count what crosses the wire, the same way for both clients (both use ws in Node).
 const wire = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
@@ -105,21 +106,7 @@ async function stock(): Promise<void> {
   await new Promise<void>((r) => repo.networkSubsystem.once("peer", () => r()));
   const limit = Number(values.concurrency ?? 200) || ids.length;
   const handles = await pool(ids, limit, (id) => repo.find(id));
-  // Complete: the relay reported, for each document, the heads this device holds. Only the
-  // documents not yet done are looked at, so the check does not compete with the sync.
-  const relay = repo.peers[0] as PeerId;
-  const pending = new Set(handles);
-  while (pending.size > 0) {
-    const storageId = repo.getStorageIdOfPeer(relay);
-    for (const h of storageId ? pending : []) {
-      const theirs = h.getSyncInfo(storageId as never)?.lastHeads;
-      const mine = h.heads();
-      if (theirs && theirs.length === mine.length && mine.every((x) => theirs.includes(x)))
-        pending.delete(h);
-      else break;
-    }
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 20));
-  }
+  await relayHoldsAll(repo, handles);
   // On a device with storage, done means written too (NodeFS writes files without an fsync).
   if (values.storage) await repo.flush();
   const ms = performance.now() - start;

@@ -1,8 +1,9 @@
 // The stock side of the browser cold sync: automerge-repo with its IndexedDB storage and
 // WebSocket client adapters, as its documentation sets up a browser client.
-import { type DocumentId, type PeerId, Repo } from "@automerge/automerge-repo";
+import { type DocumentId, Repo } from "@automerge/automerge-repo";
 import { BrowserWebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
+import { relayHoldsAll } from "../relay-heads.js";
 import { heapMb, indexedDbBytes, storageMb } from "./page-stats.js";
 
 /**
@@ -24,19 +25,7 @@ async function coldSync(url: string, ids: DocumentId[], concurrency: number) {
   await Promise.all(
     Array.from({ length: Math.min(concurrency || ids.length, ids.length) }, worker),
   );
-  const relay = repo.peers[0] as PeerId;
-  const pending = new Set(handles);
-  while (pending.size > 0) {
-    const storageId = repo.getStorageIdOfPeer(relay);
-    for (const h of storageId ? pending : []) {
-      const theirs = h.getSyncInfo(storageId as never)?.lastHeads;
-      const mine = h.heads();
-      if (theirs && theirs.length === mine.length && mine.every((x) => theirs.includes(x)))
-        pending.delete(h);
-      else break;
-    }
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 20));
-  }
+  await relayHoldsAll(repo, handles);
   await repo.flush();
   const ms = performance.now() - start;
   return {
