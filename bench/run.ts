@@ -106,8 +106,10 @@ function summarize(ms: Measure[]): Measure {
     "messagesReceived",
     "peakRssMb",
   ] as const;
+  // Failed runs (NaN) are left out of the median; the row says how many failed.
+  const done = ms.filter((m) => !Number.isNaN(m.ms));
   return Object.fromEntries(
-    keys.map((k) => [k, median(ms.map((m) => m[k]))]),
+    keys.map((k) => [k, median(done.map((m) => m[k]))]),
   ) as unknown as Measure;
 }
 
@@ -121,6 +123,8 @@ interface Row {
   storage: string;
   runs: number;
   stockRuns: number;
+  /** Stock runs that failed (left out of its median). */
+  stockFailed: number;
   /** The stock client's `find` concurrency (its best at this N, or the best of a smaller N). */
   stockConcurrency: string;
   /** Writing the same bytes durably, one file per document (durable cold syncs only). */
@@ -357,6 +361,7 @@ for (const n of sizes) {
       storage,
       runs: m.oms.length,
       stockRuns: m.stock.length,
+      stockFailed: m.stock.filter((x) => Number.isNaN(x.ms)).length,
       stockConcurrency: concurrencyName(bestConcurrency),
       stockCapped: m.stock.some((x) => capped.has(x)),
       stock: { ...summarize(m.stock), relayPeakRssMb: rss.stockRss },
@@ -475,7 +480,7 @@ const md = [
   "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...rows.map(
     (r) =>
-      `| ${r.scenario} | ${r.n} | ${r.storage} | ${r.stockRuns} / ${r.runs} | ${r.stockCapped ? `> ${num(r.stock.ms)}` : num(r.stock.ms)} (${r.stockConcurrency}) | ${num(r.oms.ms)} | ${r.stockCapped ? "< " : ""}${ratio(r.oms.ms, r.stock.ms)} | ${r.floorMs === undefined ? "–" : num(r.floorMs)} | ${r.floorMs === undefined ? "–" : ratio(r.oms.ms, r.floorMs)} | ${num(r.stock.bytesReceived)}/${num(r.stock.bytesSent)} | ${num(r.oms.bytesReceived)}/${num(r.oms.bytesSent)} | ${ratio(r.oms.bytesReceived, r.stock.bytesReceived)} | ${num(r.stock.messagesReceived + r.stock.messagesSent)} | ${num(r.oms.messagesReceived + r.oms.messagesSent)} | ${r.stock.relayPeakRssMb} / ${r.oms.relayPeakRssMb} | ${num(r.stock.peakRssMb)} / ${num(r.oms.peakRssMb)} |`,
+      `| ${r.scenario} | ${r.n} | ${r.storage} | ${r.stockRuns} / ${r.runs} | ${r.stockCapped ? `> ${num(r.stock.ms)}` : num(r.stock.ms)} (${r.stockConcurrency}${r.stockFailed > 0 ? `; ${r.stockFailed} of ${r.stockRuns} failed` : ""}) | ${num(r.oms.ms)} | ${r.stockCapped ? "< " : ""}${ratio(r.oms.ms, r.stock.ms)} | ${r.floorMs === undefined ? "–" : num(r.floorMs)} | ${r.floorMs === undefined ? "–" : ratio(r.oms.ms, r.floorMs)} | ${num(r.stock.bytesReceived)}/${num(r.stock.bytesSent)} | ${num(r.oms.bytesReceived)}/${num(r.oms.bytesSent)} | ${ratio(r.oms.bytesReceived, r.stock.bytesReceived)} | ${num(r.stock.messagesReceived + r.stock.messagesSent)} | ${num(r.oms.messagesReceived + r.oms.messagesSent)} | ${r.stock.relayPeakRssMb} / ${r.oms.relayPeakRssMb} | ${num(r.stock.peakRssMb)} / ${num(r.oms.peakRssMb)} |`,
   ),
   "",
   "The two sides end in different states: the stock client has loaded every document (each is an Automerge document in memory when it completes); oms-sync has written each document's bytes to the device and loads one when it is opened. Stock's NodeFS adapter writes files without an fsync; oms-sync's folder storage fsyncs every chunk. The floor: as many files as documents, as many bytes in all as oms-sync's device folder holds, each written and fsynced (32 at a time), then the folder fsynced.",
