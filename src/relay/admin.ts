@@ -110,6 +110,43 @@ export class AdminService {
     return this.#revoked.get(memberKey(organization, userId));
   }
 
+  /**
+   * Takes the revocations as the shared store holds them (another node may have revoked or
+   * reinstated someone): users newly revoked lose their sockets on this node at once, and
+   * nothing more is sent to them. Answers the members newly revoked here.
+   */
+  adoptRevocations(current: readonly Revocation[]): MemberRef[] {
+    const next = new Map(current.map((r) => [memberKey(r.organization, r.userId), r]));
+    const added: MemberRef[] = [];
+    for (const [key, r] of next)
+      if (!this.#revoked.has(key)) added.push({ organization: r.organization, userId: r.userId });
+    const changed = added.length > 0 || [...this.#revoked.keys()].some((k) => !next.has(k));
+    if (!changed) return [];
+    this.#revoked.clear();
+    for (const [key, r] of next) this.#revoked.set(key, r);
+    for (const member of added)
+      this.#o.disconnectUser(
+        member,
+        next.get(memberKey(member.organization, member.userId))?.reason ?? "revoked",
+      );
+    this.#o.repo.shareConfigChanged();
+    return added;
+  }
+
+  /** Every revocation as stored (what `adoptRevocations` takes on another node). */
+  storedRevocations(): Revocation[] {
+    return this.#o.db
+      .prepare<[], Record<string, string | number>>("SELECT * FROM revoked_members")
+      .all()
+      .map((row) => ({
+        userId: String(row.user_id),
+        organization: String(row.organization),
+        revokedBy: String(row.revoked_by),
+        reason: String(row.reason),
+        revokedAt: Number(row.revoked_at),
+      }));
+  }
+
   revokedUsers(organization?: string): Revocation[] {
     return [...this.#revoked.values()].filter(
       (r) => organization === undefined || r.organization === organization,

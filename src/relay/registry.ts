@@ -72,6 +72,15 @@ export class DocumentRegistry {
     return result.changes === 1;
   }
 
+  /**
+   * Forgets cached lookups (all, or one document's): another node changed an owner in the shared
+   * store, and the next lookup must read it.
+   */
+  forgetCached(docId?: string): void {
+    if (docId === undefined) this.#cache.clear();
+    else this.#cache.delete(docId);
+  }
+
   /** Gives a document to another owner (an admin's reassignment); takes effect on the next lookup. */
   setOwner(docId: string, owner: UserId): void {
     this.#setOwner.run(owner, docId);

@@ -24,6 +24,10 @@ import {
 import { BulkExport } from "./bulk-export.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { CatalogueService } from "./catalogue/catalogue-service.js";
+import { Cluster, defaultClusterConfig } from "./cluster/cluster.js";
+import { createClusterMetrics } from "./cluster/cluster-metrics.js";
+import { resolveNodeId } from "./cluster/node-id.js";
+import { StoreHealth } from "./cluster/store-health.js";
 import {
   defaultConfiguration,
   defaultOrderNumber,
@@ -66,6 +70,8 @@ export interface Relay {
   readonly httpUrl: string;
   readonly port: number;
   readonly peerId: string;
+  /** This node's name in logs, metrics and bus notices. */
+  readonly nodeId: string;
   /** Where the generated secret was written, when one was generated on this start. */
   readonly generatedSecretFile: string | undefined;
   readonly repo: Repo;
@@ -117,12 +123,14 @@ export interface WireStats {
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const limits: RelayLimits = { ...defaultConfiguration.limits, ...options.limits };
   const dataDir = resolve(options.dataDir ?? defaultConfiguration.dataDir);
-  const log =
-    options.logger ??
-    pino({
-      level: options.logLevel ?? defaultConfiguration.logLevel,
-      base: { service: "oms-relay" },
-    });
+  const nodeId = resolveNodeId(options.nodeId);
+  // Every log line names the node: several nodes share one log pipeline.
+  const log = options.logger
+    ? options.logger.child({ node: nodeId })
+    : pino({
+        level: options.logLevel ?? defaultConfiguration.logLevel,
+        base: { service: "oms-relay", node: nodeId },
+      });
   let state: RelayState = "starting";
 
   const { secret, source, file } = loadSecret({
@@ -158,6 +166,9 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
     processingBacklog: () => processorRef.processor?.backlog ?? 0,
     isolatedDocuments: () => isolated.size,
+    nodeId,
+    // One node alone keeps its series unlabelled, as before; nodes of a deployment label them.
+    labelNode: options.busUrl !== undefined || options.nodeId !== undefined,
   });
   const storage = new SqliteStorageAdapter(db);
   storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
@@ -170,6 +181,33 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     return principal;
   };
   const policy = options.policy ?? defaultAccessPolicy;
+  const adminRef: { admin?: AdminService } = {};
+  const clusterMetrics = createClusterMetrics(metrics.registry);
+  // Other nodes on the same store: their chunks, revocations and reassignments reach this one
+  // through bus notices (hints) and periodic re-reads of the store (the truth).
+  const cluster = new Cluster({
+    nodeId,
+    config: {
+      ...defaultClusterConfig,
+      ...options.cluster,
+      ...(options.busUrl ? { busUrl: options.busUrl } : {}),
+    },
+    log,
+    metrics: clusterMetrics,
+    onAccess: (notice) => {
+      const admin = adminRef.admin;
+      if (!admin) return;
+      if (notice?.change === "reassign" && notice.documentId) {
+        registry.forgetCached(notice.documentId);
+        repoRef.repo?.shareConfigChanged();
+      } else if (!notice) {
+        // The periodic re-read: owners may have changed without a notice reaching this node.
+        registry.forgetCached();
+      }
+      admin.adoptRevocations(admin.storedRevocations());
+    },
+    onWork: () => void processorRef.processor?.schedule(),
+  });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const principals = new WeakMap<WebSocket, Principal>();
@@ -194,7 +232,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const repo = new Repo({
     network: [adapter],
-    storage,
+    storage: cluster.wrapStorage(storage),
     peerId: `${RELAY_PEER_ID_PREFIX}${randomUUID()}` as PeerId,
     isEphemeral: false,
     enableRemoteHeadsGossiping: false,
@@ -208,6 +246,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   repoRef.repo = repo;
+  cluster.start(repo);
   isolated.guard(repo);
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
@@ -265,12 +304,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log,
     onEvict: (documentId) => {
       gateRef.gate?.forget(documentId);
+      cluster.forget(documentId);
       metrics.documentsUnloaded.inc();
     },
   });
   cacheRef.cache = cache;
   cache.watchFinds();
-  const adminRef: { admin?: AdminService } = {};
   const admin = new AdminService({
     db,
     repo,
@@ -287,6 +326,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     onAction: (action, detail) => {
       metrics.adminActions.inc({ action });
       log.info({ action, ...detail }, "admin action");
+      // Every other node applies it within a second: at once on this notice, else by re-reading.
+      const d = detail as { organization?: string; userId?: string; documentId?: string };
+      if (action === "reassign" && d.documentId) {
+        cluster.publishAccess({
+          change: "reassign",
+          organization: registry.get(d.documentId)?.organization ?? "",
+          documentId: d.documentId,
+        });
+      } else if ((action === "revoke" || action === "reinstate") && d.organization && d.userId) {
+        cluster.publishAccess({ change: action, organization: d.organization, userId: d.userId });
+      }
     },
   });
   adminRef.admin = admin;
@@ -320,6 +370,29 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       adapter.forgetSocket(socket);
     });
   });
+
+  const closeAll = (code: number, reason: string) => {
+    for (const client of wss.clients) client.close(code, reason);
+  };
+  const storeHealth = new StoreHealth({
+    ping: async () => {
+      db.prepare("SELECT 1").get();
+    },
+    intervalMs: options.storeCheckMs ?? 1_000,
+    timeoutMs: Math.max(2_000, options.storeCheckMs ?? 1_000),
+    log,
+    onDown: () => {
+      if (state === "ready") state = "unavailable";
+      clusterMetrics.storeUp.set(0);
+      // Changes this node could not store must not be acknowledged: clients go elsewhere or wait.
+      closeAll(closeCodes.storeUnavailable, "the relay cannot reach its store; reconnect shortly");
+    },
+    onUp: () => {
+      if (state === "unavailable") state = "ready";
+      clusterMetrics.storeUp.set(1);
+    },
+  });
+  clusterMetrics.storeUp.set(1);
 
   const httpCtx = {
     state: () => state,
@@ -428,7 +501,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const host = options.host ?? defaultConfiguration.host;
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   state = "ready";
-  log.info({ port, host, dataDir, secret: source }, "relay ready");
+  storeHealth.start();
+  log.info({ port, host, dataDir, secret: source, node: nodeId }, "relay ready");
   // Whatever a crash left undecided or undelivered is redone now, then checked periodically.
   void processor.schedule();
   const processorTimer = setInterval(() => void processor.schedule(), limits.processorIntervalMs);
@@ -442,6 +516,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     httpUrl: `http://${hostForUrl}:${port}`,
     port,
     peerId: repo.peerId,
+    nodeId,
     generatedSecretFile: source === "generated" ? file : undefined,
     repo,
     log,
@@ -465,6 +540,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         log.info("relay stopping");
         clearInterval(processorTimer);
         clearInterval(cacheTimer);
+        storeHealth.stop();
+        await cluster.close();
         await cache.close();
         processor.close();
         await processor.idle();
