@@ -1,0 +1,102 @@
+import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
+import { ClientSocketAdapter } from "../../src/adapters/network-ws-client.js";
+import { mintToken } from "../../src/relay/auth.js";
+import { TEST_SECRET, waitFor } from "../integration/helpers.js";
+import { type RelayProcess, spawnRelay } from "../integration/relay-process.js";
+import { services } from "../integration/services.js";
+
+const secret = new TextEncoder().encode(TEST_SECRET);
+
+/** A relay node process of a test deployment, restartable on the same port. */
+export interface TestNode {
+  readonly name: string;
+  process: RelayProcess;
+  /** Starts the node again after it died (same port, same arguments). */
+  restart(): Promise<void>;
+}
+
+export interface DeploymentOptions {
+  /** Where the nodes keep their data: a `postgres://` URL (shared), or a data folder (SQLite). */
+  store: { database: string } | { dataDir: string };
+  /** The bus URL of each node (a proxy's for the ones a test cuts off). */
+  busUrls: string[];
+  recheckMs?: number;
+  env?: Record<string, string>;
+}
+
+export async function startNodes(options: DeploymentOptions): Promise<TestNode[]> {
+  return Promise.all(
+    options.busUrls.map(async (busUrl, i) => {
+      const name = `node-${String.fromCharCode(97 + i)}`;
+      const args = [
+        "--node-id",
+        name,
+        "--bus",
+        busUrl,
+        "--recheck-ms",
+        String(options.recheckMs ?? 500),
+        ...("database" in options.store ? ["--database", options.store.database] : []),
+      ];
+      const dataDir =
+        "dataDir" in options.store
+          ? options.store.dataDir
+          : `${process.env.TMPDIR ?? "/tmp"}/oms-${name}-${process.pid}`;
+      const node: TestNode = {
+        name,
+        process: await spawnRelay(dataDir, args, 0, options.env ?? {}),
+        async restart() {
+          node.process = await spawnRelay(dataDir, args, node.process.port, options.env ?? {});
+        },
+      };
+      return node;
+    }),
+  );
+}
+
+export function token(user: string, roles: string[] = ["rep"], org = "acme"): Promise<string> {
+  return mintToken(secret, { sub: user, org, roles, offline: true });
+}
+
+/** A client device: a Repo on oms-sync's socket adapter, reconnecting to its node after a drop. */
+export interface Device {
+  readonly user: string;
+  readonly repo: Repo;
+  node: TestNode;
+  closes: number[];
+  close(): void;
+}
+
+export async function device(node: TestNode, user: string, roles?: string[]): Promise<Device> {
+  const t = await token(user, roles);
+  let stopped = false;
+  const d = { user, node, closes: [] as number[] } as Device & { repo: Repo };
+  const adapter: ClientSocketAdapter = new ClientSocketAdapter({
+    url: () => `${d.node.process.url}/?token=${t}`,
+    onEvent: (event) => {
+      if (event.type === "closed") {
+        d.closes.push(event.code);
+        if (!stopped) setTimeout(() => !stopped && adapter.open(), 100);
+      }
+    },
+  });
+  (d as { repo: Repo }).repo = new Repo({ network: [adapter] });
+  d.close = () => {
+    stopped = true;
+    adapter.close();
+  };
+  await waitFor(() => d.repo.peers.length > 0, `${user} to connect to ${node.name}`);
+  return d;
+}
+
+/** True when the relay this device talks to reported storing the handle at the device's heads. */
+export function storedByRelay(repo: Repo, handle: DocHandle<unknown>): boolean {
+  const peer = repo.peers[0];
+  const storageId = peer ? repo.getStorageIdOfPeer(peer as PeerId) : undefined;
+  const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined;
+  const mine = handle.heads();
+  return !!theirs && theirs.length === mine.length && mine.every((h) => theirs.includes(h));
+}
+
+export const sortedHeads = (handle: DocHandle<unknown>) => [...handle.heads()].sort().join(",");
+
+export { services };
