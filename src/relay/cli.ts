@@ -137,7 +137,9 @@ async function main(argv: string[]): Promise<void> {
   const nodeId = values["node-id"] ?? env.OMS_RELAY_NODE_ID;
   const busUrl = values.bus ?? env.OMS_RELAY_BUS;
   if (busUrl && !/^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/.test(busUrl))
-    fail(`--bus must be nats://HOST:PORT (several separated by commas), got ${JSON.stringify(busUrl)}`);
+    fail(
+      `--bus must be nats://HOST:PORT (several separated by commas), got ${JSON.stringify(busUrl)}`,
+    );
   const recheckMs = integer(values["recheck-ms"] ?? env.OMS_RELAY_RECHECK_MS, "--recheck-ms");
   if (recheckMs !== undefined && recheckMs < 100) fail("--recheck-ms must be at least 100");
   const relay = await createRelay({
