@@ -38,6 +38,9 @@ Options (flag / environment variable / default):
   --bus URL           OMS_RELAY_BUS        none (nats://HOST:PORT: tells the other nodes what changed)
   --recheck-ms N      OMS_RELAY_RECHECK_MS ${defaultClusterConfig.recheckMs} (re-read loaded documents from the store;
                                            a lost bus notice costs at most this much latency)
+  --processor-interval-ms N  OMS_RELAY_PROCESSOR_INTERVAL_MS  30000 (safety-net pass over
+                                           undecided submissions: how soon another node takes
+                                           over the work of a node that died)
 
 Endpoints: ws://HOST:PORT/?token=JWT (sync), GET /healthz, GET /metrics, GET /v1/session.
 Logs are JSON lines on stdout. SIGTERM or SIGINT stops cleanly.`;
@@ -77,6 +80,7 @@ async function main(argv: string[]): Promise<void> {
       "node-id": { type: "string" },
       bus: { type: "string" },
       "recheck-ms": { type: "string" },
+      "processor-interval-ms": { type: "string" },
       sub: { type: "string" },
       org: { type: "string" },
       roles: { type: "string" },
@@ -134,6 +138,12 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const maxPayload = integer(values["max-payload"] ?? env.OMS_RELAY_MAX_PAYLOAD, "--max-payload");
+  const processorIntervalMs = integer(
+    values["processor-interval-ms"] ?? env.OMS_RELAY_PROCESSOR_INTERVAL_MS,
+    "--processor-interval-ms",
+  );
+  if (processorIntervalMs !== undefined && processorIntervalMs < 100)
+    fail("--processor-interval-ms must be at least 100");
   const nodeId = values["node-id"] ?? env.OMS_RELAY_NODE_ID;
   const busUrl = values.bus ?? env.OMS_RELAY_BUS;
   if (busUrl && !/^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/.test(busUrl))
@@ -153,7 +163,10 @@ async function main(argv: string[]): Promise<void> {
     ...(secretFile ? { secretFile } : {}),
     ...(jwks ? { jwks } : {}),
     logLevel: values["log-level"] ?? env.OMS_RELAY_LOG_LEVEL ?? defaultConfiguration.logLevel,
-    ...(maxPayload !== undefined ? { limits: { maxPayloadBytes: maxPayload } } : {}),
+    limits: {
+      ...(maxPayload !== undefined ? { maxPayloadBytes: maxPayload } : {}),
+      ...(processorIntervalMs !== undefined ? { processorIntervalMs } : {}),
+    },
     ...((values.cors ?? env.OMS_RELAY_CORS) && (values.cors ?? env.OMS_RELAY_CORS) !== "*"
       ? { allowedOrigins: (values.cors ?? env.OMS_RELAY_CORS ?? "").split(",").filter(Boolean) }
       : {}),

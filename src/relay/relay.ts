@@ -295,6 +295,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     retry: { initialMs: limits.processorRetryInitialMs, maxMs: limits.processorRetryMaxMs },
     onRowFailed: (step) => metrics.processingFailures.inc({ step }),
     sealSecret: secret,
+    onNoted: () => cluster.publishWork(),
   });
   processorRef.processor = processor;
   const cache = new DocumentCache({

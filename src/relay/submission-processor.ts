@@ -56,6 +56,8 @@ export interface SubmissionProcessorOptions {
   onRowFailed?: (step: ProcessingStep) => void;
   /** The relay's secret: every outcome and ticket written to a ledger is sealed with it. */
   sealSecret?: Uint8Array;
+  /** Told after requests were noted (other relay nodes hear of the work, see docs/scale-out.md). */
+  onNoted?: () => void;
 }
 
 const defaultRetry: RetryConfig = { initialMs: 1_000, maxMs: 300_000 };
@@ -110,6 +112,7 @@ export class SubmissionProcessor {
       for (const id of requestIds) insert.run(id, orderId, now);
     })();
     this.#o.fault?.("request-noted");
+    this.#o.onNoted?.();
     this.schedule();
   }
 

@@ -22,6 +22,7 @@ export interface DeploymentOptions {
   busUrls: string[];
   recheckMs?: number;
   env?: Record<string, string>;
+  extraArgs?: string[];
 }
 
 export async function startNodes(options: DeploymentOptions): Promise<TestNode[]> {
@@ -36,6 +37,7 @@ export async function startNodes(options: DeploymentOptions): Promise<TestNode[]
         "--recheck-ms",
         String(options.recheckMs ?? 500),
         ...("database" in options.store ? ["--database", options.store.database] : []),
+        ...(options.extraArgs ?? []),
       ];
       const dataDir =
         "dataDir" in options.store
@@ -57,33 +59,56 @@ export function token(user: string, roles: string[] = ["rep"], org = "acme"): Pr
   return mintToken(secret, { sub: user, org, roles, offline: true });
 }
 
-/** A client device: a Repo on oms-sync's socket adapter, reconnecting to its node after a drop. */
+/** A client device: a Repo on oms-sync's socket adapter, reconnecting after a drop. */
 export interface Device {
   readonly user: string;
   readonly repo: Repo;
   node: TestNode;
+  /** Close codes of every socket this device lost. */
   closes: number[];
+  /** Goes offline until `resume`. */
+  pause(): void;
+  resume(): void;
   close(): void;
 }
 
-export async function device(node: TestNode, user: string, roles?: string[]): Promise<Device> {
-  const t = await token(user, roles);
+export interface DeviceOptions {
+  roles?: string[];
+  /**
+   * Nodes to reconnect to after a drop, in turn (as a load balancer would send it elsewhere);
+   * without them the device reconnects to its node.
+   */
+  failover?: TestNode[];
+}
+
+export async function device(
+  node: TestNode,
+  user: string,
+  options: DeviceOptions = {},
+): Promise<Device> {
+  const t = await token(user, options.roles);
   let stopped = false;
-  const d = { user, node, closes: [] as number[] } as Device & { repo: Repo };
+  const d = { user, node, closes: [] as number[] } as unknown as Device & { repo: Repo };
   const adapter: ClientSocketAdapter = new ClientSocketAdapter({
     url: () => `${d.node.process.url}/?token=${t}`,
     onEvent: (event) => {
-      if (event.type === "closed") {
-        d.closes.push(event.code);
-        if (!stopped) setTimeout(() => !stopped && adapter.open(), 100);
-      }
+      if (event.type !== "closed") return;
+      d.closes.push(event.code);
+      const pool = options.failover;
+      if (pool && pool.length > 0) d.node = pool[(pool.indexOf(d.node) + 1) % pool.length] as TestNode;
+      if (!stopped) setTimeout(() => !stopped && adapter.open(), 100);
     },
   });
-  (d as { repo: Repo }).repo = new Repo({ network: [adapter] });
-  d.close = () => {
+  d.repo = new Repo({ network: [adapter] });
+  d.pause = () => {
     stopped = true;
     adapter.close();
   };
+  d.resume = () => {
+    stopped = false;
+    adapter.open();
+  };
+  d.close = d.pause;
   await waitFor(() => d.repo.peers.length > 0, `${user} to connect to ${node.name}`);
   return d;
 }
