@@ -69,6 +69,12 @@ export interface RelayOptions {
   host?: string;
   /** Folder for the database and the generated secret. Default `./data`. */
   dataDir?: string;
+  /**
+   * Where the relay keeps its data: undefined for the embedded SQLite file in `dataDir` (the
+   * default), or a PostgreSQL URL (`postgres://user@host:5432/db`) shared by several relay
+   * nodes (docs/scale-out.md). The CLI reads `--database` or `OMS_DATABASE_URL`.
+   */
+  database?: string;
   /** HS256 secret (at least 32 bytes). Default: `secretFile`, else `<dataDir>/relay-secret`. */
   secret?: string;
   secretFile?: string;

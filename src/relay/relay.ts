@@ -7,7 +7,6 @@ import { type Logger, pino } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import { flushEach } from "../adapters/flush-ready.js";
 import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
-import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import { OmsError } from "../docs/errors.js";
 import { defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
@@ -35,7 +34,6 @@ import {
   type RelayLimits,
   type RelayOptions,
 } from "./config.js";
-import { openDatabase, type RelayDatabase } from "./database.js";
 import { DocumentCache } from "./document-cache.js";
 import { HeadsIndex } from "./heads-index.js";
 import { handleHttp, queryToken, type RelayState, sendError } from "./http-routes.js";
@@ -44,11 +42,13 @@ import { MemberDirectory, memberKey } from "./members.js";
 import { createRelayMetrics } from "./metrics.js";
 import { RELAY_PEER_ID_PREFIX } from "./peer-ids.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
-import { measureWal, recoveryReport } from "./recovery.js";
+import { measureWal, type RecoveryReport, recoveryReport } from "./recovery.js";
 import { DocumentRegistry } from "./registry.js";
 import { ReceiptLearner } from "./restore-receipts.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
+import { isPostgresUrl, openStore } from "./store/open.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { SubmissionProcessor } from "./submission-processor.js";
 import { SyncDigestService } from "./sync-digest.js";
 import { atExpiry, tokenExpiresAt } from "./token-expiry.js";
@@ -85,9 +85,10 @@ export interface Relay {
   readonly admin: {
     /** `owner` is a user of the document's organization. */
     reassign(documentId: string, owner: string, reason?: string): Promise<Reassignment>;
-    revoke(member: MemberRef, reason?: string): Revocation;
+    /** Throws at once on a bad member; in effect (sockets closed) when it resolves. */
+    revoke(member: MemberRef, reason?: string): Promise<Revocation>;
     /** False when that user of that organization was not revoked. */
-    reinstate(member: MemberRef): boolean;
+    reinstate(member: MemberRef): Promise<boolean>;
   };
   /** Sizes of what the relay keeps per peer and per document id (tests and debugging). */
   wireStats(): WireStats;
@@ -111,7 +112,8 @@ export interface WireStats {
 }
 
 /**
- * Starts a relay: HTTP and WebSocket on one port, an embedded SQLite database in `dataDir`.
+ * Starts a relay: HTTP and WebSocket on one port, an embedded SQLite database in `dataDir` (or
+ * the PostgreSQL database `options.database` names: docs/scale-out.md).
  *
  * @example
  * ```ts
@@ -142,10 +144,31 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     secret,
     ...(options.jwks ? { jwks: options.jwks } : {}),
   });
-  const dbFile = join(dataDir, "relay.db");
-  const wal = measureWal(dbFile);
-  const db: RelayDatabase = openDatabase(dbFile);
-  const recovery = recoveryReport(db, wal);
+  const repoRef: { repo?: Repo } = {};
+  const processorRef: { processor?: SubmissionProcessor } = {};
+  const isolated = new IsolatedDocuments({ log });
+  const metrics = createRelayMetrics({
+    loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
+    processingBacklog: () => processorRef.processor?.backlog ?? 0,
+    isolatedDocuments: () => isolated.size,
+    nodeId,
+    // One node alone keeps its series unlabelled, as before; nodes of a deployment label them.
+    labelNode: options.busUrl !== undefined || options.nodeId !== undefined,
+  });
+  const database = options.database;
+  // The write-ahead log is measured before SQLite opens (and replays) it.
+  const wal = isPostgresUrl(database) ? undefined : measureWal(join(dataDir, "relay.db"));
+  const store = await openStore({
+    database,
+    dataDir,
+    onTiming: (operation, seconds) => {
+      metrics.storeSeconds.observe({ engine: engineOf(database), operation }, seconds);
+      if (operation.startsWith("chunks."))
+        metrics.storageSeconds.observe({ operation: operation.slice(7) }, seconds);
+    },
+  });
+  const sqlite = store instanceof SqliteStore ? store : undefined;
+  const recovery = sqlite && wal ? recoveryReport(sqlite.db, wal) : noRecovery;
   if (recovery.integrity !== "ok") {
     log.error(
       { recovery },
@@ -159,25 +182,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   } else {
     log.info({ recovery }, "database opened: integrity ok");
   }
-  const repoRef: { repo?: Repo } = {};
-  const processorRef: { processor?: SubmissionProcessor } = {};
-  const isolated = new IsolatedDocuments({ log });
-  const metrics = createRelayMetrics({
-    loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
-    processingBacklog: () => processorRef.processor?.backlog ?? 0,
-    isolatedDocuments: () => isolated.size,
-    nodeId,
-    // One node alone keeps its series unlabelled, as before; nodes of a deployment label them.
-    labelNode: options.busUrl !== undefined || options.nodeId !== undefined,
-  });
-  const storage = new SqliteStorageAdapter(db);
-  storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
-  const registry = new DocumentRegistry(db);
-  const members = new MemberDirectory(db);
+  const storage = store.chunks;
+  const registry = new DocumentRegistry(store.registry);
+  const members = new MemberDirectory(store.members);
   // Every valid token makes its holder a known member of its organization.
   const verify: TokenVerifier = async (token) => {
     const principal = await verifyToken(token);
-    members.saw(principal);
+    await members.saw(principal);
     return principal;
   };
   const policy = options.policy ?? defaultAccessPolicy;
@@ -185,32 +196,52 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const clusterMetrics = createClusterMetrics(metrics.registry);
   // Other nodes on the same store: their chunks, revocations and reassignments reach this one
   // through bus notices (hints) and periodic re-reads of the store (the truth).
+  const clusterConfig = {
+    ...defaultClusterConfig,
+    ...options.cluster,
+    ...(options.busUrl ? { busUrl: options.busUrl } : {}),
+  };
+  let ownersReadAt = Date.now();
   const cluster = new Cluster({
     nodeId,
-    config: {
-      ...defaultClusterConfig,
-      ...options.cluster,
-      ...(options.busUrl ? { busUrl: options.busUrl } : {}),
-    },
+    config: clusterConfig,
     log,
     metrics: clusterMetrics,
-    onAccess: (notice) => {
+    onAccess: async (notice) => {
       const admin = adminRef.admin;
       if (!admin) return;
       if (notice?.change === "reassign" && notice.documentId) {
-        registry.forgetCached(notice.documentId);
+        // Read again at once: outbound messages are filtered on the loaded owner.
+        registry.invalidate(notice.documentId);
+        await registry.get(notice.documentId);
         repoRef.repo?.shareConfigChanged();
-      } else if (!notice) {
-        // The periodic re-read: owners may have changed without a notice reaching this node.
-        registry.forgetCached();
+      } else if (!notice && Date.now() - ownersReadAt >= clusterConfig.recheckMs) {
+        // Owners may have changed on another node without a notice reaching this one: lookups
+        // read the store again (each message is judged on a fresh owner).
+        ownersReadAt = Date.now();
+        registry.refreshAll();
       }
-      admin.adoptRevocations(admin.storedRevocations());
+      const added = await admin.loadRevocations();
+      for (const member of added)
+        disconnectMember(
+          member,
+          admin.revocation(member.organization, member.userId)?.reason ?? "revoked",
+        );
+      if (added.length > 0) repoRef.repo?.shareConfigChanged();
     },
     onWork: () => void processorRef.processor?.schedule(),
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const principals = new WeakMap<WebSocket, Principal>();
+  /** Closes every open socket of a user (a revocation here or on another node). */
+  const disconnectMember = (member: MemberRef, reason: string) => {
+    for (const socket of wss.clients) {
+      const principal = principals.get(socket);
+      if (principal?.userId === member.userId && principal.organization === member.organization)
+        socket.close(closeCodes.userRevoked, `access revoked: ${reason}`.slice(0, 120));
+    }
+  };
   const expiries = new WeakMap<WebSocket, number>();
   const connectionsPerUser = new Map<string, number>();
   const gateRef: { gate?: WriteGate } = {};
@@ -241,7 +272,9 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       announce: async () => false,
       access: async (peerId, documentId) => {
         const principal = adapter.principalOfPeer(peerId);
-        return principal !== undefined && (gateRef.gate?.canRead(principal, documentId) ?? false);
+        return (
+          principal !== undefined && ((await gateRef.gate?.mayRead(principal, documentId)) ?? false)
+        );
       },
     },
   });
@@ -249,10 +282,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   cluster.start(repo);
   isolated.guard(repo);
   const cacheRef: { cache?: DocumentCache } = {};
-  const headsIndex = new HeadsIndex(db);
+  const headsIndex = new HeadsIndex(store.heads);
   headsIndex.recordOnFlush(repo);
-  const catalogue = new Catalogue(db, (id) => registry.get(id), storage);
-  catalogue.keepOnFlush(repo, (documentId, err) =>
+  // The catalogue is on SQLite only until it moves behind the store interface (CatalogueStore).
+  const catalogue = sqlite
+    ? new Catalogue(sqlite.db, (id) => registry.peek(id) ?? sqlite.metaNow(id), sqlite.storage)
+    : undefined;
+  catalogue?.keepOnFlush(repo, (documentId, err) =>
     log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
   );
   gateRef.gate = new WriteGate({
@@ -264,7 +300,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxPendingOffers: limits.maxPendingOffers,
     onAccepted: (documentId, meta, before, after) =>
       processorRef.processor?.onAccepted(documentId, meta, before, after),
-    lostAccess: (documentId, organization, userId) =>
+    lostAccess: async (documentId, organization, userId) =>
       adminRef.admin?.lostAccess(documentId, organization, userId),
     onLostAccessRefused: (documentId, organization, userId) =>
       void adminRef.admin?.noticeRefused(documentId, organization, userId).catch((err) => {
@@ -281,7 +317,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxDocumentsPerConnection: limits.maxDocumentsPerConnection,
   });
   const processor = new SubmissionProcessor({
-    db,
+    store: store.submissions,
     repo,
     sessions,
     log,
@@ -312,18 +348,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   cacheRef.cache = cache;
   cache.watchFinds();
   const admin = new AdminService({
-    db,
+    store: store.access,
     repo,
     registry,
     sessions,
     members,
-    disconnectUser: (member, reason) => {
-      for (const socket of wss.clients) {
-        const principal = principals.get(socket);
-        if (principal?.userId === member.userId && principal.organization === member.organization)
-          socket.close(closeCodes.userRevoked, `access revoked: ${reason}`.slice(0, 120));
-      }
-    },
+    disconnectUser: (member, reason) => disconnectMember(member, reason),
     onAction: (action, detail) => {
       metrics.adminActions.inc({ action });
       log.info({ action, ...detail }, "admin action");
@@ -332,7 +362,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       if (action === "reassign" && d.documentId) {
         cluster.publishAccess({
           change: "reassign",
-          organization: registry.get(d.documentId)?.organization ?? "",
+          organization: registry.peek(d.documentId)?.organization ?? "",
           documentId: d.documentId,
         });
       } else if ((action === "revoke" || action === "reinstate") && d.organization && d.userId) {
@@ -341,6 +371,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   adminRef.admin = admin;
+  await admin.loadRevocations();
 
   wss.on("connection", (socket: WebSocket) => {
     metrics.connections.inc();
@@ -376,9 +407,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     for (const client of wss.clients) client.close(code, reason);
   };
   const storeHealth = new StoreHealth({
-    ping: async () => {
-      db.prepare("SELECT 1").get();
-    },
+    ping: () => store.ping(),
     intervalMs: options.storeCheckMs ?? 1_000,
     timeoutMs: Math.max(2_000, options.storeCheckMs ?? 1_000),
     log,
@@ -400,8 +429,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     verify,
     sessions,
     metrics,
-    status: () => ({
-      documents: registry.count(),
+    status: async () => ({
+      documents: await registry.count(),
       connections: wss.clients.size,
       database: recovery.integrity === "ok" ? "ok" : "failed integrity check",
       // A count only: /healthz is public, the ids are in the log and in relay.isolatedDocuments().
@@ -416,9 +445,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       gate: gateRef.gate,
       maxBytes: limits.maxBulkResponseBytes,
     }),
-    catalogue: new CatalogueService({ db, catalogue, policy }),
+    ...(sqlite && catalogue
+      ? { catalogue: new CatalogueService({ db: sqlite.db, catalogue, policy }) }
+      : {}),
     receipts: new ReceiptLearner({
-      db,
+      store: store.restore,
       secret,
       log,
       onEntry: (result) => metrics.restoreReceipts.inc({ result }),
@@ -564,12 +595,28 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
             `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
           );
         }
-        catalogue.settle();
+        catalogue?.settle();
         wss.close();
-        db.close();
+        await store.close();
         log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");
       })();
       return closing;
     },
   };
+}
+
+/** PostgreSQL recovers by itself: nothing for the relay to report. */
+const noRecovery: RecoveryReport = {
+  walBytes: 0,
+  walFrames: 0,
+  committedFrames: 0,
+  discardedFrames: 0,
+  discardedBytes: 0,
+  staleFrames: 0,
+  uncommittedFrames: 0,
+  integrity: "ok",
+};
+
+function engineOf(database: string | undefined): "sqlite" | "postgres" {
+  return isPostgresUrl(database) ? "postgres" : "sqlite";
 }

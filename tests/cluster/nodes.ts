@@ -95,7 +95,8 @@ export async function device(
       if (event.type !== "closed") return;
       d.closes.push(event.code);
       const pool = options.failover;
-      if (pool && pool.length > 0) d.node = pool[(pool.indexOf(d.node) + 1) % pool.length] as TestNode;
+      if (pool && pool.length > 0)
+        d.node = pool[(pool.indexOf(d.node) + 1) % pool.length] as TestNode;
       if (!stopped) setTimeout(() => !stopped && adapter.open(), 100);
     },
   });
