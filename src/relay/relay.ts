@@ -27,6 +27,7 @@ import { Cluster, defaultClusterConfig } from "./cluster/cluster.js";
 import { createClusterMetrics } from "./cluster/cluster-metrics.js";
 import { resolveNodeId } from "./cluster/node-id.js";
 import { StoreHealth } from "./cluster/store-health.js";
+import { PostgresWriterLock } from "./cluster/writer-lock.js";
 import {
   defaultConfiguration,
   defaultOrderNumber,
@@ -202,6 +203,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     ...(options.busUrl ? { busUrl: options.busUrl } : {}),
   };
   let ownersReadAt = Date.now();
+  // Several nodes share this store: relay-written documents get one writer across them.
+  const multiNode = options.busUrl !== undefined || isPostgresUrl(database);
   const cluster = new Cluster({
     nodeId,
     config: clusterConfig,
@@ -230,6 +233,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       if (added.length > 0) repoRef.repo?.shareConfigChanged();
     },
     onWork: () => void processorRef.processor?.schedule(),
+    ...(isPostgresUrl(database) ? { writerLock: new PostgresWriterLock(database) } : {}),
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
@@ -321,6 +325,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     repo,
     sessions,
     log,
+    node: nodeId,
+    ...(multiNode ? { write: cluster.write } : {}),
     gate: defaultGateConfig,
     orderNumber: options.orderNumberFormat ?? defaultOrderNumber,
     ticketNumber: options.ticketNumberFormat ?? defaultTicketNumber,
@@ -349,6 +355,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   cache.watchFinds();
   const admin = new AdminService({
     store: store.access,
+    ...(multiNode ? { write: cluster.write } : {}),
     repo,
     registry,
     sessions,

@@ -14,6 +14,12 @@ import type { AccessNotice } from "./notices.js";
 import { NotifyingStorage } from "./notifying-storage.js";
 import { LocalWriterLock, type WriterLock } from "./writer-lock.js";
 
+/**
+ * Writes a document the relay itself writes (ledger, inbox, workspace): `edit` runs on the
+ * document as stored, as its one writer across nodes. `edit` may read before it writes.
+ */
+export type DocumentWriter = <T>(handle: DocHandle<T>, edit: (doc: T) => void) => Promise<void>;
+
 /** The multi-node options of a relay, with their defaults in `defaultClusterConfig`. */
 export interface ClusterConfig {
   /** `nats://…`: the bus between nodes. Without it the node re-reads the store periodically only. */
@@ -155,13 +161,13 @@ export class Cluster {
    * Writes a relay-written document as its one writer across nodes: takes the lock, brings the
    * handle up to date with the store, applies `edit`, stores the result, then frees the lock.
    */
-  async write<T>(handle: DocHandle<T>, edit: (doc: T) => void): Promise<void> {
+  readonly write: DocumentWriter = async (handle, edit) => {
     await this.lock.withDocument(handle.documentId, async () => {
       await this.#follower?.catchUp(handle.documentId);
       handle.change(edit as never);
       await this.#repo?.flush([handle.documentId]);
     });
-  }
+  };
 
   /** Tells the other nodes of a revocation, reinstatement or reassignment made here. */
   publishAccess(notice: Omit<AccessNotice, "type" | "node" | "at">): void {
