@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
@@ -322,6 +323,9 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const processor = new SubmissionProcessor({
     store: store.submissions,
+    // One process owns a SQLite file: a restart is the same node and takes its claims back.
+    node: sqlite ? "local" : `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    claimLeaseMs: limits.claimLeaseMs,
     repo,
     sessions,
     log,

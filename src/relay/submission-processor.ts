@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
@@ -34,10 +33,13 @@ export interface RetryConfig {
 
 export interface SubmissionProcessorOptions {
   store: SubmissionStore;
-  /** This process's name in work claims; default a random UUID. */
+  /**
+   * This node's name in work claims, the same across its restarts so that it takes its own
+   * claims back at once; default "local" (one process on its own store).
+   */
   node?: string;
   /**
-   * How long a claim on a row lasts, in ms (default 60 s): another node takes over the rows of a
+   * How long a claim on a row lasts, in ms (default 30 s): another node takes over the rows of a
    * node that died after this. Longer than one row's processing (`appearTimeoutMs` included).
    */
   claimLeaseMs?: number;
@@ -73,7 +75,7 @@ export interface SubmissionProcessorOptions {
 }
 
 const defaultRetry: RetryConfig = { initialMs: 1_000, maxMs: 300_000 };
-const defaultClaimLeaseMs = 60_000;
+const defaultClaimLeaseMs = 30_000;
 /** Rows of each kind one pass takes at most (the next pass takes the rest). */
 const passBatch = 500;
 
@@ -101,7 +103,7 @@ export class SubmissionProcessor {
 
   constructor(options: SubmissionProcessorOptions) {
     this.#o = options;
-    this.#node = options.node ?? randomUUID();
+    this.#node = options.node ?? "local";
   }
 
   /** Records new request ids of an order (called by the write gate) and schedules them. */

@@ -22,7 +22,8 @@ export async function openStore(options: {
     return SqliteStore.open(join(dataDir, "relay.db"), onTiming);
   }
   if (isPostgresUrl(database)) {
-    throw new OmsError("INVALID_INPUT", "PostgreSQL is not supported by this build yet");
+    const { PostgresStore } = await import("./postgres/postgres-store.js");
+    return PostgresStore.open(database, onTiming ? { onTiming } : {});
   }
   throw new OmsError(
     "INVALID_INPUT",
