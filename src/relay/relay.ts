@@ -324,12 +324,12 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const processor = new SubmissionProcessor({
     store: store.submissions,
     // One process owns a SQLite file: a restart is the same node and takes its claims back.
-    node: sqlite ? "local" : `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    // Elsewhere claims are under this node's name (unique per process unless given).
+    node: sqlite ? "local" : nodeId,
     claimLeaseMs: limits.claimLeaseMs,
     repo,
     sessions,
     log,
-    node: nodeId,
     ...(multiNode ? { write: cluster.write } : {}),
     gate: defaultGateConfig,
     orderNumber: options.orderNumberFormat ?? defaultOrderNumber,
