@@ -10,6 +10,7 @@ import { defaultClusterConfig } from "./cluster/cluster.js";
 import { defaultConfiguration } from "./config.js";
 import { createRelay } from "./relay.js";
 import { describeSecret, type LoadedSecret, loadSecret } from "./secret.js";
+import { isPostgresUrl, redactUrl } from "./store/open.js";
 
 const HELP = `oms-relay: the oms-sync reference relay
 
@@ -27,6 +28,8 @@ Options (flag / environment variable / default):
   --port N            PORT                 ${defaultConfiguration.port} (0 picks a free port)
   --host ADDR         OMS_RELAY_HOST       ${defaultConfiguration.host}
   --data DIR          OMS_RELAY_DATA       ${defaultConfiguration.dataDir} (database and generated secret)
+  --database URL      OMS_DATABASE_URL     the embedded SQLite file in DIR; or postgres://user@host:5432/db,
+                                           shared by several relay nodes (docs/scale-out.md)
   --secret-file FILE  OMS_RELAY_SECRET     the HS256 secret itself in the variable, or a file
                                            holding it; with neither, DIR/relay-secret, generated
                                            on the first start
@@ -72,6 +75,7 @@ async function main(argv: string[]): Promise<void> {
       port: { type: "string" },
       host: { type: "string" },
       data: { type: "string" },
+      database: { type: "string" },
       "secret-file": { type: "string" },
       "jwks-file": { type: "string" },
       "log-level": { type: "string" },
@@ -152,7 +156,13 @@ async function main(argv: string[]): Promise<void> {
     );
   const recheckMs = integer(values["recheck-ms"] ?? env.OMS_RELAY_RECHECK_MS, "--recheck-ms");
   if (recheckMs !== undefined && recheckMs < 100) fail("--recheck-ms must be at least 100");
+  const database = values.database ?? (env.OMS_DATABASE_URL || undefined);
+  if (database !== undefined && !isPostgresUrl(database))
+    fail(
+      "--database (OMS_DATABASE_URL) takes a PostgreSQL URL, postgres://user@host:5432/db; leave it out for the embedded SQLite file in --data",
+    );
   const relay = await createRelay({
+    ...(database ? { database } : {}),
     ...(nodeId ? { nodeId } : {}),
     ...(busUrl ? { busUrl } : {}),
     ...(recheckMs !== undefined ? { cluster: { recheckMs } } : {}),
@@ -195,7 +205,7 @@ async function main(argv: string[]): Promise<void> {
   const runner = runByNpmStart() ? "npm start -- token" : "oms-relay token";
   process.stderr.write(
     `oms-relay: ${secretFrom}\n` +
-      `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${dataDir}\n` +
+      `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${database ? redactUrl(database) : dataDir}\n` +
       `oms-relay: mint a development token with\n` +
       `  ${runner}${secretArgs} --sub alice --org acme --roles rep --offline\n` +
       (secretEnv ? "  (with the same OMS_RELAY_SECRET in its environment)\n" : ""),

@@ -143,7 +143,10 @@ describe("revocations across organizations", () => {
   it("the operator names the organization", async () => {
     await sessionOf("olaf", "acme");
     await sessionOf("olaf", "globex");
-    const revocation = await relay.admin.revoke({ organization: "globex", userId: "olaf" }, "audit");
+    const revocation = await relay.admin.revoke(
+      { organization: "globex", userId: "olaf" },
+      "audit",
+    );
     expect(revocation).toMatchObject({ organization: "globex", userId: "olaf" });
     expect((await session("olaf", "globex")).status).toBe(403);
     expect((await session("olaf", "acme")).status).toBe(200);

@@ -8,6 +8,11 @@ export function isPostgresUrl(database: string | undefined): database is string 
   return database !== undefined && /^postgres(ql)?:\/\//i.test(database);
 }
 
+/** A database URL without its password, for logs and messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:…@");
+}
+
 /**
  * Opens the relay's store: PostgreSQL when `database` is a PostgreSQL URL, else the embedded
  * SQLite file `<dataDir>/relay.db`. Migrations are applied before it answers.
@@ -27,6 +32,6 @@ export async function openStore(options: {
   }
   throw new OmsError(
     "INVALID_INPUT",
-    `database ${JSON.stringify(String(database).replace(/\/\/[^@/]*@/, "//…@"))} is not a PostgreSQL URL: use postgres://user@host:5432/db, or leave it out for the embedded SQLite file in the data folder`,
+    `database ${JSON.stringify(redactUrl(String(database)))} is not a PostgreSQL URL: use postgres://user@host:5432/db, or leave it out for the embedded SQLite file in the data folder`,
   );
 }

@@ -21,8 +21,9 @@ export interface RelayStore {
   readonly submissions: SubmissionStore;
   readonly restore: RestoreStore;
   /**
-   * The catalogue. Absent on an engine that does not keep one yet (PostgreSQL until converted):
-   * `GET /v1/documents` then answers 501.
+   * The catalogue (the interface below; not implemented by either engine yet: the relay keeps
+   * its catalogue on the SQLite database directly, and a relay on PostgreSQL keeps none, so
+   * `GET /v1/documents` answers 404 "this relay keeps no catalogue" there).
    */
   readonly catalogue?: CatalogueStore;
   /** Answers when the store can be reached (healthz); throws when it cannot. */
