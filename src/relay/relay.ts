@@ -148,7 +148,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const repoRef: { repo?: Repo } = {};
   const processorRef: { processor?: SubmissionProcessor } = {};
-  const isolated = new IsolatedDocuments({ log });
+  const isolated = new IsolatedDocuments({ log, storeAnswers: () => storeHealth.check() });
   const metrics = createRelayMetrics({
     loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
     processingBacklog: () => processorRef.processor?.backlog ?? 0,
@@ -441,9 +441,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     sessions,
     metrics,
     status: async () => ({
-      documents: await registry.count(),
+      // A store that does not answer makes the health answer 503, never a 500.
+      documents: await registry.count().catch(() => {
+        storeHealth.suspect();
+        return null;
+      }),
       connections: wss.clients.size,
-      database: recovery.integrity === "ok" ? "ok" : "failed integrity check",
+      database: !storeHealth.up
+        ? "unreachable"
+        : recovery.integrity === "ok"
+          ? "ok"
+          : "failed integrity check",
       // A count only: /healthz is public, the ids are in the log and in relay.isolatedDocuments().
       isolatedDocuments: isolated.size,
     }),

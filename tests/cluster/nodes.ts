@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
 import { ClientSocketAdapter } from "../../src/adapters/network-ws-client.js";
 import { mintToken } from "../../src/relay/auth.js";
@@ -16,8 +19,8 @@ export interface TestNode {
 }
 
 export interface DeploymentOptions {
-  /** Where the nodes keep their data: a `postgres://` URL (shared), or a data folder (SQLite). */
-  store: { database: string } | { dataDir: string };
+  /** The PostgreSQL URL each node reaches the shared database by (a proxy's for some). */
+  databases: string[];
   /** The bus URL of each node (a proxy's for the ones a test cuts off). */
   busUrls: string[];
   recheckMs?: number;
@@ -28,6 +31,7 @@ export interface DeploymentOptions {
 export async function startNodes(options: DeploymentOptions): Promise<TestNode[]> {
   return Promise.all(
     options.busUrls.map(async (busUrl, i) => {
+      const database = options.databases[i] as string;
       const name = `node-${String.fromCharCode(97 + i)}`;
       const args = [
         "--node-id",
@@ -36,13 +40,12 @@ export async function startNodes(options: DeploymentOptions): Promise<TestNode[]
         busUrl,
         "--recheck-ms",
         String(options.recheckMs ?? 500),
-        ...("database" in options.store ? ["--database", options.store.database] : []),
+        "--database",
+        database,
         ...(options.extraArgs ?? []),
       ];
-      const dataDir =
-        "dataDir" in options.store
-          ? options.store.dataDir
-          : `${process.env.TMPDIR ?? "/tmp"}/oms-${name}-${process.pid}`;
+      // The data folder holds nothing shared (the secret comes from the environment).
+      const dataDir = mkdtempSync(join(tmpdir(), `oms-${name}-`));
       const node: TestNode = {
         name,
         process: await spawnRelay(dataDir, args, 0, options.env ?? {}),
@@ -126,3 +129,10 @@ export function storedByRelay(repo: Repo, handle: DocHandle<unknown>): boolean {
 export const sortedHeads = (handle: DocHandle<unknown>) => [...handle.heads()].sort().join(",");
 
 export { services };
+
+/** `url` with its host and port replaced by `address` (a TCP proxy's). */
+export function through(url: string, address: string): string {
+  const u = new URL(url);
+  u.host = address;
+  return u.toString();
+}
