@@ -553,7 +553,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   state = "ready";
   storeHealth.start();
-  log.info({ port, host, dataDir, secret: source, node: nodeId }, "relay ready");
+  log.info({ port, host, dataDir, secret: source }, "relay ready");
   // Whatever a crash left undecided or undelivered is redone now, then checked periodically.
   void processor.schedule();
   const processorTimer = setInterval(() => void processor.schedule(), limits.processorIntervalMs);
