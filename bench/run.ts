@@ -392,6 +392,21 @@ for (const n of sizes) {
   process.stderr.write(`scenario 7: ${JSON.stringify(extra.scenario7)}\n`);
 }
 
+// Scenario 8: three relay nodes on PostgreSQL and NATS (bench/cluster.ts; needs both services).
+try {
+  const [exe, base] = node("bench/cluster.ts");
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 1_800_000,
+    maxBuffer: 1 << 22,
+  });
+  extra.scenario8 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`scenario 8: ${JSON.stringify(extra.scenario8)}\n`);
+} catch (err) {
+  failures.push(
+    `scenario 8 (PostgreSQL and NATS needed): ${(err as Error).message.split("\n")[0]}`,
+  );
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
@@ -440,6 +455,17 @@ const md = [
           upkeep: { upkeepPercent: number; upkeepCpuPercent: number };
         };
         return `Scenario 7, the catalogue (rows seeded in the database, ${s7.query.layout}): ${s7.query.queries} searches, first page p50 ${s7.query.p50Ms.toFixed(1)} ms, p99 ${s7.query.p99Ms.toFixed(1)} ms; keeping it costs ${s7.upkeep.upkeepCpuPercent} % more CPU per stored edit (${s7.upkeep.upkeepPercent} % wall clock).`;
+      })()
+    : "",
+  "",
+  extra.scenario8
+    ? (() => {
+        const s8 = extra.scenario8 as {
+          crossNode: { clients: number; samples: number; p50: number; p99: number; max: number };
+          coldSyncs: { documents: number; sqliteMs: number; postgresMs: number; ratio: number };
+          submitted: { requests: number; perSecond: number };
+        };
+        return `Scenario 8, three nodes on PostgreSQL and NATS (docs/scale-out.md): edit propagation between two devices on different nodes with ${s8.crossNode.clients} clients (${s8.crossNode.samples} edits) p50 ${s8.crossNode.p50.toFixed(1)} ms, p99 ${s8.crossNode.p99.toFixed(1)} ms, max ${s8.crossNode.max.toFixed(1)} ms; cold sync of ${s8.coldSyncs.documents} documents from a PostgreSQL node ${s8.coldSyncs.postgresMs.toFixed(0)} ms against ${s8.coldSyncs.sqliteMs.toFixed(0)} ms from a SQLite node (${s8.coldSyncs.ratio.toFixed(2)}×); ${s8.submitted.requests} submissions decided at ${s8.submitted.perSecond.toFixed(1)} per second.`;
       })()
     : "",
   "",
