@@ -9,8 +9,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import * as A from "@automerge/automerge";
-import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
-import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { type DocHandle, Repo } from "@automerge/automerge-repo";
 import pg from "pg";
 import { headsHash } from "../src/docs/heads-digest.js";
 import {
@@ -27,6 +26,7 @@ import { addToMy } from "../src/docs/workspace.js";
 import { mintToken } from "../src/relay/auth.js";
 import { openStore } from "../src/relay/store/open.js";
 import { fill, organization, owner, seedOms } from "./fixtures.js";
+import { connectClient, stored, timeEdits } from "./relay-wait.js";
 
 const quick = process.argv.includes("--quick");
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
@@ -112,24 +112,7 @@ async function threeNodes(database: string): Promise<Node[]> {
 
 async function connect(url: string, user: string): Promise<Repo> {
   const token = await mintToken(secret, { sub: user, org: "acme", roles: ["rep"], offline: true });
-  const repo = new Repo({ network: [new WebSocketClientAdapter(`${url}/?token=${token}`, 1000)] });
-  await new Promise<void>((r) => repo.networkSubsystem.once("peer", () => r()));
-  return repo;
-}
-
-function stored(repo: Repo, handle: DocHandle<unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    const check = () => {
-      const storageId = repo.getStorageIdOfPeer(repo.peers[0] as PeerId);
-      const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined;
-      if (theirs && handle.heads().every((h) => theirs.includes(h))) {
-        handle.off("remote-heads", check);
-        resolve();
-      }
-    };
-    handle.on("remote-heads", check);
-    check();
-  });
+  return connectClient(url, token);
 }
 
 function newOrder(repo: Repo, user: string): DocHandle<Order> {
@@ -164,27 +147,7 @@ async function propagation(nodes: Node[]) {
   const shared = newOrder(a, "alice");
   await stored(a, shared as DocHandle<unknown>);
   const seen = await b.find<Order>(shared.url);
-  const latencies: number[] = [];
-  for (let i = 0; i < sizes.samples; i++) {
-    const mark = `edit ${i}`;
-    const arrived = new Promise<number>((resolve) => {
-      const check = () => {
-        if (seen.doc().notes === mark) {
-          seen.off("change", check);
-          resolve(performance.now());
-        }
-      };
-      seen.on("change", check);
-    });
-    const start = performance.now();
-    shared.change((o) => {
-      o.notes = mark;
-    });
-    latencies.push((await arrived) - start);
-    // Spaced past automerge-repo's 100 ms sync throttle: this measures a single edit.
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  latencies.sort((x, y) => x - y);
+  const latencies = await timeEdits(shared, seen, sizes.samples);
   for (const r of [...crowd, a, b]) for (const ad of r.networkSubsystem.adapters) ad.disconnect();
   return {
     clients: sizes.clients,
