@@ -419,7 +419,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const storeHealth = new StoreHealth({
     ping: () => store.ping(),
     intervalMs: options.storeCheckMs ?? 1_000,
-    timeoutMs: Math.max(2_000, options.storeCheckMs ?? 1_000),
+    timeoutMs: Math.max(5_000, options.storeCheckMs ?? 1_000),
     log,
     onDown: () => {
       if (state === "ready") state = "unavailable";

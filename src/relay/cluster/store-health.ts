@@ -7,6 +7,11 @@ export interface StoreHealthOptions {
   intervalMs: number;
   /** Longest wait for one answer: a ping that hangs counts as a failure. */
   timeoutMs: number;
+  /**
+   * Failed checks in a row before the node goes down: one slow answer on a busy node (event loop
+   * lag, a long query) must not close every socket. Default 2.
+   */
+  failuresBeforeDown?: number;
   log: Logger;
   /** The store stopped answering: stop accepting clients. */
   onDown: (err: unknown) => void;
@@ -23,7 +28,8 @@ export class StoreHealth {
   readonly #o: StoreHealthOptions;
   #up = true;
   #timer: NodeJS.Timeout | undefined;
-  #checking = false;
+  #checking: Promise<boolean> | undefined;
+  #failures = 0;
 
   constructor(options: StoreHealthOptions) {
     this.#o = options;
@@ -47,11 +53,20 @@ export class StoreHealth {
     void this.check();
   }
 
-  async check(): Promise<boolean> {
-    if (this.#checking) return this.#up;
-    this.#checking = true;
+  /**
+   * Pings the store once (sharing a ping in flight) and answers whether it answered; going down
+   * takes `failuresBeforeDown` failed pings in a row, coming back one success.
+   */
+  check(): Promise<boolean> {
+    this.#checking ??= this.#ping().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #ping(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         this.#o.ping(),
         new Promise<never>((_, reject) => {
@@ -60,14 +75,17 @@ export class StoreHealth {
             this.#o.timeoutMs,
           );
         }),
-      ]).finally(() => clearTimeout(timer));
+      ]);
+      this.#failures = 0;
       if (!this.#up) {
         this.#up = true;
         this.#o.log.info("store reachable again: accepting clients");
         this.#o.onUp();
       }
+      return true;
     } catch (err) {
-      if (this.#up) {
+      this.#failures++;
+      if (this.#up && this.#failures >= (this.#o.failuresBeforeDown ?? 2)) {
         this.#up = false;
         this.#o.log.error(
           { err },
@@ -75,9 +93,9 @@ export class StoreHealth {
         );
         this.#o.onDown(err);
       }
+      return false;
     } finally {
-      this.#checking = false;
+      clearTimeout(timer);
     }
-    return this.#up;
   }
 }
