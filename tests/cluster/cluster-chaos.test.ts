@@ -11,6 +11,7 @@ import {
   type Order,
 } from "../../src/docs/index.js";
 import { openStore } from "../../src/relay/store/open.js";
+import { editAtRandom, prng } from "../integration/chaos-edits.js";
 import { tempDir, waitFor } from "../integration/helpers.js";
 import { services, servicesAvailable } from "../integration/services.js";
 import { createTestDatabase } from "../store/postgres-test-database.js";
@@ -29,14 +30,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-function prng(s: number): () => number {
-  let state = s >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 interface Rep {
   device: Device;
@@ -125,27 +118,7 @@ describe.skipIf(!available)("three relay nodes, one killed at random moments", (
     twinB.resume();
     let requests = 1;
 
-    let edits = 0;
-    let editing = true;
-    const editor = (async () => {
-      while (editing) {
-        const r = reps[Math.floor(random() * reps.length)] as Rep;
-        if (random() < 0.15) {
-          request(r);
-          requests++;
-        } else {
-          r.order.change((o) => {
-            addLineItem(o, {
-              productCode: `P-${edits}`,
-              quantity: 1 + Math.floor(random() * 5),
-              unitPrice: 100 + Math.floor(random() * 10_000),
-            });
-          });
-        }
-        edits++;
-        await new Promise((res) => setTimeout(res, 5 + random() * 20));
-      }
-    })();
+    const editor = editAtRandom(random, reps, request);
 
     for (let round = 0; round < rounds; round++) {
       await new Promise((res) => setTimeout(res, 300 + random() * 1_500));
@@ -155,8 +128,9 @@ describe.skipIf(!available)("three relay nodes, one killed at random moments", (
       await new Promise((res) => setTimeout(res, random() * 300));
       await victim.restart();
     }
-    editing = false;
-    await editor;
+    const done = await editor.stop();
+    const edits = done.edits;
+    requests += done.requests;
 
     await waitFor(
       () => reps.every((r) => storedByRelay(r.device.repo, r.order)),
