@@ -162,8 +162,7 @@ export class AdminService {
       owner,
       previous ? { userId: previous, reason, heads: headsBefore, at: now } : undefined,
     );
-    this.#o.registry.invalidate(documentId);
-    await this.#o.registry.get(documentId);
+    await this.#o.registry.refresh(documentId);
     handle.change((d) => {
       d.owner = owner;
     });

@@ -10,7 +10,8 @@ import { defaultClusterConfig } from "./cluster/cluster.js";
 import { defaultConfiguration } from "./config.js";
 import { createRelay } from "./relay.js";
 import { describeSecret, type LoadedSecret, loadSecret } from "./secret.js";
-import { isPostgresUrl, redactUrl } from "./store/open.js";
+import { isPostgresUrl } from "./store/open.js";
+import { redactUrl } from "./store/redact.js";
 
 const HELP = `oms-relay: the oms-sync reference relay
 
@@ -124,6 +125,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === "catalogue") {
     if (positionals[1] !== "rebuild") fail("catalogue takes one subcommand: rebuild");
+    if (values.database ?? env.OMS_DATABASE_URL)
+      fail(
+        "catalogue rebuild works on the embedded SQLite store only: a relay on PostgreSQL keeps no catalogue yet (docs/scale-out.md)",
+      );
     const { rows, skipped } = rebuildCatalogue(dataDir);
     process.stdout.write(
       `${JSON.stringify({ rebuilt: rows, skipped: skipped.length, skippedIds: skipped.slice(0, 20) })}\n`,

@@ -1,4 +1,4 @@
-import type { UserId } from "../docs/ids.js";
+import type { OrganizationId, UserId } from "../docs/ids.js";
 import type { DocumentMeta } from "../docs/kinds.js";
 import type { RegistryStore, UserDocumentKind } from "./store/types.js";
 
@@ -40,6 +40,17 @@ export class DocumentRegistry {
     this.#cache.delete(documentId);
     if (registered) this.#cache.set(documentId, meta);
     return registered;
+  }
+
+  /**
+   * Reads a document's entry again (its owner changed, here or on another node) and replaces
+   * what was loaded in one step: no lookup in between finds nothing.
+   */
+  async refresh(documentId: string): Promise<DocumentMeta | undefined> {
+    const meta = await this.#store.get(documentId);
+    if (meta) this.#cache.set(documentId, meta);
+    else this.#cache.delete(documentId);
+    return meta;
   }
 
   /**
@@ -91,12 +102,18 @@ export class DocumentRegistry {
   }
 
   /** As `registerUserDocument`, for an organization's document. */
-  registerOrganizationDocument(
+  async registerOrganizationDocument(
     documentId: string,
     organization: string,
     now = Date.now(),
   ): Promise<string> {
-    return this.#store.registerOrganizationDocument(documentId, organization, now);
+    const id = await this.#store.registerOrganizationDocument(documentId, organization, now);
+    if (id === documentId)
+      this.#cache.set(documentId, {
+        kind: "organization",
+        organization: organization as OrganizationId,
+      });
+    return id;
   }
 
   count(): Promise<number> {

@@ -162,6 +162,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const store = await openStore({
     database,
     dataDir,
+    onPoolError: (err) =>
+      log.warn(
+        { err: { message: err.message } },
+        "a pooled PostgreSQL connection failed; replaced",
+      ),
     onTiming: (operation, seconds) => {
       metrics.storeSeconds.observe({ engine: engineOf(database), operation }, seconds);
       if (operation.startsWith("chunks."))

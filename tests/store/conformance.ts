@@ -1,7 +1,12 @@
 import { runStorageAdapterTests } from "@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OrganizationId, UserId } from "../../src/docs/ids.js";
-import type { DecisionInput, NumberFormat, RelayStore } from "../../src/relay/store/index.js";
+import type {
+  DecisionInput,
+  LearnedOutcome,
+  NumberFormat,
+  RelayStore,
+} from "../../src/relay/store/index.js";
 
 /** Opens stores on one fresh database: `open` twice gives two "nodes" on the same data. */
 export interface StoreFixture {
@@ -13,6 +18,25 @@ const org = "acme" as OrganizationId;
 const alice = "alice" as UserId;
 const so: NumberFormat = (_o, n) => `SO-${n}`;
 const ticket: NumberFormat = (_o, n) => `T-${n}`;
+
+/** An accepted outcome of order ox1 as a device's sealed ledger holds it. */
+function learnedOutcome(more: Partial<LearnedOutcome>): LearnedOutcome {
+  return {
+    requestId: "x1",
+    orderId: "ox1",
+    owner: alice,
+    requestedBy: alice,
+    status: "accepted",
+    revision: 1,
+    orderNumber: "SO-7",
+    heads: ["h"],
+    duplicateOf: null,
+    code: null,
+    reason: null,
+    processedAt: 5,
+    ...more,
+  };
+}
 
 function request(
   requestId: string,
@@ -314,44 +338,13 @@ export function runStoreConformance(name: string, fixture: () => Promise<StoreFi
     it("learns back restore receipts in one write, raising the sequences past them", async () => {
       const learned = await store.restore.learn(
         "restored",
-        [
-          {
-            requestId: "x1",
-            orderId: "ox1",
-            owner: alice,
-            requestedBy: alice,
-            status: "accepted",
-            revision: 1,
-            orderNumber: "SO-7",
-            heads: ["h"],
-            duplicateOf: null,
-            code: null,
-            reason: null,
-            processedAt: 5,
-            sequence: 7,
-          },
-        ],
+        [learnedOutcome({ orderNumber: "SO-7", sequence: 7 })],
         [{ documentId: "ax1", owner: alice, ticketNumber: "T-3", receivedAt: 6, sequence: 3 }],
       );
       expect(learned).toEqual({ outcomes: ["learned"], tickets: ["learned"] });
       const again = await other.restore.learn(
         "restored",
-        [
-          {
-            requestId: "x1",
-            orderId: "ox1",
-            owner: alice,
-            requestedBy: alice,
-            status: "accepted",
-            revision: 1,
-            orderNumber: "SO-8",
-            heads: ["h"],
-            duplicateOf: null,
-            code: null,
-            reason: null,
-            processedAt: 5,
-          },
-        ],
+        [learnedOutcome({ orderNumber: "SO-8" })],
         [{ documentId: "ax1", owner: alice, ticketNumber: "T-3", receivedAt: 6 }],
       );
       expect(again).toEqual({ outcomes: ["conflict"], tickets: ["known"] });

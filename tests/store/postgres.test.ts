@@ -37,3 +37,14 @@ describe.skipIf(!available)("PostgreSQL", () => {
     await Promise.all(stores.map((s) => s.close()));
   });
 });
+
+describe("a PostgreSQL store that cannot be reached", () => {
+  it("fails to open with a message naming the server, without its password", async () => {
+    // Port 1 on this machine answers nothing.
+    const url = "postgres://oms:hunter2@127.0.0.1:1/oms";
+    const error = await PostgresStore.open(url, { connectTimeoutMs: 2_000 }).catch((e) => e);
+    expect(error).toMatchObject({ code: "INTERNAL" });
+    expect(error.message).toContain("postgres://oms:…@127.0.0.1:1/oms");
+    expect(error.message).not.toContain("hunter2");
+  });
+});

@@ -58,3 +58,36 @@ export function ticketOf(row: TicketSqlRow): TicketRow {
     delivered: Boolean(row.delivered),
   };
 }
+
+/** The columns of a new `submission_outcomes` row, in the order both engines insert them. */
+export const outcomeColumns =
+  "request_id, order_id, organization, owner, requested_by, status, revision, order_number, heads, duplicate_of, code, reason, processed_at";
+
+/** The values of `outcomeColumns` for an outcome. */
+export function outcomeValues(o: Omit<OutcomeRow, "delivered">): unknown[] {
+  return [
+    o.requestId,
+    o.orderId,
+    o.organization,
+    o.owner,
+    o.requestedBy,
+    o.status,
+    o.revision,
+    o.orderNumber,
+    o.heads ? JSON.stringify(o.heads) : null,
+    o.duplicateOf,
+    o.code,
+    o.reason,
+    o.processedAt,
+  ];
+}
+
+/** `$1, $2, …, $n` (PostgreSQL placeholders). */
+export function placeholders(n: number): string {
+  return Array.from({ length: n }, (_, i) => `$${i + 1}`).join(", ");
+}
+
+/** `?, ?, …` n times (SQLite placeholders). */
+export function questionMarks(n: number): string {
+  return Array.from({ length: n }, () => "?").join(", ");
+}

@@ -273,20 +273,11 @@ export interface SubmissionStore {
   markTicketDelivered(documentId: string): Promise<void>;
 }
 
-/** An outcome learned back from a device's sealed ledger entry (seal already verified). */
-export interface LearnedOutcome {
-  readonly requestId: string;
-  readonly orderId: string;
-  readonly owner: string;
-  readonly requestedBy: string;
-  readonly status: OutcomeStatus;
-  readonly revision: number | null;
-  readonly orderNumber: string | null;
-  readonly heads: readonly string[] | null;
-  readonly duplicateOf: string | null;
-  readonly code: string | null;
-  readonly reason: string | null;
-  readonly processedAt: number;
+/**
+ * An outcome learned back from a device's sealed ledger entry (seal already verified); its
+ * organization is the caller's.
+ */
+export interface LearnedOutcome extends Omit<OutcomeRow, "organization" | "delivered"> {
   /** The sequence value behind `orderNumber`, when sealed. */
   readonly sequence?: number;
 }

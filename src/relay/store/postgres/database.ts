@@ -33,12 +33,15 @@ export interface PgOptions {
   schema?: string;
   /** Told of errors of idle pooled connections (a restarted server); they are not fatal. */
   onPoolError?: (err: Error) => void;
+  /** How long to wait for a connection before an operation fails; default 5 s. */
+  connectTimeoutMs?: number;
 }
 
 export function createPgDatabase(url: string, options: PgOptions = {}): PgDatabase {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
     types,
     ...(options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {}),
   });

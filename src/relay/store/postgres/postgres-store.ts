@@ -1,3 +1,5 @@
+import { OmsError } from "../../../docs/errors.js";
+import { redactUrl } from "../redact.js";
 import { timed } from "../timed.js";
 import type {
   AccessStore,
@@ -55,9 +57,13 @@ export class PostgresStore implements RelayStore {
     const db = createPgDatabase(url, options);
     try {
       await migrate(db, options.schema ? { schema: options.schema } : {});
-    } catch (err) {
+    } catch (cause) {
       await db.pool.end().catch(() => undefined);
-      throw err;
+      throw new OmsError(
+        "INTERNAL",
+        `cannot open the PostgreSQL store at ${redactUrl(url)}: ${(cause as Error).message}; check that the server answers and that the URL's user may create tables (--database, OMS_DATABASE_URL)`,
+        { cause },
+      );
     }
     return new PostgresStore(db, options.onTiming);
   }

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { outcomeColumns, outcomeValues, placeholders } from "../rows.js";
 import type { LearnedOutcome, LearnedTicket, LearnOutcome, RestoreStore } from "../types.js";
 import type { PgDatabase } from "./database.js";
 
@@ -58,25 +59,10 @@ async function learnOutcome(
     }
   }
   if (o.sequence !== undefined) await raise(c, `order:${organization}`, o.sequence);
+  // Not delivered yet: the processor writes it into the relay's current ledgers.
   await c.query(
-    `INSERT INTO submission_outcomes (request_id, order_id, organization, owner, requested_by,
-       status, revision, order_number, heads, duplicate_of, code, reason, processed_at, delivered)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, false)`,
-    [
-      o.requestId,
-      o.orderId,
-      organization,
-      o.owner,
-      o.requestedBy,
-      o.status,
-      o.revision,
-      o.orderNumber,
-      o.heads ? JSON.stringify(o.heads) : null,
-      o.duplicateOf,
-      o.code,
-      o.reason,
-      o.processedAt,
-    ],
+    `INSERT INTO submission_outcomes (${outcomeColumns}) VALUES (${placeholders(13)})`,
+    outcomeValues({ ...o, organization }),
   );
   return "learned";
 }

@@ -1,6 +1,14 @@
 import type pg from "pg";
 import { type AcceptedRevision, numberCollision, planDecision } from "../decide.js";
-import { type OutcomeSqlRow, outcomeOf, type TicketSqlRow, ticketOf } from "../rows.js";
+import {
+  type OutcomeSqlRow,
+  outcomeColumns,
+  outcomeOf,
+  outcomeValues,
+  placeholders,
+  type TicketSqlRow,
+  ticketOf,
+} from "../rows.js";
 import type {
   DecisionInput,
   NumberFormat,
@@ -148,24 +156,8 @@ export class PgSubmissionStore implements SubmissionStore {
         outcome = { ...plan, orderNumber: number };
       }
       await c.query(
-        `INSERT INTO submission_outcomes (request_id, order_id, organization, owner, requested_by,
-           status, revision, order_number, heads, duplicate_of, code, reason, processed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-        [
-          outcome.requestId,
-          outcome.orderId,
-          outcome.organization,
-          outcome.owner,
-          outcome.requestedBy,
-          outcome.status,
-          outcome.revision,
-          outcome.orderNumber,
-          outcome.heads ? JSON.stringify(outcome.heads) : null,
-          outcome.duplicateOf,
-          outcome.code,
-          outcome.reason,
-          outcome.processedAt,
-        ],
+        `INSERT INTO submission_outcomes (${outcomeColumns}) VALUES (${placeholders(13)})`,
+        outcomeValues(outcome),
       );
       await c.query("DELETE FROM work_claims WHERE kind = 'decide' AND id = $1", [input.requestId]);
       return { outcome, decidedNow: true };

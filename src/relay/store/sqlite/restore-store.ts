@@ -1,4 +1,5 @@
 import type { RelayDatabase } from "../../database.js";
+import { outcomeColumns, outcomeValues, questionMarks } from "../rows.js";
 import type { LearnedOutcome, LearnedTicket, LearnOutcome, RestoreStore } from "../types.js";
 
 /** Restore receipts on SQLite: one transaction per page of receipts. */
@@ -54,25 +55,10 @@ export class SqliteRestoreStore implements RestoreStore {
       }
     }
     if (o.sequence !== undefined) this.#raise(`order:${organization}`, o.sequence);
+    // Not delivered yet: the processor writes it into the relay's current ledgers.
     db.prepare(
-      `INSERT INTO submission_outcomes (request_id, order_id, organization, owner, requested_by, status,
-         revision, order_number, heads, duplicate_of, code, reason, processed_at, delivered)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-    ).run(
-      o.requestId,
-      o.orderId,
-      organization,
-      o.owner,
-      o.requestedBy,
-      o.status,
-      o.revision,
-      o.orderNumber,
-      o.heads ? JSON.stringify(o.heads) : null,
-      o.duplicateOf,
-      o.code,
-      o.reason,
-      o.processedAt,
-    );
+      `INSERT INTO submission_outcomes (${outcomeColumns}) VALUES (${questionMarks(13)})`,
+    ).run(...outcomeValues({ ...o, organization }));
     return "learned";
   }
 

@@ -1,6 +1,14 @@
 import type { RelayDatabase } from "../../database.js";
 import { type AcceptedRevision, numberCollision, planDecision } from "../decide.js";
-import { type OutcomeSqlRow, outcomeOf, type TicketSqlRow, ticketOf } from "../rows.js";
+import {
+  type OutcomeSqlRow,
+  outcomeColumns,
+  outcomeOf,
+  outcomeValues,
+  questionMarks,
+  type TicketSqlRow,
+  ticketOf,
+} from "../rows.js";
 import type {
   DecisionInput,
   NumberFormat,
@@ -126,24 +134,8 @@ export class SqliteSubmissionStore implements SubmissionStore {
         outcome = { ...plan, orderNumber: number };
       }
       db.prepare(
-        `INSERT INTO submission_outcomes (request_id, order_id, organization, owner, requested_by, status,
-           revision, order_number, heads, duplicate_of, code, reason, processed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        outcome.requestId,
-        outcome.orderId,
-        outcome.organization,
-        outcome.owner,
-        outcome.requestedBy,
-        outcome.status,
-        outcome.revision,
-        outcome.orderNumber,
-        outcome.heads ? JSON.stringify(outcome.heads) : null,
-        outcome.duplicateOf,
-        outcome.code,
-        outcome.reason,
-        outcome.processedAt,
-      );
+        `INSERT INTO submission_outcomes (${outcomeColumns}) VALUES (${questionMarks(13)})`,
+      ).run(...outcomeValues(outcome));
       db.prepare("DELETE FROM work_claims WHERE kind = 'decide' AND id = ?").run(input.requestId);
       return { outcome, decidedNow: true };
     })();
