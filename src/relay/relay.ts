@@ -220,8 +220,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       if (!admin) return;
       if (notice?.change === "reassign" && notice.documentId) {
         // Read again at once: outbound messages are filtered on the loaded owner.
-        registry.invalidate(notice.documentId);
-        await registry.get(notice.documentId);
+        await registry.refresh(notice.documentId);
         repoRef.repo?.shareConfigChanged();
       } else if (!notice && Date.now() - ownersReadAt >= clusterConfig.recheckMs) {
         // Owners may have changed on another node without a notice reaching this one: lookups
