@@ -284,7 +284,9 @@ let nodes: Node[] = [];
 try {
   nodes = await threeNodes(db.url);
   const crossNode = await propagation(nodes);
+  process.stderr.write(`cluster bench: cross-node ${JSON.stringify(crossNode)}\n`);
   const submitted = await submissions(nodes, db.url);
+  process.stderr.write(`cluster bench: submissions ${JSON.stringify(submitted)}\n`);
   for (const n of nodes) n.child.kill("SIGTERM");
   nodes = [];
   const coldSyncs = await cold();
