@@ -6,7 +6,7 @@ import { createConnection } from "node:net";
  * `OMS_REQUIRE_SERVICES=1` (as `.ci/run` sets) a missing service fails the run instead.
  */
 export const services = {
-  postgresUrl: process.env.OMS_TEST_POSTGRES ?? "postgres://postgres@127.0.0.1:5432/test",
+  postgresUrl: process.env.OMS_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test",
   natsUrl: process.env.OMS_TEST_NATS ?? "nats://127.0.0.1:4222",
 };
 
@@ -49,7 +49,7 @@ export async function servicesAvailable(what: string): Promise<boolean> {
   if (process.env.OMS_REQUIRE_SERVICES === "1")
     throw new Error(`${message} OMS_REQUIRE_SERVICES=1 requires them.`);
   process.stderr.write(
-    `\nSKIPPED ${message} Start PostgreSQL and NATS (or set OMS_TEST_POSTGRES and OMS_TEST_NATS) and run \`npx vitest run ${what}\`; CI sets OMS_REQUIRE_SERVICES=1 and fails without them.\n`,
+    `\nSKIPPED ${message} Start PostgreSQL and NATS (or set OMS_TEST_DATABASE_URL and OMS_TEST_NATS) and run \`npx vitest run ${what}\`; CI sets OMS_REQUIRE_SERVICES=1 and fails without them.\n`,
   );
   return false;
 }
