@@ -58,7 +58,7 @@ function template(i: number): Uint8Array {
  * Writes N orders straight into a storage adapter, as automerge-repo stores a snapshot: seeding
  * 10,000 documents takes seconds, not minutes.
  */
-async function fill(
+export async function fill(
   storage: StorageAdapterInterface,
   n: number,
   onStored?: (id: DocumentId, heads: string[]) => Promise<void>,

@@ -488,6 +488,21 @@ await sideBench("scenario9", "bench/page-load.ts");
 await sideBench("browserColdSync", "bench/browser-cold-sync.ts", fullStock ? ["--full-stock"] : []);
 await sideBench("relayCapacity", "bench/relay-capacity.ts");
 
+// Scenario 10: three relay nodes on PostgreSQL and NATS (bench/cluster.ts; needs both services).
+try {
+  const [exe, base] = node("bench/cluster.ts");
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 1_800_000,
+    maxBuffer: 1 << 22,
+  });
+  extra.scenario10 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`scenario 10: ${JSON.stringify(extra.scenario10)}\n`);
+} catch (err) {
+  failures.push(
+    `scenario 10 (PostgreSQL and NATS needed): ${(err as Error).message.split("\n")[0]}`,
+  );
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
@@ -557,6 +572,16 @@ const md = [
     : "",
   "",
   ...Object.values(extra).flatMap((e) => (e as { md?: string[] })?.md ?? []),
+  extra.scenario10
+    ? (() => {
+        const s10 = extra.scenario10 as {
+          crossNode: { clients: number; samples: number; p50: number; p99: number; max: number };
+          coldSyncs: { documents: number; sqliteMs: number; postgresMs: number; ratio: number };
+          submitted: { requests: number; perSecond: number };
+        };
+        return `Scenario 10, three nodes on PostgreSQL and NATS (docs/scale-out.md): edit propagation between two devices on different nodes with ${s10.crossNode.clients} clients (${s10.crossNode.samples} edits) p50 ${s10.crossNode.p50.toFixed(1)} ms, p99 ${s10.crossNode.p99.toFixed(1)} ms, max ${s10.crossNode.max.toFixed(1)} ms; cold sync of ${s10.coldSyncs.documents} documents from a PostgreSQL node ${s10.coldSyncs.postgresMs.toFixed(0)} ms against ${s10.coldSyncs.sqliteMs.toFixed(0)} ms from a SQLite node (${s10.coldSyncs.ratio.toFixed(2)}×); ${s10.submitted.requests} submissions decided at ${s10.submitted.perSecond.toFixed(1)} per second.`;
+      })()
+    : "",
   "",
 ].join("\n");
 // Quick runs are smoke tests: their results go to an untracked folder, never over the tracked

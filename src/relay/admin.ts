@@ -1,11 +1,12 @@
 import * as A from "@automerge/automerge";
-import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
+import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import { OmsError } from "../docs/errors.js";
 import type { DocId, MessageId, OrganizationId, UserId } from "../docs/ids.js";
 import { postMessage } from "../docs/inbox.js";
 import type { Inbox, InboxMessage, Workspace } from "../docs/types.js";
 import { addToMy, removeFromMy } from "../docs/workspace.js";
 import { hasRole, type Principal, parsePrincipal, roles } from "../policy/principal.js";
+import type { DocumentWriter } from "./cluster/cluster.js";
 import { type MemberDirectory, memberKey } from "./members.js";
 import type { DocumentRegistry } from "./registry.js";
 import type { SessionService } from "./session.js";
@@ -53,6 +54,8 @@ export interface AdminServiceOptions {
   disconnectUser(member: MemberRef, reason: string): void;
   /** Told after every action, for logs and metrics. */
   onAction?(action: "reassign" | "revoke" | "reinstate", detail: Record<string, unknown>): void;
+  /** Writes inboxes and workspaces as their one writer across relay nodes; default `change`. */
+  write?: DocumentWriter;
 }
 
 const reassignable = new Set(["quote", "order", "assistance"]);
@@ -225,8 +228,10 @@ export class AdminService {
   ): Promise<string> {
     const inboxId = await this.#o.sessions.userDocument(userId, organization, "inbox");
     const handle = await this.#o.repo.find<Inbox>(inboxId as DocumentId);
-    if (!Object.hasOwn(handle.doc().messages, id))
-      handle.change((d) => postMessage(d, id as MessageId, message));
+    await this.#write(handle, (d) => {
+      // Read inside the write: on a node among several, after the inbox is brought up to date.
+      if (!Object.hasOwn(d.messages, id)) postMessage(d, id as MessageId, message);
+    });
     return inboxId;
   }
 
@@ -237,8 +242,13 @@ export class AdminService {
   ): Promise<string> {
     const id = await this.#o.sessions.userDocument(userId, organization, "workspace");
     const handle = await this.#o.repo.find<Workspace>(id as DocumentId);
-    handle.change(edit);
+    await this.#write(handle, edit);
     return id;
+  }
+
+  async #write<T>(handle: DocHandle<T>, edit: (doc: T) => void): Promise<void> {
+    if (this.#o.write) await this.#o.write(handle, edit);
+    else handle.change(edit as never);
   }
 
   /**

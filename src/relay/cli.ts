@@ -6,6 +6,7 @@ import type { JSONWebKeySet } from "jose";
 import { OmsError } from "../docs/errors.js";
 import { mintToken } from "./auth.js";
 import { rebuildCatalogue } from "./catalogue/rebuild.js";
+import { defaultClusterConfig } from "./cluster/cluster.js";
 import { defaultConfiguration } from "./config.js";
 import { createRelay } from "./relay.js";
 import { describeSecret, type LoadedSecret, loadSecret } from "./secret.js";
@@ -37,6 +38,13 @@ Options (flag / environment variable / default):
   --log-level LEVEL   OMS_RELAY_LOG_LEVEL  ${defaultConfiguration.logLevel} (fatal, error, warn, info, debug, trace, silent)
   --max-payload BYTES OMS_RELAY_MAX_PAYLOAD ${defaultConfiguration.limits.maxPayloadBytes}
   --cors ORIGINS      OMS_RELAY_CORS       * (browser origins allowed to call HTTP endpoints, comma-separated)
+  --node-id NAME      OMS_RELAY_NODE_ID    host-pid-random (this node's name in logs, metrics, notices)
+  --bus URL           OMS_RELAY_BUS        none (nats://HOST:PORT: tells the other nodes what changed)
+  --recheck-ms N      OMS_RELAY_RECHECK_MS ${defaultClusterConfig.recheckMs} (re-read loaded documents from the store;
+                                           a lost bus notice costs at most this much latency)
+  --processor-interval-ms N  OMS_RELAY_PROCESSOR_INTERVAL_MS  30000 (safety-net pass over
+                                           undecided submissions: how soon another node takes
+                                           over the work of a node that died)
 
 Endpoints: ws://HOST:PORT/?token=JWT (sync), GET /healthz, GET /metrics, GET /v1/session.
 Logs are JSON lines on stdout. SIGTERM or SIGINT stops cleanly.`;
@@ -74,6 +82,10 @@ async function main(argv: string[]): Promise<void> {
       "log-level": { type: "string" },
       "max-payload": { type: "string" },
       cors: { type: "string" },
+      "node-id": { type: "string" },
+      bus: { type: "string" },
+      "recheck-ms": { type: "string" },
+      "processor-interval-ms": { type: "string" },
       sub: { type: "string" },
       org: { type: "string" },
       roles: { type: "string" },
@@ -135,6 +147,20 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const maxPayload = integer(values["max-payload"] ?? env.OMS_RELAY_MAX_PAYLOAD, "--max-payload");
+  const processorIntervalMs = integer(
+    values["processor-interval-ms"] ?? env.OMS_RELAY_PROCESSOR_INTERVAL_MS,
+    "--processor-interval-ms",
+  );
+  if (processorIntervalMs !== undefined && processorIntervalMs < 100)
+    fail("--processor-interval-ms must be at least 100");
+  const nodeId = values["node-id"] ?? env.OMS_RELAY_NODE_ID;
+  const busUrl = values.bus ?? env.OMS_RELAY_BUS;
+  if (busUrl && !/^nats:\/\/[^,\s]+(,nats:\/\/[^,\s]+)*$/.test(busUrl))
+    fail(
+      `--bus must be nats://HOST:PORT (several separated by commas), got ${JSON.stringify(busUrl)}`,
+    );
+  const recheckMs = integer(values["recheck-ms"] ?? env.OMS_RELAY_RECHECK_MS, "--recheck-ms");
+  if (recheckMs !== undefined && recheckMs < 100) fail("--recheck-ms must be at least 100");
   const database = values.database ?? (env.OMS_DATABASE_URL || undefined);
   if (database !== undefined && !isPostgresUrl(database))
     fail(
@@ -142,6 +168,9 @@ async function main(argv: string[]): Promise<void> {
     );
   const relay = await createRelay({
     ...(database ? { database } : {}),
+    ...(nodeId ? { nodeId } : {}),
+    ...(busUrl ? { busUrl } : {}),
+    ...(recheckMs !== undefined ? { cluster: { recheckMs } } : {}),
     port: integer(values.port ?? env.PORT, "--port") ?? defaultConfiguration.port,
     host: values.host ?? env.OMS_RELAY_HOST ?? defaultConfiguration.host,
     dataDir,
@@ -149,7 +178,10 @@ async function main(argv: string[]): Promise<void> {
     ...(secretFile ? { secretFile } : {}),
     ...(jwks ? { jwks } : {}),
     logLevel: values["log-level"] ?? env.OMS_RELAY_LOG_LEVEL ?? defaultConfiguration.logLevel,
-    ...(maxPayload !== undefined ? { limits: { maxPayloadBytes: maxPayload } } : {}),
+    limits: {
+      ...(maxPayload !== undefined ? { maxPayloadBytes: maxPayload } : {}),
+      ...(processorIntervalMs !== undefined ? { processorIntervalMs } : {}),
+    },
     ...((values.cors ?? env.OMS_RELAY_CORS) && (values.cors ?? env.OMS_RELAY_CORS) !== "*"
       ? { allowedOrigins: (values.cors ?? env.OMS_RELAY_CORS ?? "").split(",").filter(Boolean) }
       : {}),

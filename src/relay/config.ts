@@ -2,6 +2,7 @@ import type { JSONWebKeySet } from "jose";
 import type { Logger } from "pino";
 import type { AccessPolicy } from "../policy/access.js";
 import type { FieldRule } from "../policy/write-validation.js";
+import type { ClusterConfig } from "./cluster/cluster.js";
 import type { ConnectionLimits } from "./connection-budget.js";
 import type { RefusalLogLimits } from "./refusal-log.js";
 import type { FaultPoint } from "./submission-processor.js";
@@ -104,6 +105,21 @@ export interface RelayOptions {
   orderNumberFormat?: (organization: string, n: number) => string;
   /** Assistance ticket numbers per organization; default `T-000123`. */
   ticketNumberFormat?: (organization: string, n: number) => string;
+  /**
+   * This node's name in logs, metrics and bus notices (docs/scale-out.md). Default: host name,
+   * process id and a random suffix.
+   */
+  nodeId?: string;
+  /**
+   * `nats://host:port`: the bus that tells other relay nodes sharing this store what changed.
+   * Without it a node still finds other nodes' changes by re-reading the store every
+   * `cluster.recheckMs`.
+   */
+  busUrl?: string;
+  /** Multi-node timings (defaults in `defaultClusterConfig`). */
+  cluster?: Partial<Omit<ClusterConfig, "busUrl">>;
+  /** How often the store is pinged; a node that cannot reach it refuses clients. Default 1 s. */
+  storeCheckMs?: number;
   /** Test hook: called between the steps of processing (see docs/submission.md). */
   faults?: (point: FaultPoint) => void;
 }

@@ -12,7 +12,8 @@ import type { ReceiptLearner } from "./restore-receipts.js";
 import type { SessionService } from "./session.js";
 import type { SyncDigestService } from "./sync-digest.js";
 
-export type RelayState = "starting" | "ready" | "stopping";
+/** `unavailable`: the node cannot reach its store and refuses clients until it can. */
+export type RelayState = "starting" | "ready" | "unavailable" | "stopping";
 
 export interface HttpContext {
   state(): RelayState;

@@ -19,11 +19,21 @@ export interface IsolatedDocument {
  */
 export class IsolatedDocuments {
   readonly #docs = new Map<string, IsolatedDocument>();
-  readonly #o: { log: Logger; onIsolate?: (stage: IsolatedDocument["stage"]) => void };
+  readonly #o: {
+    log: Logger;
+    onIsolate?: (stage: IsolatedDocument["stage"]) => void;
+    storeAnswers?: () => Promise<boolean>;
+  };
 
   constructor(options: {
     log: Logger;
     onIsolate?: (stage: IsolatedDocument["stage"]) => void;
+    /**
+     * Asked after a failure: false when the store itself does not answer (PostgreSQL down), in
+     * which case the failure is not the document's and it is not isolated (the node stops
+     * accepting until the store is back, and the next save retries what this one missed).
+     */
+    storeAnswers?: () => Promise<boolean>;
   }) {
     this.#o = options;
   }
@@ -66,8 +76,9 @@ export class IsolatedDocuments {
       try {
         await receive(message);
       } catch (err) {
-        if (message.documentId) this.isolate(message.documentId, "sync", err);
-        else throw err;
+        if (!message.documentId) throw err;
+        if (await this.#storeFailed()) return;
+        this.isolate(message.documentId, "sync", err);
       }
     };
 
@@ -89,7 +100,15 @@ export class IsolatedDocuments {
     storage.saveDoc = (documentId, doc) => {
       const saving = save(documentId, doc);
       if (flushing > 0) return saving;
-      return saving.catch((err: unknown) => this.isolate(documentId, "save", err));
+      return saving.catch(async (err: unknown) => {
+        if (await this.#storeFailed()) return;
+        this.isolate(documentId, "save", err);
+      });
     };
+  }
+
+  async #storeFailed(): Promise<boolean> {
+    const answers = this.#o.storeAnswers;
+    return answers ? !(await answers().catch(() => false)) : false;
   }
 }

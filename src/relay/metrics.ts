@@ -5,8 +5,20 @@ export function createRelayMetrics(sources: {
   loadedDocuments: () => number;
   processingBacklog?: () => number;
   isolatedDocuments?: () => number;
+  /** This node's name, in `oms_relay_node_info`. */
+  nodeId?: string;
+  /** Labels every series with the node too (several relay nodes behind one load balancer). */
+  labelNode?: boolean;
 }) {
   const registry = new Registry();
+  if (sources.nodeId && sources.labelNode) registry.setDefaultLabels({ node: sources.nodeId });
+  if (sources.nodeId)
+    new Gauge({
+      name: "oms_relay_node_info",
+      help: "Always 1; its label names this relay node",
+      labelNames: ["node"],
+      registers: [registry],
+    }).set({ node: sources.nodeId }, 1);
   // prom-client's own names start with `process_` and `nodejs_`: with this prefix they read
   // `oms_relay_process_cpu_seconds_total`, `oms_relay_nodejs_heap_size_used_bytes`.
   collectDefaultMetrics({ register: registry, prefix: "oms_relay_" });

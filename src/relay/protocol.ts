@@ -10,6 +10,11 @@ export const closeCodes = {
   messageTooBig: 1009,
   /** The relay is shutting down. */
   goingAway: 1001,
+  /**
+   * This node cannot reach its store (PostgreSQL): it takes no changes it could not keep.
+   * Clients reconnect, through the load balancer perhaps to another node (1013: try again later).
+   */
+  storeUnavailable: 1013,
   /** An admin revoked the user; reconnecting is refused with 403 until reinstated. */
   userRevoked: 4003,
   /** The socket exceeded a per-connection rate limit for too long. */

@@ -12,6 +12,8 @@ import type { RegistryStore, UserDocumentKind } from "./store/types.js";
 export class DocumentRegistry {
   readonly #store: RegistryStore;
   readonly #cache = new Map<string, DocumentMeta>();
+  /** Loaded metas to read again on their next `get` (`peek` still answers them meanwhile). */
+  readonly #stale = new Set<string>();
 
   constructor(store: RegistryStore) {
     this.#store = store;
@@ -20,7 +22,7 @@ export class DocumentRegistry {
   /** The meta of a document, read from the store unless loaded before. */
   async get(documentId: string): Promise<DocumentMeta | undefined> {
     const cached = this.#cache.get(documentId);
-    if (cached) return cached;
+    if (cached && !this.#stale.delete(documentId)) return cached;
     const meta = await this.#store.get(documentId);
     // Unknown ids are not cached: a flood of them must not grow memory.
     if (meta) this.#cache.set(documentId, meta);
@@ -57,6 +59,16 @@ export class DocumentRegistry {
    */
   invalidate(documentId: string): void {
     this.#cache.delete(documentId);
+    this.#stale.delete(documentId);
+  }
+
+  /**
+   * Marks every loaded meta to be read again by its next `get` (a node among several re-reads
+   * owners periodically: another node may have reassigned a document without a notice arriving).
+   * `peek` keeps answering them, so outbound messages are not refused in between.
+   */
+  refreshAll(): void {
+    for (const id of this.#cache.keys()) this.#stale.add(id);
   }
 
   /**

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
@@ -24,6 +23,11 @@ import {
 import { BulkExport } from "./bulk-export.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { CatalogueService } from "./catalogue/catalogue-service.js";
+import { Cluster, defaultClusterConfig } from "./cluster/cluster.js";
+import { createClusterMetrics } from "./cluster/cluster-metrics.js";
+import { resolveNodeId } from "./cluster/node-id.js";
+import { StoreHealth } from "./cluster/store-health.js";
+import { PostgresWriterLock } from "./cluster/writer-lock.js";
 import {
   defaultConfiguration,
   defaultOrderNumber,
@@ -67,6 +71,8 @@ export interface Relay {
   readonly httpUrl: string;
   readonly port: number;
   readonly peerId: string;
+  /** This node's name in logs, metrics and bus notices. */
+  readonly nodeId: string;
   /** Where the generated secret was written, when one was generated on this start. */
   readonly generatedSecretFile: string | undefined;
   readonly repo: Repo;
@@ -120,12 +126,14 @@ export interface WireStats {
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const limits: RelayLimits = { ...defaultConfiguration.limits, ...options.limits };
   const dataDir = resolve(options.dataDir ?? defaultConfiguration.dataDir);
-  const log =
-    options.logger ??
-    pino({
-      level: options.logLevel ?? defaultConfiguration.logLevel,
-      base: { service: "oms-relay" },
-    });
+  const nodeId = resolveNodeId(options.nodeId);
+  // Every log line names the node: several nodes share one log pipeline.
+  const log = options.logger
+    ? options.logger.child({ node: nodeId })
+    : pino({
+        level: options.logLevel ?? defaultConfiguration.logLevel,
+        base: { service: "oms-relay", node: nodeId },
+      });
   let state: RelayState = "starting";
 
   const { secret, source, file } = loadSecret({
@@ -139,11 +147,14 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const repoRef: { repo?: Repo } = {};
   const processorRef: { processor?: SubmissionProcessor } = {};
-  const isolated = new IsolatedDocuments({ log });
+  const isolated = new IsolatedDocuments({ log, storeAnswers: () => storeHealth.check() });
   const metrics = createRelayMetrics({
     loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
     processingBacklog: () => processorRef.processor?.backlog ?? 0,
     isolatedDocuments: () => isolated.size,
+    nodeId,
+    // One node alone keeps its series unlabelled, as before; nodes of a deployment label them.
+    labelNode: options.busUrl !== undefined || options.nodeId !== undefined,
   });
   const database = options.database;
   // The write-ahead log is measured before SQLite opens (and replays) it.
@@ -187,9 +198,58 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     return principal;
   };
   const policy = options.policy ?? defaultAccessPolicy;
+  const adminRef: { admin?: AdminService } = {};
+  const clusterMetrics = createClusterMetrics(metrics.registry);
+  // Other nodes on the same store: their chunks, revocations and reassignments reach this one
+  // through bus notices (hints) and periodic re-reads of the store (the truth).
+  const clusterConfig = {
+    ...defaultClusterConfig,
+    ...options.cluster,
+    ...(options.busUrl ? { busUrl: options.busUrl } : {}),
+  };
+  let ownersReadAt = Date.now();
+  // Several nodes share this store: relay-written documents get one writer across them.
+  const multiNode = options.busUrl !== undefined || isPostgresUrl(database);
+  const cluster = new Cluster({
+    nodeId,
+    config: clusterConfig,
+    log,
+    metrics: clusterMetrics,
+    onAccess: async (notice) => {
+      const admin = adminRef.admin;
+      if (!admin) return;
+      if (notice?.change === "reassign" && notice.documentId) {
+        // Read again at once: outbound messages are filtered on the loaded owner.
+        await registry.refresh(notice.documentId);
+        repoRef.repo?.shareConfigChanged();
+      } else if (!notice && Date.now() - ownersReadAt >= clusterConfig.recheckMs) {
+        // Owners may have changed on another node without a notice reaching this one: lookups
+        // read the store again (each message is judged on a fresh owner).
+        ownersReadAt = Date.now();
+        registry.refreshAll();
+      }
+      const added = await admin.loadRevocations();
+      for (const member of added)
+        disconnectMember(
+          member,
+          admin.revocation(member.organization, member.userId)?.reason ?? "revoked",
+        );
+      if (added.length > 0) repoRef.repo?.shareConfigChanged();
+    },
+    onWork: () => void processorRef.processor?.schedule(),
+    ...(isPostgresUrl(database) ? { writerLock: new PostgresWriterLock(database) } : {}),
+  });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes });
   const principals = new WeakMap<WebSocket, Principal>();
+  /** Closes every open socket of a user (a revocation here or on another node). */
+  const disconnectMember = (member: MemberRef, reason: string) => {
+    for (const socket of wss.clients) {
+      const principal = principals.get(socket);
+      if (principal?.userId === member.userId && principal.organization === member.organization)
+        socket.close(closeCodes.userRevoked, `access revoked: ${reason}`.slice(0, 120));
+    }
+  };
   const expiries = new WeakMap<WebSocket, number>();
   const connectionsPerUser = new Map<string, number>();
   const gateRef: { gate?: WriteGate } = {};
@@ -211,7 +271,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   });
   const repo = new Repo({
     network: [adapter],
-    storage,
+    storage: cluster.wrapStorage(storage),
     peerId: `${RELAY_PEER_ID_PREFIX}${randomUUID()}` as PeerId,
     isEphemeral: false,
     enableRemoteHeadsGossiping: false,
@@ -227,6 +287,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   repoRef.repo = repo;
+  cluster.start(repo);
   isolated.guard(repo);
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(store.heads);
@@ -266,11 +327,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const processor = new SubmissionProcessor({
     store: store.submissions,
     // One process owns a SQLite file: a restart is the same node and takes its claims back.
-    node: sqlite ? "local" : `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    // Elsewhere claims are under this node's name (unique per process unless given).
+    node: sqlite ? "local" : nodeId,
     claimLeaseMs: limits.claimLeaseMs,
     repo,
     sessions,
     log,
+    ...(multiNode ? { write: cluster.write } : {}),
     gate: defaultGateConfig,
     orderNumber: options.orderNumberFormat ?? defaultOrderNumber,
     ticketNumber: options.ticketNumberFormat ?? defaultTicketNumber,
@@ -281,6 +344,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     retry: { initialMs: limits.processorRetryInitialMs, maxMs: limits.processorRetryMaxMs },
     onRowFailed: (step) => metrics.processingFailures.inc({ step }),
     sealSecret: secret,
+    onNoted: () => cluster.publishWork(),
   });
   processorRef.processor = processor;
   const cache = new DocumentCache({
@@ -290,28 +354,34 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     log,
     onEvict: (documentId) => {
       gateRef.gate?.forget(documentId);
+      cluster.forget(documentId);
       metrics.documentsUnloaded.inc();
     },
   });
   cacheRef.cache = cache;
   cache.watchFinds();
-  const adminRef: { admin?: AdminService } = {};
   const admin = new AdminService({
     store: store.access,
+    ...(multiNode ? { write: cluster.write } : {}),
     repo,
     registry,
     sessions,
     members,
-    disconnectUser: (member, reason) => {
-      for (const socket of wss.clients) {
-        const principal = principals.get(socket);
-        if (principal?.userId === member.userId && principal.organization === member.organization)
-          socket.close(closeCodes.userRevoked, `access revoked: ${reason}`.slice(0, 120));
-      }
-    },
+    disconnectUser: (member, reason) => disconnectMember(member, reason),
     onAction: (action, detail) => {
       metrics.adminActions.inc({ action });
       log.info({ action, ...detail }, "admin action");
+      // Every other node applies it within a second: at once on this notice, else by re-reading.
+      const d = detail as { organization?: string; userId?: string; documentId?: string };
+      if (action === "reassign" && d.documentId) {
+        cluster.publishAccess({
+          change: "reassign",
+          organization: registry.peek(d.documentId)?.organization ?? "",
+          documentId: d.documentId,
+        });
+      } else if ((action === "revoke" || action === "reinstate") && d.organization && d.userId) {
+        cluster.publishAccess({ change: action, organization: d.organization, userId: d.userId });
+      }
     },
   });
   adminRef.admin = admin;
@@ -347,15 +417,44 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     });
   });
 
+  const closeAll = (code: number, reason: string) => {
+    for (const client of wss.clients) client.close(code, reason);
+  };
+  const storeHealth = new StoreHealth({
+    ping: () => store.ping(),
+    intervalMs: options.storeCheckMs ?? 1_000,
+    timeoutMs: Math.max(5_000, options.storeCheckMs ?? 1_000),
+    log,
+    onDown: () => {
+      if (state === "ready") state = "unavailable";
+      clusterMetrics.storeUp.set(0);
+      // Changes this node could not store must not be acknowledged: clients go elsewhere or wait.
+      closeAll(closeCodes.storeUnavailable, "the relay cannot reach its store; reconnect shortly");
+    },
+    onUp: () => {
+      if (state === "unavailable") state = "ready";
+      clusterMetrics.storeUp.set(1);
+    },
+  });
+  clusterMetrics.storeUp.set(1);
+
   const httpCtx = {
     state: () => state,
     verify,
     sessions,
     metrics,
     status: async () => ({
-      documents: await registry.count(),
+      // A store that does not answer makes the health answer 503, never a 500.
+      documents: await registry.count().catch(() => {
+        storeHealth.suspect();
+        return null;
+      }),
       connections: wss.clients.size,
-      database: recovery.integrity === "ok" ? "ok" : "failed integrity check",
+      database: !storeHealth.up
+        ? "unreachable"
+        : recovery.integrity === "ok"
+          ? "ok"
+          : "failed integrity check",
       // A count only: /healthz is public, the ids are in the log and in relay.isolatedDocuments().
       isolatedDocuments: isolated.size,
     }),
@@ -456,6 +555,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const host = options.host ?? defaultConfiguration.host;
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   state = "ready";
+  storeHealth.start();
   log.info({ port, host, dataDir, secret: source }, "relay ready");
   // Whatever a crash left undecided or undelivered is redone now, then checked periodically.
   void processor.schedule();
@@ -470,6 +570,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     httpUrl: `http://${hostForUrl}:${port}`,
     port,
     peerId: repo.peerId,
+    nodeId,
     generatedSecretFile: source === "generated" ? file : undefined,
     repo,
     log,
@@ -493,6 +594,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         log.info("relay stopping");
         clearInterval(processorTimer);
         clearInterval(cacheTimer);
+        storeHealth.stop();
+        await cluster.close();
         await cache.close();
         processor.close();
         await processor.idle();

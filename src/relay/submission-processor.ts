@@ -9,6 +9,7 @@ import { checkOrderComplete } from "../docs/order.js";
 import { own } from "../docs/own.js";
 import type { AssistanceRequest, Inbox, Ledger, Order, SubmissionOutcome } from "../docs/types.js";
 import { DAY_MS, type GateConfig } from "../policy/staleness-gate.js";
+import type { DocumentWriter } from "./cluster/cluster.js";
 import { sealOf } from "./receipt-seal.js";
 import type { SessionService } from "./session.js";
 import type { OutcomeRow, SubmissionStore, TicketRow, WorkKind } from "./store/types.js";
@@ -64,6 +65,13 @@ export interface SubmissionProcessorOptions {
   onRowFailed?: (step: ProcessingStep) => void;
   /** The relay's secret: every outcome and ticket written to a ledger is sealed with it. */
   sealSecret?: Uint8Array;
+  /**
+   * Writes ledgers and inboxes as their one writer across relay nodes (docs/scale-out.md);
+   * default: `handle.change` (one node).
+   */
+  write?: DocumentWriter;
+  /** Told after requests were noted (other relay nodes hear of the work, see docs/scale-out.md). */
+  onNoted?: () => void;
 }
 
 const defaultRetry: RetryConfig = { initialMs: 1_000, maxMs: 300_000 };
@@ -103,6 +111,7 @@ export class SubmissionProcessor {
     // A request seen again (a client resending after a relay crash) is waited for afresh.
     await this.#o.store.noteRequests(orderId, requestIds, now);
     this.#o.fault?.("request-noted");
+    this.#o.onNoted?.();
     void this.schedule();
   }
 
@@ -340,6 +349,12 @@ export class SubmissionProcessor {
     return undefined;
   }
 
+  /** One relay write of a ledger or inbox (through the cluster's writer when there is one). */
+  async #write<T>(handle: DocHandle<T>, edit: (doc: T) => void): Promise<void> {
+    if (this.#o.write) await this.#o.write(handle, edit);
+    else handle.change(edit as never);
+  }
+
   async #userDoc<T>(
     userId: string,
     organization: string,
@@ -355,9 +370,11 @@ export class SubmissionProcessor {
     const touched: DocumentId[] = [];
     for (const user of users) {
       const ledger = await this.#userDoc<Ledger>(user, row.organization, "ledger");
-      ledger.change((l) => recordSubmissionOutcome(l, row.requestId as RequestId, outcome));
+      await this.#write(ledger, (l) =>
+        recordSubmissionOutcome(l, row.requestId as RequestId, outcome),
+      );
       const inbox = await this.#userDoc<Inbox>(user, row.organization, "inbox");
-      inbox.change((i) =>
+      await this.#write(inbox, (i) =>
         postMessage(i, `submission-${row.requestId}` as MessageId, messageFor(row)),
       );
       touched.push(ledger.documentId, inbox.documentId);
@@ -445,7 +462,7 @@ export class SubmissionProcessor {
           ...(t.n !== null && t.n !== undefined ? { sequence: t.n } : {}),
         })
       : undefined;
-    ledger.change((l) =>
+    await this.#write(ledger, (l) =>
       recordAssistanceReceipt(l, t.documentId as DocId, {
         ...sealed,
         state: "open",
@@ -453,7 +470,7 @@ export class SubmissionProcessor {
       }),
     );
     const inbox = await this.#userDoc<Inbox>(t.owner, t.organization, "inbox");
-    inbox.change((i) =>
+    await this.#write(inbox, (i) =>
       postMessage(i, `assistance-${t.documentId}` as MessageId, {
         at: t.receivedAt,
         subject: `Assistance request received: ticket ${t.ticketNumber}`,

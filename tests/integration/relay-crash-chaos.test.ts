@@ -24,6 +24,7 @@ import {
 } from "../../src/docs/index.js";
 import { mintToken } from "../../src/relay/auth.js";
 import { openDatabase } from "../../src/relay/database.js";
+import { editAtRandom, prng } from "./chaos-edits.js";
 import { TEST_SECRET, tempDir, waitFor } from "./helpers.js";
 import { type RelayProcess, spawnRelay } from "./relay-process.js";
 
@@ -34,14 +35,6 @@ const rounds = Number(process.env.OMS_CRASH_ROUNDS) || 3;
 const seed = Number(process.env.OMS_CRASH_SEED) || Date.now() % 1_000_000;
 const CLIENTS = 20;
 const secret = new TextEncoder().encode(TEST_SECRET);
-
-function prng(s: number): () => number {
-  let state = s >>> 0 || 1;
-  return () => {
-    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 interface Rep {
   user: string;
@@ -118,35 +111,16 @@ describe("a relay killed at random moments while 20 clients edit and submit", ()
     for (let i = 0; i < CLIENTS; i++) reps.push(await rep(relay, i));
     await waitFor(() => reps.every(storedByRelay), "every order stored", 30_000);
 
-    let edits = 0;
-    let requests = 0;
-    let editing = true;
-    const editor = (async () => {
-      while (editing) {
-        const r = reps[Math.floor(random() * reps.length)] as Rep;
-        if (random() < 0.15) {
-          r.order.change((o) => {
-            addSubmissionRequest(o, {
-              requestedBy: asUserId(r.user),
-              heads: A.getHeads(o),
-              lastSyncAt: Date.now(),
-              lastSyncReceipt: r.receipt,
-            });
-          });
-          requests++;
-        } else {
-          r.order.change((o) => {
-            addLineItem(o, {
-              productCode: `P-${edits}`,
-              quantity: 1 + Math.floor(random() * 5),
-              unitPrice: 100 + Math.floor(random() * 10_000),
-            });
-          });
-        }
-        edits++;
-        await new Promise((res) => setTimeout(res, 5 + random() * 20));
-      }
-    })();
+    const editor = editAtRandom(random, reps, (r) => {
+      r.order.change((o) => {
+        addSubmissionRequest(o, {
+          requestedBy: asUserId(r.user),
+          heads: A.getHeads(o),
+          lastSyncAt: Date.now(),
+          lastSyncReceipt: r.receipt,
+        });
+      });
+    });
 
     for (let round = 0; round < rounds; round++) {
       await new Promise((res) => setTimeout(res, 300 + random() * 1_500));
@@ -155,8 +129,7 @@ describe("a relay killed at random moments while 20 clients edit and submit", ()
       await new Promise((res) => setTimeout(res, random() * 300));
       relay = await spawnRelay(data.dir, [], port);
     }
-    editing = false;
-    await editor;
+    const { edits, requests } = await editor.stop();
 
     // Everything settles: every order stored at the client's heads, every request decided.
     await waitFor(

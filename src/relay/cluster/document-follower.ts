@@ -1,0 +1,160 @@
+import * as A from "@automerge/automerge";
+import {
+  type DocumentId,
+  decodeHeads,
+  type Repo,
+  type StorageAdapterInterface,
+} from "@automerge/automerge-repo/slim";
+import type { Logger } from "pino";
+import { headsHash } from "../../docs/heads-digest.js";
+
+export interface DocumentFollowerOptions {
+  repo: Repo;
+  /** The shared store's chunk part (the same one the Repo saves into). */
+  storage: StorageAdapterInterface;
+  log: Logger;
+  /**
+   * The stored heads hash of each id, when the store keeps an index of them: a re-check then
+   * reads chunks only for documents whose stored heads differ from the loaded ones.
+   */
+  storedHashes?: (ids: string[]) => Promise<Map<string, string>>;
+  /** Told of each catch-up that applied chunks (metrics). */
+  onApplied?: (documentId: string, chunks: number, seconds: number) => void;
+  /** Documents read at once during a re-check. Default 8. */
+  concurrency?: number;
+}
+
+const CHUNK_KINDS = ["snapshot", "incremental"] as const;
+
+/**
+ * Keeps the documents a node holds in step with chunks that other nodes commit to the shared
+ * store. automerge-repo never notices chunks written by another process: this reads the chunks
+ * of a document it has not applied yet and hands them to the document's handle
+ * (`loadIncremental` into the handle's document), after which the Repo syncs its clients as
+ * for any change. Applying a chunk twice is harmless (Automerge ignores changes it has), so a
+ * duplicate or late notice costs a read, never a wrong state.
+ *
+ * Compaction stays safe across nodes: a Repo's storage deletes only chunks it loaded or wrote
+ * itself, all of which are in the snapshot it has just written; chunks applied here are never
+ * registered with it, so a node never deletes another node's chunk that its snapshot lacks.
+ */
+export class DocumentFollower {
+  readonly #o: DocumentFollowerOptions;
+  /** Per document: the keys of the stored chunks already applied (pruned to what is stored). */
+  readonly #applied = new Map<string, Set<string>>();
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #again = new Set<string>();
+  #rechecking: Promise<number> | undefined;
+
+  constructor(options: DocumentFollowerOptions) {
+    this.#o = options;
+  }
+
+  /** A notice says `documentId` is stored with heads hashing to `hash`: catch up if behind. */
+  async notice(documentId: string, hash: string): Promise<void> {
+    const handle = this.#o.repo.handles[documentId as DocumentId];
+    if (!handle?.isReady()) return;
+    if ((await headsHash(decodeHeads(handle.heads()))) === hash) return;
+    await this.catchUp(documentId);
+  }
+
+  /**
+   * Reads what the store holds of a loaded document that this node has not applied, and applies
+   * it. Calls for one document run one at a time; a call during a run makes one more run.
+   */
+  catchUp(documentId: string): Promise<void> {
+    const running = this.#running.get(documentId);
+    if (running) {
+      this.#again.add(documentId);
+      return running;
+    }
+    const run = (async () => {
+      try {
+        do {
+          this.#again.delete(documentId);
+          await this.#catchUp(documentId);
+        } while (this.#again.has(documentId));
+      } finally {
+        this.#running.delete(documentId);
+      }
+    })();
+    this.#running.set(documentId, run);
+    return run;
+  }
+
+  /**
+   * Catches up every loaded document (after a bus reconnect, a slow consumer, and periodically):
+   * what a lost notice would have said is found here. Resolves with the number of documents read.
+   */
+  recheck(): Promise<number> {
+    this.#rechecking ??= this.#recheck().finally(() => {
+      this.#rechecking = undefined;
+    });
+    return this.#rechecking;
+  }
+
+  /** The document was unloaded: its next load reads everything anyway. */
+  forget(documentId: string): void {
+    this.#applied.delete(documentId);
+  }
+
+  async #recheck(): Promise<number> {
+    const { repo, storedHashes } = this.#o;
+    let ids = Object.entries(repo.handles)
+      .filter(([, h]) => h.isReady())
+      .map(([id]) => id);
+    if (storedHashes && ids.length > 0) {
+      const stored = await storedHashes(ids);
+      const behind: string[] = [];
+      for (const id of ids) {
+        const handle = repo.handles[id as DocumentId];
+        if (!handle?.isReady()) continue;
+        const mine = await headsHash(decodeHeads(handle.heads()));
+        const theirs = stored.get(id);
+        if (theirs && theirs !== mine) behind.push(id);
+      }
+      ids = behind;
+    }
+    const queue = [...ids];
+    const workers = Array.from(
+      { length: Math.min(this.#o.concurrency ?? 8, queue.length) },
+      async () => {
+        for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+          try {
+            await this.catchUp(id);
+          } catch (err) {
+            this.#o.log.warn(
+              { err, documentId: id },
+              "re-check: could not read a document; next time",
+            );
+          }
+        }
+      },
+    );
+    await Promise.all(workers);
+    return ids.length;
+  }
+
+  async #catchUp(documentId: string): Promise<void> {
+    const { repo, storage } = this.#o;
+    const handle = repo.handles[documentId as DocumentId];
+    if (!handle?.isReady()) return;
+    const start = performance.now();
+    const stored = (
+      await Promise.all(CHUNK_KINDS.map((kind) => storage.loadRange([documentId, kind])))
+    ).flat();
+    const applied = this.#applied.get(documentId) ?? new Set<string>();
+    const fresh = stored.filter((c) => c.data && !applied.has(c.key.join("/")));
+    // Remember only keys still stored: compaction replaces them, and the set must not grow.
+    this.#applied.set(documentId, new Set(stored.map((c) => c.key.join("/"))));
+    if (fresh.length === 0) return;
+    const current = repo.handles[documentId as DocumentId];
+    if (!current?.isReady()) return;
+    current.update((doc) => {
+      let next = doc;
+      for (const chunk of fresh) next = A.loadIncremental(next, chunk.data as Uint8Array);
+      return next;
+    });
+    this.#o.onApplied?.(documentId, fresh.length, (performance.now() - start) / 1000);
+  }
+}

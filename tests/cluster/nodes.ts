@@ -1,0 +1,138 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
+import { ClientSocketAdapter } from "../../src/adapters/network-ws-client.js";
+import { mintToken } from "../../src/relay/auth.js";
+import { TEST_SECRET, waitFor } from "../integration/helpers.js";
+import { type RelayProcess, spawnRelay } from "../integration/relay-process.js";
+import { services } from "../integration/services.js";
+
+const secret = new TextEncoder().encode(TEST_SECRET);
+
+/** A relay node process of a test deployment, restartable on the same port. */
+export interface TestNode {
+  readonly name: string;
+  process: RelayProcess;
+  /** Starts the node again after it died (same port, same arguments). */
+  restart(): Promise<void>;
+}
+
+export interface DeploymentOptions {
+  /** The PostgreSQL URL each node reaches the shared database by (a proxy's for some). */
+  databases: string[];
+  /** The bus URL of each node (a proxy's for the ones a test cuts off). */
+  busUrls: string[];
+  recheckMs?: number;
+  env?: Record<string, string>;
+  extraArgs?: string[];
+}
+
+export async function startNodes(options: DeploymentOptions): Promise<TestNode[]> {
+  return Promise.all(
+    options.busUrls.map(async (busUrl, i) => {
+      const database = options.databases[i] as string;
+      const name = `node-${String.fromCharCode(97 + i)}`;
+      const args = [
+        "--node-id",
+        name,
+        "--bus",
+        busUrl,
+        "--recheck-ms",
+        String(options.recheckMs ?? 500),
+        "--database",
+        database,
+        ...(options.extraArgs ?? []),
+      ];
+      // The data folder holds nothing shared (the secret comes from the environment).
+      const dataDir = mkdtempSync(join(tmpdir(), `oms-${name}-`));
+      const node: TestNode = {
+        name,
+        process: await spawnRelay(dataDir, args, 0, options.env ?? {}),
+        async restart() {
+          node.process = await spawnRelay(dataDir, args, node.process.port, options.env ?? {});
+        },
+      };
+      return node;
+    }),
+  );
+}
+
+export function token(user: string, roles: string[] = ["rep"], org = "acme"): Promise<string> {
+  return mintToken(secret, { sub: user, org, roles, offline: true });
+}
+
+/** A client device: a Repo on oms-sync's socket adapter, reconnecting after a drop. */
+export interface Device {
+  readonly user: string;
+  readonly repo: Repo;
+  node: TestNode;
+  /** Close codes of every socket this device lost. */
+  closes: number[];
+  /** Goes offline until `resume`. */
+  pause(): void;
+  resume(): void;
+  close(): void;
+}
+
+export interface DeviceOptions {
+  roles?: string[];
+  /**
+   * Nodes to reconnect to after a drop, in turn (as a load balancer would send it elsewhere);
+   * without them the device reconnects to its node.
+   */
+  failover?: TestNode[];
+}
+
+export async function device(
+  node: TestNode,
+  user: string,
+  options: DeviceOptions = {},
+): Promise<Device> {
+  const t = await token(user, options.roles);
+  let stopped = false;
+  const d = { user, node, closes: [] as number[] } as unknown as Device & { repo: Repo };
+  const adapter: ClientSocketAdapter = new ClientSocketAdapter({
+    url: () => `${d.node.process.url}/?token=${t}`,
+    onEvent: (event) => {
+      if (event.type !== "closed") return;
+      d.closes.push(event.code);
+      const pool = options.failover;
+      if (pool && pool.length > 0)
+        d.node = pool[(pool.indexOf(d.node) + 1) % pool.length] as TestNode;
+      if (!stopped) setTimeout(() => !stopped && adapter.open(), 100);
+    },
+  });
+  d.repo = new Repo({ network: [adapter] });
+  d.pause = () => {
+    stopped = true;
+    adapter.close();
+  };
+  d.resume = () => {
+    stopped = false;
+    adapter.open();
+  };
+  d.close = d.pause;
+  await waitFor(() => d.repo.peers.length > 0, `${user} to connect to ${node.name}`);
+  return d;
+}
+
+/** True when the relay this device talks to reported storing the handle at the device's heads. */
+export function storedByRelay(repo: Repo, handle: DocHandle<unknown>): boolean {
+  const peer = repo.peers[0];
+  const storageId = peer ? repo.getStorageIdOfPeer(peer as PeerId) : undefined;
+  const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined;
+  const mine = handle.heads();
+  return !!theirs && theirs.length === mine.length && mine.every((h) => theirs.includes(h));
+}
+
+export const sortedHeads = (handle: DocHandle<unknown>) => [...handle.heads()].sort().join(",");
+
+export { services };
+
+/** `url` with its host and port replaced by `address` (a TCP proxy's). */
+export function through(url: string, address: string): string {
+  const u = new URL(url);
+  u.host = address;
+  return u.toString();
+}

@@ -1,0 +1,159 @@
+import type { DocHandle } from "@automerge/automerge-repo";
+import { Repo } from "@automerge/automerge-repo";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  addLineItem,
+  asOrganizationId,
+  asUserId,
+  createQuote,
+  type Quote,
+} from "../../src/docs/index.js";
+import { openStore } from "../../src/relay/store/open.js";
+import { tempDir, waitFor } from "../integration/helpers.js";
+import { portOf, services, servicesAvailable } from "../integration/services.js";
+import { startTcpProxy } from "../integration/tcp-proxy.js";
+import { createTestDatabase } from "../store/postgres-test-database.js";
+import {
+  type Device,
+  device,
+  sortedHeads,
+  startNodes,
+  storedByRelay,
+  through,
+  token,
+} from "./nodes.js";
+
+const available = await servicesAvailable("tests/cluster/three-nodes.test.ts");
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const health = async (url: string) => (await fetch(`${url}/healthz`)).status;
+
+describe.skipIf(!available)("three relay processes on PostgreSQL and NATS", () => {
+  it("bring every edit to every reader, survive losing the bus or the database, and revoke everywhere", async () => {
+    const db = await createTestDatabase("oms_cluster");
+    cleanups.push(() => db.drop());
+    // Node c reaches NATS and PostgreSQL through proxies the test cuts.
+    const busProxy = await startTcpProxy(portOf(services.natsUrl, 4222));
+    const pgProxy = await startTcpProxy(portOf(db.url, 5432));
+    cleanups.push(() => busProxy.close());
+    cleanups.push(() => pgProxy.close());
+    const nodes = await startNodes({
+      databases: [db.url, db.url, through(db.url, pgProxy.address)],
+      busUrls: [services.natsUrl, services.natsUrl, `nats://${busProxy.address}`],
+      recheckMs: 500,
+    });
+    cleanups.push(() => {
+      for (const n of nodes) n.process.child.kill("SIGKILL");
+    });
+    const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+
+    // Two devices of alice on each node; a device whose node drops it goes to the next one.
+    const devices: Device[] = [];
+    for (const node of nodes)
+      for (let i = 0; i < 2; i++) devices.push(await device(node, "alice", { failover: nodes }));
+    cleanups.push(() => {
+      for (const d of devices) d.close();
+    });
+    const first = devices[0] as Device;
+    const quote = first.repo.create<Quote>(
+      createQuote({
+        owner: asUserId("alice"),
+        organization: asOrganizationId("acme"),
+        currency: "USD",
+      }),
+    );
+    await waitFor(() => storedByRelay(first.repo, quote), "the quote stored by node a");
+    const handles: DocHandle<Quote>[] = await Promise.all(
+      devices.map((d) => d.repo.find<Quote>(quote.url)),
+    );
+    let items = 0;
+    const edit = (h: DocHandle<Quote>, code: string) => {
+      items++;
+      h.change((q) => {
+        addLineItem(q, { productCode: code, quantity: 1, unitPrice: 100 });
+      });
+    };
+    const converged = () =>
+      handles.every(
+        (h) =>
+          Object.keys(h.doc().lineItems).length === items &&
+          sortedHeads(h) === sortedHeads(handles[0] as DocHandle<Quote>),
+      );
+
+    // Every device edits; every device ends with every edit (heads equal everywhere).
+    for (const [i, h] of handles.entries()) edit(h, `P-${i}`);
+    await waitFor(converged, "every device to hold every edit", 15_000);
+
+    // Node c loses the bus: its devices still get edits made on a, by re-reading the store,
+    // and edits made on c reach a and b.
+    busProxy.cut();
+    edit(handles[0] as DocHandle<Quote>, "P-while-cut-a");
+    edit(handles[4] as DocHandle<Quote>, "P-while-cut-c");
+    await waitFor(converged, "convergence with node c cut from the bus", 15_000);
+    const metrics = await (await fetch(`${c.process.httpUrl}/metrics`)).text();
+    expect(metrics).toMatch(/oms_relay_bus_connected\{node="node-c"\} 0/);
+    busProxy.restore();
+
+    // Node c loses PostgreSQL while devices edit: it refuses clients (503, sockets closed with
+    // 1013), its devices move on to other nodes, nothing is lost; it comes back by itself.
+    pgProxy.cut();
+    await waitFor(async () => (await health(c.process.httpUrl)) === 503, "node c to report 503");
+    await waitFor(
+      () => devices.slice(4).every((d) => d.closes.includes(1013)),
+      "node c to close its sockets with 1013",
+    );
+    for (const [i, h] of handles.entries()) edit(h, `P-db-cut-${i}`);
+    await waitFor(converged, "convergence while node c has no database", 20_000);
+    pgProxy.restore();
+    await waitFor(
+      async () => (await health(c.process.httpUrl)) === 200,
+      "node c to recover",
+      15_000,
+    );
+    // Later work flows through node c again.
+    const late = await device(c, "alice");
+    cleanups.push(() => late.close());
+    const lateHandle = await late.repo.find<Quote>(quote.url);
+    handles.push(lateHandle);
+    edit(lateHandle, "P-after-recovery");
+    await waitFor(converged, "an edit made on the recovered node to reach everyone", 15_000);
+
+    // A revocation made on node a closes bob's socket on node b, and node c refuses him.
+    const bob = await device(b, "bob");
+    cleanups.push(() => bob.close());
+    const boss = await token("boss", ["admin"]);
+    const revoked = await fetch(`${a.process.httpUrl}/v1/admin/users/bob/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${boss}`, "content-type": "application/json" },
+      body: JSON.stringify({ reason: "left the company" }),
+    });
+    expect(revoked.status).toBe(200);
+    await waitFor(() => bob.closes.includes(4003), "bob's socket on node b to close", 3_000);
+    const bobToken = await token("bob");
+    await waitFor(
+      async () =>
+        (
+          await fetch(`${c.process.httpUrl}/v1/session`, {
+            headers: { authorization: `Bearer ${bobToken}` },
+          })
+        ).status === 403,
+      "node c to refuse bob",
+      2_000,
+    );
+
+    // PostgreSQL holds what every device holds.
+    for (const d of [...devices, late]) d.close();
+    const data = tempDir();
+    cleanups.push(data.remove);
+    const store = await openStore({ database: db.url, dataDir: data.dir });
+    const reader = new Repo({ storage: store.chunks, network: [] });
+    const stored = await reader.find<Quote>(quote.url);
+    expect(Object.keys(stored.doc().lineItems)).toHaveLength(items);
+    expect(sortedHeads(stored)).toBe(sortedHeads(handles[0] as DocHandle<Quote>));
+    await reader.shutdown();
+    await store.close();
+  }, 90_000);
+});
