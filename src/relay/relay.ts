@@ -486,7 +486,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
             `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
           );
         }
-        catalogue.settle();
+        catalogue.close();
         wss.close();
         db.close();
         log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");
