@@ -23,6 +23,7 @@ import {
 } from "./auth.js";
 import { BulkExport } from "./bulk-export.js";
 import { Catalogue } from "./catalogue/catalogue.js";
+import { checkCatalogueLimits } from "./catalogue/catalogue-params.js";
 import { CatalogueService } from "./catalogue/catalogue-service.js";
 import {
   defaultConfiguration,
@@ -116,6 +117,8 @@ export interface WireStats {
  */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const limits: RelayLimits = { ...defaultConfiguration.limits, ...options.limits };
+  // Before anything is opened: a bad limit fails the start with nothing to clean up.
+  checkCatalogueLimits(limits);
   const dataDir = resolve(options.dataDir ?? defaultConfiguration.dataDir);
   const log =
     options.logger ??
@@ -342,7 +345,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       gate: gateRef.gate,
       maxBytes: limits.maxBulkResponseBytes,
     }),
-    catalogue: new CatalogueService({ db, catalogue, policy }),
+    catalogue: new CatalogueService({ db, catalogue, policy, limits }),
     receipts: new ReceiptLearner({
       db,
       secret,
