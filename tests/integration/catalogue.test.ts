@@ -355,7 +355,7 @@ describe("client search away from the relay, a custom policy, and limits given a
     // A limit out of range stops the start, naming the option.
     for (const [limits, option] of [
       [{ catalogueMaxLimit: 0 }, "limits.catalogueMaxLimit"],
-      [{ catalogueRequestsPerSecond: Number.NaN }, "limits.catalogueRequestsPerSecond"],
+      [{ catalogueRequestRate: Number.NaN }, "limits.catalogueRequestRate"],
       [{ catalogueDefaultLimit: 300 }, "limits.catalogueDefaultLimit"],
     ] as const) {
       const refused = await startRelay(dir.dir, { limits }).catch((e: unknown) => e);
@@ -374,7 +374,7 @@ describe("client search away from the relay, a custom policy, and limits given a
         catalogueDefaultLimit: 1,
         catalogueMaxLimit: 2,
         catalogueMaxQueryLength: 4,
-        catalogueRequestsPerSecond: 0.5,
+        catalogueRequestRate: 0.5,
         catalogueBurst: 8,
       },
     });
@@ -417,7 +417,7 @@ describe("client search away from the relay, a custom policy, and limits given a
     );
     const limited = answers.find((r) => r.status === 429) as Response;
     expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(
-      /more than 0\.5 catalogue requests per second \(after a burst of 8\).*limits\.catalogueRequestsPerSecond/,
+      /more than 0\.5 catalogue requests per second \(after a burst of 8\).*limits\.catalogueRequestRate/,
     );
 
     await other.close();

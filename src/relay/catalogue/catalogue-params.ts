@@ -18,7 +18,7 @@ export interface CatalogueLimits {
   /** The longest `q` accepted, in characters after trimming; longer is answered 400. Default 100. */
   catalogueMaxQueryLength: number;
   /** Requests per second one user may make, once the burst is spent; more is answered 429. Default 10. */
-  catalogueRequestsPerSecond: number;
+  catalogueRequestRate: number;
   /** Requests one user may make at once before the per-second rate applies. Default 30. */
   catalogueBurst: number;
 }
@@ -27,7 +27,7 @@ export const defaultCatalogueLimits: CatalogueLimits = {
   catalogueDefaultLimit: 50,
   catalogueMaxLimit: 200,
   catalogueMaxQueryLength: 100,
-  catalogueRequestsPerSecond: 10,
+  catalogueRequestRate: 10,
   catalogueBurst: 30,
 };
 
@@ -40,13 +40,13 @@ export function checkCatalogueLimits(limits: CatalogueLimits): CatalogueLimits {
   for (const name of Object.keys(defaultCatalogueLimits) as (keyof CatalogueLimits)[]) {
     const value = limits[name];
     const ok =
-      name === "catalogueRequestsPerSecond"
+      name === "catalogueRequestRate"
         ? typeof value === "number" && Number.isFinite(value) && value > 0
         : Number.isSafeInteger(value) && value >= 1;
     if (!ok)
       throw new OmsError(
         "INVALID_INPUT",
-        `limits.${name} must be ${name === "catalogueRequestsPerSecond" ? "a number above 0" : "a whole number of at least 1"}, got ${JSON.stringify(value)}; leave it out for the default (${defaultCatalogueLimits[name]})`,
+        `limits.${name} must be ${name === "catalogueRequestRate" ? "a number above 0" : "a whole number of at least 1"}, got ${JSON.stringify(value)}; leave it out for the default (${defaultCatalogueLimits[name]})`,
       );
   }
   if (limits.catalogueDefaultLimit > limits.catalogueMaxLimit)

@@ -34,7 +34,7 @@ export async function handleDocuments(
       res,
       429,
       "RATE_LIMITED",
-      `more than ${service.limits.catalogueRequestsPerSecond} catalogue requests per second (after a burst of ${service.limits.catalogueBurst}) for this user (relay options limits.catalogueRequestsPerSecond and limits.catalogueBurst); wait a second and retry`,
+      `more than ${service.limits.catalogueRequestRate} catalogue requests per second (after a burst of ${service.limits.catalogueBurst}) for this user (relay options limits.catalogueRequestRate and limits.catalogueBurst); wait a second and retry`,
     );
   }
   const params = new URL(req.url ?? "/", "http://relay").searchParams;

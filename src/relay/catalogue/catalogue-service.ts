@@ -28,10 +28,7 @@ export class CatalogueService {
     },
   ) {
     this.limits = checkCatalogueLimits(o.limits ?? defaultCatalogueLimits);
-    this.limiter = new RateLimiter(
-      this.limits.catalogueRequestsPerSecond,
-      this.limits.catalogueBurst,
-    );
+    this.limiter = new RateLimiter(this.limits.catalogueRequestRate, this.limits.catalogueBurst);
   }
 
   /** False when this user has used up their requests for now. */
