@@ -215,7 +215,9 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(db);
   headsIndex.recordOnFlush(repo);
-  const catalogue = new Catalogue(db, (id) => registry.get(id), storage);
+  const catalogue = new Catalogue(db, (id) => registry.get(id), storage, {
+    settleMs: limits.catalogueSettleMs,
+  });
   catalogue.keepOnFlush(repo, (documentId, err) =>
     log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
   );

@@ -21,6 +21,12 @@ export interface CatalogueLimits {
   catalogueRequestRate: number;
   /** Requests one user may make at once before the per-second rate applies. Default 30. */
   catalogueBurst: number;
+  /**
+   * How long stored documents wait for their catalogue rows, in milliseconds, so that edits
+   * arriving meanwhile share one derivation and one write. Queries never wait for it: each
+   * writes the waiting rows first. Default 500.
+   */
+  catalogueSettleMs: number;
 }
 
 export const defaultCatalogueLimits: CatalogueLimits = {
@@ -29,24 +35,28 @@ export const defaultCatalogueLimits: CatalogueLimits = {
   catalogueMaxQueryLength: 100,
   catalogueRequestRate: 10,
   catalogueBurst: 30,
+  catalogueSettleMs: 500,
 };
 
 /**
  * Checks the catalogue's limits as given to `createRelay`: each a whole number of at least 1
- * (the rate may be a fraction above 0), and the default page no larger than the largest.
+ * (the rate may be a fraction above 0, the settle delay 0), and the default page no larger than
+ * the largest.
  * Throws INVALID_INPUT naming the option.
  */
 export function checkCatalogueLimits(limits: CatalogueLimits): CatalogueLimits {
   for (const name of Object.keys(defaultCatalogueLimits) as (keyof CatalogueLimits)[]) {
     const value = limits[name];
-    const ok =
+    const [ok, rule] =
       name === "catalogueRequestRate"
-        ? typeof value === "number" && Number.isFinite(value) && value > 0
-        : Number.isSafeInteger(value) && value >= 1;
+        ? [typeof value === "number" && Number.isFinite(value) && value > 0, "a number above 0"]
+        : name === "catalogueSettleMs"
+          ? [Number.isSafeInteger(value) && value >= 0, "a whole number of at least 0"]
+          : [Number.isSafeInteger(value) && value >= 1, "a whole number of at least 1"];
     if (!ok)
       throw new OmsError(
         "INVALID_INPUT",
-        `limits.${name} must be ${name === "catalogueRequestRate" ? "a number above 0" : "a whole number of at least 1"}, got ${JSON.stringify(value)}; leave it out for the default (${defaultCatalogueLimits[name]})`,
+        `limits.${name} must be ${rule}, got ${JSON.stringify(value)}; leave it out for the default (${defaultCatalogueLimits[name]})`,
       );
   }
   if (limits.catalogueDefaultLimit > limits.catalogueMaxLimit)

@@ -4,10 +4,8 @@ import type { SqliteStorageAdapter } from "../../adapters/storage-sqlite.js";
 import type { OrganizationId, UserId } from "../../docs/ids.js";
 import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
 import type { RelayDatabase } from "../database.js";
+import { defaultCatalogueLimits } from "./catalogue-params.js";
 import { type DerivedRow, deriveRow, searchText } from "./catalogue-row.js";
-
-/** How long stored documents wait for their rows: edits arriving meanwhile share one write. */
-const settleDelayMs = 50;
 
 /**
  * A document's pending mark is kept while it is being edited and removed once it has been quiet
@@ -84,11 +82,16 @@ export class Catalogue {
   readonly #markPending;
   readonly #clearPending;
 
+  /** How long stored documents wait for their rows (`limits.catalogueSettleMs`). */
+  readonly #settleMs: number;
+
   constructor(
     db: RelayDatabase,
     meta: (docId: string) => DocumentMeta | undefined,
     storage: SqliteStorageAdapter,
+    options: { settleMs?: number } = {},
   ) {
+    this.#settleMs = options.settleMs ?? defaultCatalogueLimits.catalogueSettleMs;
     this.#db = db;
     this.#meta = meta;
     this.#storage = storage;
@@ -294,7 +297,7 @@ export class Catalogue {
           this.#aheadOfRow.delete(id);
       }
       if (this.#stored.size > 0 && !this.#timer) {
-        this.#timer = setTimeout(() => this.settle(), settleDelayMs);
+        this.#timer = setTimeout(() => this.settle(), this.#settleMs);
         this.#timer.unref?.();
       }
     };
