@@ -1,11 +1,12 @@
 // One measurement in its own process: prints a JSON line with time, wire bytes and peak RSS.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type DocHandle, type DocumentId, type PeerId, Repo } from "@automerge/automerge-repo";
+import { type DocumentId, Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { NodeFSStorageAdapter } from "@automerge/automerge-repo-storage-nodefs";
 import WebSocket from "ws";
 import { createClient } from "../src/client/index.js";
+import { relayHoldsAll } from "./relay-heads.js";
 
 // Count what crosses the wire, the same way for both clients (both use ws in Node).
 const wire = { bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 };
@@ -55,6 +56,11 @@ const { values } = parseArgs({
     edit: { type: "string" },
     // Only the first N ids (scenario 5).
     limit: { type: "string" },
+    // Stock: how many `find` calls in flight (0: all at once). oms-sync decides its own.
+    concurrency: { type: "string" },
+    // Floor: the device folder whose bytes are written again, and how many documents it holds.
+    like: { type: "string" },
+    documents: { type: "string" },
   },
 });
 
@@ -91,34 +97,20 @@ async function stock(): Promise<void> {
     }
     await offline.flush();
   }
+  // The time includes setting up the Repo and its connection, as oms-sync's includes createClient.
+  const start = performance.now();
   const repo = new Repo({
     network: [new WebSocketClientAdapter(values.url as string, 1000)],
     ...(values.storage ? { storage: new NodeFSStorageAdapter(values.storage) } : {}),
   });
   await new Promise<void>((r) => repo.networkSubsystem.once("peer", () => r()));
-  const start = performance.now();
-  const handles: DocHandle<unknown>[] = [];
-  for (let i = 0; i < ids.length; i += 200) {
-    handles.push(...(await Promise.all(ids.slice(i, i + 200).map((id) => repo.find(id)))));
-  }
-  // Complete: the relay reported, for each document, the heads this device holds. Only the
-  // documents not yet done are looked at, so the check does not compete with the sync.
-  const relay = repo.peers[0] as PeerId;
-  const pending = new Set(handles);
-  while (pending.size > 0) {
-    const storageId = repo.getStorageIdOfPeer(relay);
-    for (const h of storageId ? pending : []) {
-      const theirs = h.getSyncInfo(storageId as never)?.lastHeads;
-      const mine = h.heads();
-      if (theirs && theirs.length === mine.length && mine.every((x) => theirs.includes(x)))
-        pending.delete(h);
-      else break;
-    }
-    if (pending.size > 0) await new Promise((r) => setTimeout(r, 20));
-  }
-  const ms = performance.now() - start;
+  const limit = Number(values.concurrency ?? 200) || ids.length;
+  const handles = await pool(ids, limit, (id) => repo.find(id));
+  await relayHoldsAll(repo, handles);
+  // On a device with storage, done means written too (NodeFS writes files without an fsync).
   if (values.storage) await repo.flush();
-  report(ms, { documents: handles.length });
+  const ms = performance.now() - start;
+  report(ms, { documents: handles.length, concurrency: limit });
 }
 
 async function oms(): Promise<void> {
@@ -138,13 +130,15 @@ async function oms(): Promise<void> {
     }
     await offline.close();
   }
+  // The time includes createClient (session, storage, connection), as a rep's start does.
+  const start = performance.now();
   const client = await createClient({
     url: values.url as string,
     token: values.token as string,
     storage: values.storage ? { folder: values.storage } : "memory",
   });
-  const start = performance.now();
   await client.sync.now();
+  await client.flush();
   const ms = performance.now() - start;
   const documents = client.sync.status.progress.documentsTotal;
   await client.close();
@@ -165,7 +159,58 @@ async function open(): Promise<void> {
   report(ms, { lines });
 }
 
-const modes: Record<string, () => Promise<void>> = { stock, oms, open };
+/** Runs `fn` over `items` with at most `limit` in flight; results in order. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * The floor of a durable cold sync: as many files as documents, holding as many bytes in all as
+ * the device folder `--like` holds, written and each fsynced (32 at a time), then the folder
+ * fsynced. No storage adapter can store the same bytes durably, one file per document, faster.
+ */
+async function floor(): Promise<void> {
+  const { opendir, open: openFile, stat } = await import("node:fs/promises");
+  const { join } = await import("node:path");
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    for await (const entry of await opendir(dir)) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else bytes += (await stat(path)).size;
+    }
+  };
+  await walk(values.like as string);
+  const n = Number(values.documents);
+  const each = new Uint8Array(Math.ceil(bytes / n)).fill(7);
+  const dir = values.storage as string;
+  const start = performance.now();
+  await pool(
+    Array.from({ length: n }, (_, i) => i),
+    32,
+    async (i) => {
+      const handle = await openFile(join(dir, `doc${i}`), "w");
+      await handle.writeFile(each);
+      await handle.sync();
+      await handle.close();
+    },
+  );
+  const folder = await openFile(dir, "r");
+  await folder.sync();
+  await folder.close();
+  report(performance.now() - start, { deviceBytes: bytes, documents: n });
+}
+
+const modes: Record<string, () => Promise<void>> = { stock, oms, open, floor };
 await (
   modes[values.mode as string] ?? (() => Promise.reject(new Error(`unknown mode ${values.mode}`)))
 )();

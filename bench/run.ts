@@ -1,13 +1,13 @@
 // `npm run bench [-- --quick]`: the stock automerge-repo relay and the oms-sync relay, side by side
 // on the same generated orders, each measurement in its own process. Writes bench/results/.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { mintToken } from "../src/relay/auth.js";
 import { seedOms, seedStock } from "./fixtures.js";
+import { rssMb, startOmsRelay, startStockRelay } from "./processes.js";
 
 const quick = process.argv.includes("--quick");
 const sizes = quick ? [50] : [100, 1000, 5000];
@@ -81,29 +81,7 @@ async function measure(args: string[], capMs?: number): Promise<Measure> {
   }
 }
 
-async function startProcess(
-  args: readonly string[],
-  env: Record<string, string>,
-  ready: RegExp,
-): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-      const m = ready.exec(line);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`relay exited with ${code}`)));
-  });
-  return { child, port };
-}
-
-function peakRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
+const peakRssMb = (pid: number) => rssMb(pid, "peak");
 
 const median = (xs: number[]) =>
   xs.length === 0
@@ -128,15 +106,29 @@ function summarize(ms: Measure[]): Measure {
     "messagesReceived",
     "peakRssMb",
   ] as const;
+  // Failed runs (NaN) are left out of the median; the row says how many failed.
+  const done = ms.filter((m) => !Number.isNaN(m.ms));
   return Object.fromEntries(
-    keys.map((k) => [k, median(ms.map((m) => m[k]))]),
+    keys.map((k) => [k, median(done.map((m) => m[k]))]),
   ) as unknown as Measure;
 }
+
+/** The device storage of the durable rows: stock's NodeFS adapter, oms-sync's folder storage. */
+const DURABLE = "NodeFS / folder";
 
 interface Row {
   scenario: string;
   n: number;
+  /** Device storage, stock / oms-sync. */
+  storage: string;
   runs: number;
+  stockRuns: number;
+  /** Stock runs that failed (left out of its median). */
+  stockFailed: number;
+  /** The stock client's `find` concurrency (its best at this N, or the best of a smaller N). */
+  stockConcurrency: string;
+  /** Writing the same bytes durably, one file per document (durable cold syncs only). */
+  floorMs?: number;
   stock: Measure & { relayPeakRssMb: number };
   oms: Measure & { relayPeakRssMb: number };
   /** The stock run was stopped at its cap: its time is a lower bound. */
@@ -166,13 +158,8 @@ async function withRelays(
   const omsIds = await seedOms(omsDir, n, inMy);
   const ids = join(work, "ids.json");
   writeFileSync(ids, JSON.stringify(stockIds));
-  const [, base] = node("bench/stock-relay.ts");
-  const stock = await startProcess([...base, stockDir, "0"], {}, /^ready (\d+)/);
-  const oms = await startProcess(
-    ["--import", "tsx", "src/relay/cli.ts", "--port", "0", "--data", omsDir, "--log-level", "info"],
-    { OMS_RELAY_SECRET: SECRET },
-    /"port":(\d+).*"msg":"relay ready"/,
-  );
+  const stock = await startStockRelay(stockDir);
+  const oms = await startOmsRelay(omsDir, SECRET);
   const token = await mintToken(new TextEncoder().encode(SECRET), {
     sub: "alice",
     org: "acme",
@@ -200,14 +187,22 @@ async function withRelays(
   }
 }
 
-function currentRssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-}
+const currentRssMb = (pid: number) => rssMb(pid);
+
+// The stock client's `find` concurrencies tried at each N (0: every document at once); its best
+// is what the tables compare with. The capped stock run at 5,000 uses the best found at 1,000.
+const CONCURRENCIES = quick ? [50, 0] : [50, 200, 0];
+const concurrencyName = (c: number) => (c === 0 ? "unbounded" : String(c));
+let bestConcurrency = 200;
+/** Stock cold sync (NodeFS device) by concurrency, per N: the tuning behind "best". */
+const tuning: Record<number, Record<string, number>> = {};
 
 // Scenarios 1, 2, 3 and 6 share one pair of seeded relays per N.
 for (const n of sizes) {
+  // Scenario 1 twice: with durable device storage (the headline) and in memory (secondary).
   const cold = { stock: [] as Measure[], oms: [] as Measure[] };
+  const coldMemory = { stock: [] as Measure[], oms: [] as Measure[] };
+  const floors: Measure[] = [];
   const again = { stock: [] as Measure[], oms: [] as Measure[] };
   const edited = { stock: [] as Measure[], oms: [] as Measure[] };
   const reconnects = reconnectSizes.includes(n);
@@ -215,23 +210,70 @@ for (const n of sizes) {
   const rss = await withRelays(n, async ({ stockUrl, omsUrl, ids, omsIds, token, work }) => {
     const omsIdsFile = join(work, "oms-ids.json");
     writeFileSync(omsIdsFile, JSON.stringify(omsIds));
+    let folders = 0;
+    const fresh = () => {
+      const dir = join(work, `device-${folders++}`);
+      mkdirSync(dir);
+      return dir;
+    };
+    const stockCold = (concurrency: number, storage?: string, cap?: number) =>
+      measure(
+        [
+          ...["--mode", "stock", "--url", stockUrl, "--ids", ids],
+          ...["--concurrency", String(concurrency)],
+          ...(storage ? ["--storage", storage] : []),
+        ],
+        cap,
+      );
     // Scenario 1: cold initial sync to an empty device. A capped stock run goes last (after the
     // reconnect scenarios): the stock relay keeps working on what the stopped client asked for.
     const capStock = n >= 5000 && !fullStock;
-    stockColdLater = capStock
-      ? async () => {
-          cold.stock.push(
-            await measure(["--mode", "stock", "--url", stockUrl, "--ids", ids], STOCK_CAP_MS),
-          );
-        }
-      : undefined;
+    if (capStock) {
+      const concurrency = bestConcurrency;
+      stockColdLater = async () => {
+        cold.stock.push(await stockCold(concurrency, fresh(), STOCK_CAP_MS));
+      };
+    } else {
+      // Tune: one run per concurrency, then the best one's further runs.
+      const tried = new Map<number, Measure>();
+      for (const c of CONCURRENCIES) tried.set(c, await stockCold(c, fresh()));
+      tuning[n] = Object.fromEntries(
+        [...tried].map(([c, m]) => [concurrencyName(c), Math.round(m.ms)]),
+      );
+      const ok = [...tried].filter(([, m]) => !Number.isNaN(m.ms));
+      ok.sort((x, y) => x[1].ms - y[1].ms);
+      bestConcurrency = ok[0]?.[0] ?? bestConcurrency;
+      if (ok[0]) cold.stock.push(ok[0][1]);
+      for (let r = 1; r < runsFor(n); r++)
+        cold.stock.push(await stockCold(bestConcurrency, fresh()));
+      for (let r = 0; r < (n >= 1000 ? 1 : runsFor(n)); r++)
+        coldMemory.stock.push(await stockCold(bestConcurrency));
+    }
+    const omsFolders: string[] = [];
     for (let r = 0; r < runsFor(n); r++) {
-      if (!capStock)
-        cold.stock.push(await measure(["--mode", "stock", "--url", stockUrl, "--ids", ids]));
-      cold.oms.push(await measure(["--mode", "oms", "--url", omsUrl, "--token", token]));
+      omsFolders.push(fresh());
+      cold.oms.push(
+        await measure([
+          "--mode",
+          "oms",
+          "--url",
+          omsUrl,
+          "--token",
+          token,
+          "--storage",
+          omsFolders.at(-1) as string,
+        ]),
+      );
+      coldMemory.oms.push(await measure(["--mode", "oms", "--url", omsUrl, "--token", token]));
+      floors.push(
+        await measure([
+          ...["--mode", "floor", "--like", omsFolders[0] as string],
+          ...["--documents", String(n), "--storage", fresh()],
+        ]),
+      );
     }
     process.stderr.write(
-      `scenario 1, N=${n}: stock ${summarize(cold.stock).ms.toFixed(0)} ms, oms ${summarize(cold.oms).ms.toFixed(0)} ms\n`,
+      `scenario 1, N=${n}: stock ${num(summarize(cold.stock).ms)} ms (concurrency ${concurrencyName(bestConcurrency)}), oms ${num(summarize(cold.oms).ms)} ms, floor ${num(summarize(floors).ms)} ms; memory: stock ${num(summarize(coldMemory.stock).ms)}, oms ${num(summarize(coldMemory.oms).ms)} ms\n`,
     );
     if (!reconnects) return;
     const stockDevice = join(work, "stock-device");
@@ -246,6 +288,8 @@ for (const n of sizes) {
       ids,
       "--storage",
       stockDevice,
+      "--concurrency",
+      String(bestConcurrency),
     ];
     const omsArgs = ["--mode", "oms", "--url", omsUrl, "--token", token, "--storage", omsDevice];
     if (stockN > 0) await measure(stockArgs);
@@ -305,19 +349,30 @@ for (const n of sizes) {
     }
     await stockColdLater?.();
   });
-  const row = (scenario: string, m: { stock: Measure[]; oms: Measure[] }) =>
+  const row = (
+    scenario: string,
+    storage: string,
+    m: { stock: Measure[]; oms: Measure[] },
+    floor?: Measure[],
+  ) =>
     rows.push({
       scenario,
       n,
+      storage,
       runs: m.oms.length,
+      stockRuns: m.stock.length,
+      stockFailed: m.stock.filter((x) => Number.isNaN(x.ms)).length,
+      stockConcurrency: concurrencyName(bestConcurrency),
       stockCapped: m.stock.some((x) => capped.has(x)),
       stock: { ...summarize(m.stock), relayPeakRssMb: rss.stockRss },
       oms: { ...summarize(m.oms), relayPeakRssMb: rss.omsRss },
+      ...(floor ? { floorMs: summarize(floor).ms } : {}),
     });
-  row("1. cold sync", cold);
+  row("1. cold sync", DURABLE, cold, floors);
+  row("1. cold sync", "memory / memory", coldMemory);
   if (reconnects) {
-    row("2. reconnect, nothing changed", again);
-    row("3. reconnect, 1 % edited offline", edited);
+    row("2. reconnect, nothing changed", DURABLE, again);
+    row("3. reconnect, 1 % edited offline", DURABLE, edited);
   }
 }
 
@@ -380,6 +435,25 @@ for (const n of sizes) {
   process.stderr.write(`scenario 5: ${JSON.stringify(extra.scenario5)}\n`);
 }
 
+/**
+ * A bench of its own (one process): its last stdout line is JSON, kept in `extra[key]`; its `md`
+ * field, if any (lines of markdown), goes into the results after the tables. One call per file.
+ */
+async function sideBench(key: string, script: string, args: string[] = []): Promise<void> {
+  const [exe, base] = node(script);
+  try {
+    const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : []), ...args], {
+      timeout: 900_000,
+      maxBuffer: 1 << 22,
+    });
+    extra[key] = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? err);
+    failures.push(`${script}: ${/Error: ([^\n]+)/.exec(stderr)?.[1] ?? "failed"}`);
+  }
+  process.stderr.write(`${key}: ${JSON.stringify(extra[key])?.slice(0, 400)}\n`);
+}
+
 // Scenario 7: the catalogue, search over seeded rows and upkeep per stored edit (bench/catalogue.ts;
 // the full run also writes bench/results/catalogue.{json,md}).
 {
@@ -409,33 +483,42 @@ for (const n of sizes) {
 }
 
 // Scenario 9: the example page's load time from its production build (bench/page-load.ts, which
-// writes bench/results/page-load.{json,md}).
-{
-  const [exe, base] = node("bench/page-load.ts");
-  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
-    timeout: 600_000,
-    maxBuffer: 1 << 22,
-  });
-  extra.scenario9 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
-  process.stderr.write(`scenario 9: ${JSON.stringify(extra.scenario9)}\n`);
-}
+// writes bench/results/page-load.{json,md}). Then benches of their own, one line each.
+await sideBench("scenario9", "bench/page-load.ts");
+await sideBench("browserColdSync", "bench/browser-cold-sync.ts", fullStock ? ["--full-stock"] : []);
+await sideBench("relayCapacity", "bench/relay-capacity.ts");
 
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
   `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. ${new Date().toISOString()}.`,
-  "Medians of the runs shown; ratio = oms-sync / stock (below 1 is better for time, bytes, messages and memory).",
+  "Medians of the runs shown; ratio = oms-sync / stock (below 1 is better for time, bytes, messages and memory). Every time starts before the client exists: oms-sync's includes `createClient` (session request, storage, connection), stock's the Repo's construction and its connection, and ends when the device holds every document (stored, for the durable rows).",
   "",
-  "| scenario | N | runs | stock ms | oms ms | ratio | stock bytes ↓/↑ | oms bytes ↓/↑ | ratio ↓ | stock msgs | oms msgs | relay peak RSS MB stock / oms | client peak RSS MB stock / oms |",
-  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  "| scenario | N | device storage stock / oms | runs stock / oms | stock ms (concurrency) | oms ms | ratio | floor ms | oms / floor | stock bytes ↓/↑ | oms bytes ↓/↑ | ratio ↓ | stock msgs | oms msgs | relay peak RSS MB stock / oms | client peak RSS MB stock / oms |",
+  "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ...rows.map(
     (r) =>
-      `| ${r.scenario} | ${r.n} | ${r.runs} | ${r.stockCapped ? `> ${num(r.stock.ms)}` : num(r.stock.ms)} | ${num(r.oms.ms)} | ${r.stockCapped ? "< " : ""}${ratio(r.oms.ms, r.stock.ms)} | ${num(r.stock.bytesReceived)}/${num(r.stock.bytesSent)} | ${num(r.oms.bytesReceived)}/${num(r.oms.bytesSent)} | ${ratio(r.oms.bytesReceived, r.stock.bytesReceived)} | ${num(r.stock.messagesReceived + r.stock.messagesSent)} | ${num(r.oms.messagesReceived + r.oms.messagesSent)} | ${r.stock.relayPeakRssMb} / ${r.oms.relayPeakRssMb} | ${num(r.stock.peakRssMb)} / ${num(r.oms.peakRssMb)} |`,
+      `| ${r.scenario} | ${r.n} | ${r.storage} | ${r.stockRuns} / ${r.runs} | ${r.stockCapped ? `> ${num(r.stock.ms)}` : num(r.stock.ms)} (${r.stockConcurrency}${r.stockFailed > 0 ? `; ${r.stockFailed} of ${r.stockRuns} failed` : ""}) | ${num(r.oms.ms)} | ${r.stockCapped ? "< " : ""}${ratio(r.oms.ms, r.stock.ms)} | ${r.floorMs === undefined ? "–" : num(r.floorMs)} | ${r.floorMs === undefined ? "–" : ratio(r.oms.ms, r.floorMs)} | ${num(r.stock.bytesReceived)}/${num(r.stock.bytesSent)} | ${num(r.oms.bytesReceived)}/${num(r.oms.bytesSent)} | ${ratio(r.oms.bytesReceived, r.stock.bytesReceived)} | ${num(r.stock.messagesReceived + r.stock.messagesSent)} | ${num(r.oms.messagesReceived + r.oms.messagesSent)} | ${r.stock.relayPeakRssMb} / ${r.oms.relayPeakRssMb} | ${num(r.stock.peakRssMb)} / ${num(r.oms.peakRssMb)} |`,
   ),
+  "",
+  "The two sides end in different states: the stock client has loaded every document (each is an Automerge document in memory when it completes); oms-sync has written each document's bytes to the device and loads one when it is opened. Stock's NodeFS adapter writes files without an fsync; oms-sync's folder storage fsyncs every chunk. The floor: as many files as documents, as many bytes in all as oms-sync's device folder holds, each written and fsynced (32 at a time), then the folder fsynced.",
+  "",
+  `Stock cold sync (NodeFS device) by \`find\` concurrency, one run each; the best is the one compared with: ${Object.entries(
+    tuning,
+  )
+    .map(
+      ([n, byC]) =>
+        `N=${n}: ${Object.entries(byC)
+          .map(([c, ms]) => `${c} ${Number.isNaN(ms) ? "failed" : `${ms} ms`}`)
+          .join(", ")}`,
+    )
+    .join(
+      "; ",
+    )}.${fullStock ? "" : " At 5,000 the stock client runs once, at the best concurrency of 1,000."}`,
   "",
   fullStock
     ? ""
-    : `Stock at 5,000 (about 5 minutes a sync here): its cold sync stops at ${STOCK_CAP_MS / 1000} s ("> " marks a lower bound) and its reconnects are not run; \`npm run bench -- --full-stock\` runs them whole.`,
+    : `Stock at 5,000 (about 5 minutes a sync here): its cold sync stops at ${STOCK_CAP_MS / 1000} s ("> " marks a lower bound), its memory row and its reconnects are not run; \`npm run bench -- --full-stock\` runs them whole.`,
   failures.length > 0 ? `Failed measurements: ${failures.join("; ")}.` : "No measurement failed.",
   "",
   extra.scenario4
@@ -472,6 +555,8 @@ const md = [
         return `Scenario 7, the catalogue (rows seeded in the database, ${s7.query.layout}): ${s7.query.queries} searches, first page p50 ${s7.query.p50Ms.toFixed(1)} ms, p99 ${s7.query.p99Ms.toFixed(1)} ms; keeping it costs ${s7.upkeep.upkeepCpuPercent} % more CPU per stored edit (${s7.upkeep.upkeepPercent} % wall clock).`;
       })()
     : "",
+  "",
+  ...Object.values(extra).flatMap((e) => (e as { md?: string[] })?.md ?? []),
   "",
 ].join("\n");
 // Quick runs are smoke tests: their results go to an untracked folder, never over the tracked
