@@ -46,7 +46,15 @@ Options (flag / environment variable / default):
                                            undecided submissions: how soon another node takes
                                            over the work of a node that died)
 
-Endpoints: ws://HOST:PORT/?token=JWT (sync), GET /healthz, GET /metrics, GET /v1/session.
+Endpoints (docs/protocol.md):
+  ws://HOST:PORT/?token=JWT          sync
+  GET  /healthz, GET /metrics        health and Prometheus metrics (no token)
+  GET  /v1/session                   the caller's session (every /v1 call: Authorization: Bearer JWT)
+  GET  /v1/documents?kind=…          the catalogue: search, sort and page what the caller may read
+  POST /v1/sync/digest, /v1/sync/bulk, /v1/restore/receipts
+                                     what a device's sync uses
+  /v1/admin/…                        reassign a document, revoke or reinstate a user (admin role)
+Limits (page size, search length, request rates, …) are createRelay options: docs/operations.md.
 Logs are JSON lines on stdout. SIGTERM or SIGINT stops cleanly.`;
 
 function fail(message: string): never {

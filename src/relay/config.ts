@@ -2,13 +2,14 @@ import type { JSONWebKeySet } from "jose";
 import type { Logger } from "pino";
 import type { AccessPolicy } from "../policy/access.js";
 import type { FieldRule } from "../policy/write-validation.js";
+import { type CatalogueLimits, defaultCatalogueLimits } from "./catalogue/catalogue-params.js";
 import type { ClusterConfig } from "./cluster/cluster.js";
 import type { ConnectionLimits } from "./connection-budget.js";
 import type { RefusalLogLimits } from "./refusal-log.js";
 import type { FaultPoint } from "./submission-processor.js";
 
 /** Every limit of the relay, named, in one place. */
-export interface RelayLimits extends ConnectionLimits, RefusalLogLimits {
+export interface RelayLimits extends ConnectionLimits, RefusalLogLimits, CatalogueLimits {
   /** Largest WebSocket message accepted; larger ones close the socket with 1009. */
   maxPayloadBytes: number;
   /** Ping interval; a peer that misses a whole interval is dropped. */
@@ -67,6 +68,7 @@ export const defaultLimits: RelayLimits = {
   maxDocumentsPerConnection: 20_000,
   refusalLogFirst: 20,
   refusalLogIntervalMs: 60_000,
+  ...defaultCatalogueLimits,
 };
 
 export interface RelayOptions {

@@ -139,7 +139,7 @@ export async function handleHttp(
       res,
       405,
       "METHOD_NOT_ALLOWED",
-      `${req.method} is not supported here; these endpoints are GET (POST is for /v1/admin/)`,
+      `${req.method} is not supported here; these endpoints are GET (POST is for /v1/admin/, /v1/sync/ and /v1/restore/receipts)`,
     );
   }
   switch (path) {
@@ -177,7 +177,7 @@ export async function handleHttp(
         res,
         404,
         "NOT_FOUND",
-        `no endpoint ${path}; see /healthz, /metrics, /v1/session, /v1/admin/`,
+        `no endpoint ${path}; see /healthz, /metrics, /v1/session, /v1/documents, /v1/admin/`,
       );
   }
 }

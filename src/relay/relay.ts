@@ -22,6 +22,7 @@ import {
 } from "./auth.js";
 import { BulkExport } from "./bulk-export.js";
 import { Catalogue } from "./catalogue/catalogue.js";
+import { checkCatalogueLimits } from "./catalogue/catalogue-params.js";
 import { CatalogueService } from "./catalogue/catalogue-service.js";
 import { Cluster, defaultClusterConfig } from "./cluster/cluster.js";
 import { createClusterMetrics } from "./cluster/cluster-metrics.js";
@@ -125,6 +126,8 @@ export interface WireStats {
  */
 export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const limits: RelayLimits = { ...defaultConfiguration.limits, ...options.limits };
+  // Before anything is opened: a bad limit fails the start with nothing to clean up.
+  checkCatalogueLimits(limits);
   const dataDir = resolve(options.dataDir ?? defaultConfiguration.dataDir);
   const nodeId = resolveNodeId(options.nodeId);
   // Every log line names the node: several nodes share one log pipeline.
@@ -294,7 +297,9 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   headsIndex.recordOnFlush(repo);
   // The catalogue is on SQLite only until it moves behind the store interface (CatalogueStore).
   const catalogue = sqlite
-    ? new Catalogue(sqlite.db, (id) => registry.peek(id) ?? sqlite.metaNow(id), sqlite.storage)
+    ? new Catalogue(sqlite.db, (id) => registry.peek(id) ?? sqlite.metaNow(id), sqlite.storage, {
+        settleMs: limits.catalogueSettleMs,
+      })
     : undefined;
   catalogue?.keepOnFlush(repo, (documentId, err) =>
     log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
@@ -468,7 +473,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       maxBytes: limits.maxBulkResponseBytes,
     }),
     ...(sqlite && catalogue
-      ? { catalogue: new CatalogueService({ db: sqlite.db, catalogue, policy }) }
+      ? { catalogue: new CatalogueService({ db: sqlite.db, catalogue, policy, limits }) }
       : {}),
     receipts: new ReceiptLearner({
       store: store.restore,
@@ -617,7 +622,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
             `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
           );
         }
-        catalogue?.settle();
+        catalogue?.close();
         wss.close();
         await store.close();
         log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");

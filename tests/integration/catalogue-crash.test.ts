@@ -47,6 +47,15 @@ async function device(url: string, sub = "alice"): Promise<OmsClient> {
 }
 
 describe("the catalogue across crashes", () => {
+  it("oms-relay --help names the catalogue's endpoint and its rebuild command", () => {
+    const run = spawnSync(process.execPath, ["--import", "tsx", "src/relay/cli.ts", "--help"], {
+      encoding: "utf8",
+    });
+    expect(run.status, run.stderr).toBe(0);
+    for (const named of ["GET  /v1/documents", "catalogue rebuild", "/v1/sync/bulk", "/v1/admin/"])
+      expect(run.stdout).toContain(named);
+  });
+
   it("after a SIGKILL of the relay CLI during edits, matches a rebuild from the stored documents", async () => {
     const data = tempDir();
     cleanups.push(data.remove);

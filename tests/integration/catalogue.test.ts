@@ -1,5 +1,10 @@
-import type { DocumentId } from "@automerge/automerge-repo";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
+import { type DocumentId, Repo } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FileStorageAdapter } from "../../src/adapters/storage-file.js";
+import { MemoryStorageAdapter } from "../../src/adapters/storage-memory.js";
 import { createClient, type OmsClient } from "../../src/client/index.js";
 import {
   addLineItem,
@@ -7,9 +12,10 @@ import {
   type CataloguePage,
   OmsError,
   type Quote,
+  setHeader,
 } from "../../src/docs/index.js";
 import type { Relay } from "../../src/relay/index.js";
-import { startRelay, stockClient, tempDir, waitFor } from "./helpers.js";
+import { startRelay, tempDir, waitFor } from "./helpers.js";
 
 let relay: Relay;
 let data: { dir: string; remove: () => void };
@@ -188,20 +194,87 @@ describe("the relay's catalogue", () => {
     expect(bobs.rows.map((r) => [r.id, r.owner])).toEqual([[id, "bob"]]);
   });
 
-  it("never shows a state the relay refused: an owner changed on a device stays as stored", async () => {
+  it("never shows a state the relay refused: an owner changed on a device while offline stays as stored, and later edits still show", async () => {
     const id = await quote(alice, "Kept Owner Inc");
-    const stock = stockClient(relay, await token("alice"));
-    cleanups.push(stock.close);
-    const handle = await stock.repo.find<Quote>(id as DocumentId);
-    const refusalsBefore = await refusals();
+    const t = await token("alice");
+    // A stock automerge-repo device with storage: it fetches the quote while connected...
+    const storage = new MemoryStorageAdapter();
+    const connect = () =>
+      new Repo({
+        network: [new WebSocketClientAdapter(`${relay.url}/?token=${encodeURIComponent(t)}`, 200)],
+        storage,
+      });
+    const online = connect();
+    await online.find<Quote>(id as DocumentId);
+    await online.shutdown();
+    // ...changes its owner with no connection...
+    const offline = new Repo({ storage });
+    const handle = await offline.find<Quote>(id as DocumentId);
     handle.change((d) => {
       d.owner = "mallory" as never;
       d.customer.name = "Forged Customer";
     });
+    await offline.shutdown();
+    // ...and sends it when it connects again: the relay refuses it.
+    const refusalsBefore = await refusals();
+    const back = connect();
+    cleanups.push(() => back.shutdown());
+    await back.find<Quote>(id as DocumentId);
     await waitFor(async () => (await refusals()) > refusalsBefore, "the relay's refusal");
     const rows = (await mia.quotes.search({ q: "kept owner" })).rows;
     expect(rows.map((r) => [r.id, r.owner, r.customer])).toEqual([[id, "alice", "Kept Owner Inc"]]);
     expect((await mia.quotes.search({ q: "forged" })).rows).toEqual([]);
+    // The owner's own later edit is stored and shows.
+    const mine = await alice.quotes.open(id);
+    mine.change((d) => setHeader(d, { customer: { name: "Kept Owner Renamed" } }));
+    await alice.sync.now();
+    const renamed = (await mia.quotes.search({ q: "kept owner" })).rows;
+    expect(renamed.map((r) => [r.id, r.owner, r.customer])).toEqual([
+      [id, "alice", "Kept Owner Renamed"],
+    ]);
+  });
+
+  it("keeps a document opened from a search in memory only: a manager's later offline start has their own documents, not it", async () => {
+    const device = tempDir();
+    cleanups.push(device.remove);
+    const managerToken = await token("max", ["manager"]);
+    const open = (url: string) =>
+      createClient({
+        url,
+        token: managerToken,
+        storage: { folder: device.dir },
+        schedule: { backoffInitialMs: 50, backoffMaxMs: 200 },
+      });
+    const max = await open(relay.url);
+    await max.sync.now();
+    const own = await quote(max, "Max Own Customer");
+    const [found] = (await max.quotes.search({ q: "birch", owner: "bob" })).rows;
+    expect(found?.id).toBe(quotes.b1);
+    const opened = await max.quotes.open(quotes.b1 as string);
+    expect(opened.doc().customer.name).toBe("Birch & Sons");
+    opened.change((d) => setHeader(d, { projectName: "Reviewed by Max" }));
+    await waitFor(
+      async () => (await mia.quotes.search({ q: "reviewed by max" })).rows.length === 1,
+      "the manager's edit stored by the relay",
+    );
+    await max.close();
+
+    // The same device, later, with no relay to reach.
+    const away = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const { port } = server.address() as AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const later = await open(`ws://127.0.0.1:${away}`);
+    cleanups.push(() => later.close());
+    expect((await later.quotes.list()).map((q) => q.id)).toEqual([own]);
+    const err = await later.quotes.open(quotes.b1 as string).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OmsError);
+    expect((err as OmsError).code).toBe("OFFLINE");
+    const keys = (await new FileStorageAdapter(device.dir).loadRange([])).map((c) => c.key);
+    expect(keys.some((k) => k.includes(own))).toBe(true);
+    expect(keys.some((k) => k.includes(quotes.b1 as string))).toBe(false);
   });
 
   it("pages by (sort value, id) without skipping or repeating rows while documents are added", async () => {
@@ -274,17 +347,37 @@ async function refusals(): Promise<number> {
     .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
 }
 
-describe("client search away from the relay, and a custom policy", () => {
-  it("uses a custom canRead without a query form by checking rows, and says OFFLINE when not connected", async () => {
+describe("client search away from the relay, a custom policy, and limits given as options", () => {
+  it("uses a custom canRead without a query form by checking rows, applies the limits it was given, and says OFFLINE when not connected", async () => {
     const { createAccessPolicy } = await import("../../src/policy/index.js");
     const dir = tempDir();
     cleanups.push(dir.remove);
+    // A limit out of range stops the start, naming the option.
+    for (const [limits, option] of [
+      [{ catalogueMaxLimit: 0 }, "limits.catalogueMaxLimit"],
+      [{ catalogueRequestRate: Number.NaN }, "limits.catalogueRequestRate"],
+      [{ catalogueDefaultLimit: 300 }, "limits.catalogueDefaultLimit"],
+    ] as const) {
+      const refused = await startRelay(dir.dir, { limits }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(OmsError);
+      expect((refused as OmsError).code).toBe("INVALID_INPUT");
+      expect((refused as OmsError).message).toContain(option);
+    }
     // Everyone in an organization reads its quotes: no query form given, so the relay checks rows.
     const policy = createAccessPolicy({
       canRead: (p, m) => m.organization === p.organization,
     });
     expect(policy.readFilter).toBeUndefined();
-    const other = await startRelay(dir.dir, { policy });
+    const other = await startRelay(dir.dir, {
+      policy,
+      limits: {
+        catalogueDefaultLimit: 1,
+        catalogueMaxLimit: 2,
+        catalogueMaxQueryLength: 4,
+        catalogueRequestRate: 0.5,
+        catalogueBurst: 8,
+      },
+    });
     const open = async (sub: string) => {
       const c = await createClient({
         url: other.url,
@@ -299,8 +392,33 @@ describe("client search away from the relay, and a custom policy", () => {
     const [ann, ben] = [await open("ann"), await open("ben")];
     const q = await ann.quotes.create({ currency: "EUR", customer: { name: "Shared" } });
     await ann.sync.now();
-    expect((await ben.quotes.search()).rows.map((r) => r.id)).toEqual([q.id]);
-    expect((await ben.quotes.search({ scope: "my" })).rows).toEqual([]);
+    const b = await ben.quotes.create({ currency: "EUR", customer: { name: "Ben's" } });
+    await ben.sync.now();
+    // One row a page by default (catalogueDefaultLimit).
+    const first = await ben.quotes.search();
+    expect(first.rows).toHaveLength(1);
+    const second = await ben.quotes.search({ cursor: first.next as string });
+    expect([...first.rows, ...second.rows].map((r) => r.id).sort()).toEqual([q.id, b.id].sort());
+    expect(second.next).toBeNull();
+    expect((await ben.quotes.search({ scope: "my" })).rows.map((r) => r.id)).toEqual([b.id]);
+    const tooMany = await ben.quotes.search({ limit: 3 }).catch((e: unknown) => e);
+    expect((tooMany as OmsError).code).toBe("INVALID_INPUT");
+    expect((tooMany as OmsError).message).toMatch(/^limit: must be a whole number from 1 to 2/);
+    const tooLong = await ben.quotes.search({ q: "share" }).catch((e: unknown) => e);
+    expect((tooLong as OmsError).message).toMatch(/^q: is longer than 4 characters/);
+    // Past the burst, with half a request a second: refused, naming the options to raise.
+    const t = await other.mintToken({ sub: "ben", org: "acme", roles: ["rep"], offline: true });
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${other.httpUrl}/v1/documents?kind=quote`, {
+          headers: { authorization: `Bearer ${t}` },
+        }),
+      ),
+    );
+    const limited = answers.find((r) => r.status === 429) as Response;
+    expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(
+      /more than 0\.5 catalogue requests per second \(after a burst of 8\).*limits\.catalogueRequestRate/,
+    );
 
     await other.close();
     await waitFor(() => ben.sync.status.state !== "complete", "ben offline");

@@ -9,15 +9,63 @@ import {
 import { OmsError } from "../../docs/errors.js";
 import type { CatalogueCursor, CatalogueQuery } from "./catalogue-query.js";
 
-/** The limits of `GET /v1/documents`, named in one place. */
-export const catalogueLimits = {
-  defaultLimit: 50,
-  maxLimit: 200,
-  maxQueryLength: 100,
-  /** Per user: a burst of `burst` requests, then `perSecond`. */
-  perSecond: 10,
-  burst: 30,
-} as const;
+/** The limits of `GET /v1/documents`: relay options (`createRelay({ limits })`). */
+export interface CatalogueLimits {
+  /** Rows in a page when `limit` is not given. Default 50. */
+  catalogueDefaultLimit: number;
+  /** The largest `limit` accepted; more is answered 400. Default 200. */
+  catalogueMaxLimit: number;
+  /** The longest `q` accepted, in characters after trimming; longer is answered 400. Default 100. */
+  catalogueMaxQueryLength: number;
+  /** Requests per second one user may make, once the burst is spent; more is answered 429. Default 10. */
+  catalogueRequestRate: number;
+  /** Requests one user may make at once before the per-second rate applies. Default 30. */
+  catalogueBurst: number;
+  /**
+   * How long stored documents wait for their catalogue rows, in milliseconds, so that edits
+   * arriving meanwhile share one derivation and one write. Queries never wait for it: each
+   * writes the waiting rows first. Default 500.
+   */
+  catalogueSettleMs: number;
+}
+
+export const defaultCatalogueLimits: CatalogueLimits = {
+  catalogueDefaultLimit: 50,
+  catalogueMaxLimit: 200,
+  catalogueMaxQueryLength: 100,
+  catalogueRequestRate: 10,
+  catalogueBurst: 30,
+  catalogueSettleMs: 500,
+};
+
+/**
+ * Checks the catalogue's limits as given to `createRelay`: each a whole number of at least 1
+ * (the rate may be a fraction above 0, the settle delay 0), and the default page no larger than
+ * the largest.
+ * Throws INVALID_INPUT naming the option.
+ */
+export function checkCatalogueLimits(limits: CatalogueLimits): CatalogueLimits {
+  for (const name of Object.keys(defaultCatalogueLimits) as (keyof CatalogueLimits)[]) {
+    const value = limits[name];
+    const [ok, rule] =
+      name === "catalogueRequestRate"
+        ? [typeof value === "number" && Number.isFinite(value) && value > 0, "a number above 0"]
+        : name === "catalogueSettleMs"
+          ? [Number.isSafeInteger(value) && value >= 0, "a whole number of at least 0"]
+          : [Number.isSafeInteger(value) && value >= 1, "a whole number of at least 1"];
+    if (!ok)
+      throw new OmsError(
+        "INVALID_INPUT",
+        `limits.${name} must be ${rule}, got ${JSON.stringify(value)}; leave it out for the default (${defaultCatalogueLimits[name]})`,
+      );
+  }
+  if (limits.catalogueDefaultLimit > limits.catalogueMaxLimit)
+    throw new OmsError(
+      "INVALID_INPUT",
+      `limits.catalogueDefaultLimit (${limits.catalogueDefaultLimit}) is above limits.catalogueMaxLimit (${limits.catalogueMaxLimit}); lower it or raise the maximum`,
+    );
+  return limits;
+}
 
 const known = new Set(["kind", "q", "owner", "state", "sort", "order", "limit", "cursor"]);
 
@@ -59,7 +107,10 @@ function decodeCursor(text: string, query: Omit<CatalogueQuery, "after">): Catal
 }
 
 /** Reads and checks the parameters of `GET /v1/documents`; INVALID_INPUT naming the parameter. */
-export function parseCatalogueQuery(params: URLSearchParams): CatalogueQuery {
+export function parseCatalogueQuery(
+  params: URLSearchParams,
+  limits: CatalogueLimits = defaultCatalogueLimits,
+): CatalogueQuery {
   for (const name of new Set(params.keys())) {
     if (!known.has(name)) bad(name, `is not a parameter; use ${[...known].join(", ")}`);
     if (params.getAll(name).length > 1) bad(name, "is given more than once");
@@ -70,15 +121,15 @@ export function parseCatalogueQuery(params: URLSearchParams): CatalogueQuery {
   const sort: CatalogueSort = oneOf("sort", params.get("sort") ?? "updated", catalogueSorts);
   const order = oneOf("order", params.get("order") ?? "desc", ["asc", "desc"] as const);
   const limitText = params.get("limit");
-  let limit: number = catalogueLimits.defaultLimit;
+  let limit = limits.catalogueDefaultLimit;
   if (limitText !== null) {
     limit = Number(limitText);
-    if (!/^\d+$/.test(limitText) || limit < 1 || limit > catalogueLimits.maxLimit)
-      bad("limit", `must be a whole number from 1 to ${catalogueLimits.maxLimit}`);
+    if (!/^\d+$/.test(limitText) || limit < 1 || limit > limits.catalogueMaxLimit)
+      bad("limit", `must be a whole number from 1 to ${limits.catalogueMaxLimit}`);
   }
   const q = params.get("q")?.trim();
-  if (q !== undefined && q.length > catalogueLimits.maxQueryLength)
-    bad("q", `is longer than ${catalogueLimits.maxQueryLength} characters; shorten it`);
+  if (q !== undefined && q.length > limits.catalogueMaxQueryLength)
+    bad("q", `is longer than ${limits.catalogueMaxQueryLength} characters; shorten it`);
   const owner = params.get("owner");
   if (owner !== null && !/^[A-Za-z0-9._@:-]{1,200}$/.test(owner))
     bad("owner", "must be a user id (1 to 200 of A-Z a-z 0-9 . _ @ : -)");

@@ -55,16 +55,40 @@ const sortColumns: Record<CatalogueSort, string> = {
   total: "total_key",
 };
 
-/** Up to this many trigram matches, a text search starts from them. */
+/** Up to this many trigram candidates, a text search starts from them. */
 const fewMatchesLimit = 2_000;
 
-function fewMatches(db: RelayDatabase, q: string): boolean {
-  const row = db
-    .prepare<[string, number], { n: number }>(
-      "SELECT count(*) AS n FROM (SELECT 1 FROM catalogue_search WHERE search LIKE ? LIMIT ?)",
+/**
+ * The trigrams of `q` that cover it without overlapping (the last one may overlap), in
+ * characters rather than UTF-16 units, each quoted for an FTS5 query.
+ */
+export function coveringTrigrams(q: string): string[] {
+  const chars = Array.from(q.toLowerCase());
+  const starts: number[] = [];
+  for (let i = 0; i + 3 <= chars.length; i += 3) starts.push(i);
+  if (chars.length >= 3 && (chars.length - 3) % 3 !== 0) starts.push(chars.length - 3);
+  const quoted = (gram: string) => `"${gram.replaceAll('"', '""')}"`;
+  const grams = starts.map((i) => quoted(chars.slice(i, i + 3).join("")));
+  return [...new Set(grams)];
+}
+
+/**
+ * Rowids of rows whose search text may contain `q` (every row that does, and some that only
+ * hold its trigrams elsewhere), when there are at most `fewMatchesLimit` of them in every
+ * organization; undefined for a common text, or one shorter than a trigram. Reads the trigram
+ * index once, with only the trigrams that cover `q` (a phrase of all of them cost ten times
+ * more); the page's query then checks the text itself.
+ */
+function fewCandidates(db: RelayDatabase, q: string): number[] | undefined {
+  const grams = coveringTrigrams(q);
+  if (grams.length === 0) return undefined;
+  const rowids = db
+    .prepare<[string, number], number>(
+      "SELECT rowid FROM catalogue_search WHERE catalogue_search MATCH ? LIMIT ?",
     )
-    .get(`%${q.toLowerCase()}%`, fewMatchesLimit + 1);
-  return (row?.n ?? 0) <= fewMatchesLimit;
+    .pluck()
+    .all(grams.join(" AND "), fewMatchesLimit + 1);
+  return rowids.length <= fewMatchesLimit ? rowids : undefined;
 }
 
 /** Rows a policy without a query form is checked against per round. */
@@ -115,16 +139,16 @@ export function searchCatalogue(
     where.push(access.sql);
     args.push(...access.args);
   }
-  let from = "catalogue c";
   if (query.q) {
-    where.push("c.search LIKE ? ESCAPE '\\'");
+    where.push("search LIKE ? ESCAPE '\\'");
     args.push(containsPattern(query.q));
     // A rare text: start from its few matches in the trigram index rather than walking the
     // organization's rows in sort order (which would read them all to fill a page).
-    if (/^[^%_\\]{3,}$/.test(query.q) && fewMatches(db, query.q)) {
-      from = "catalogue_search s CROSS JOIN catalogue c ON c.rowid = s.rowid";
-      where.push("s.search LIKE ?");
-      args.push(`%${query.q.toLowerCase()}%`);
+    const candidates = fewCandidates(db, query.q);
+    if (candidates?.length === 0) return { entries: [], more: false };
+    if (candidates) {
+      where.push("rowid IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(candidates));
     }
   }
   if (query.owner !== undefined) {
@@ -147,7 +171,7 @@ export function searchCatalogue(
         `SELECT doc_id, kind, organization, owner, customer, project, currency, total_minor,
            line_count, created_at, updated_at, state, order_number, revision,
            ${column} AS sort_value
-         FROM ${from} WHERE ${conditions.join(" AND ")}
+         FROM catalogue WHERE ${conditions.join(" AND ")}
          ORDER BY ${column} ${dir}, doc_id ${dir} LIMIT ?`,
       )
       .all(...all, limit);

@@ -9,7 +9,6 @@ import {
   sendAuthError,
   sendError,
 } from "../http-routes.js";
-import { catalogueLimits } from "./catalogue-params.js";
 
 /** `GET /v1/documents?kind=…`: one page of the catalogue rows the caller may read. */
 export async function handleDocuments(
@@ -35,7 +34,7 @@ export async function handleDocuments(
       res,
       429,
       "RATE_LIMITED",
-      `more than ${catalogueLimits.perSecond} catalogue requests per second (burst ${catalogueLimits.burst}) for this user (catalogueLimits.perSecond); wait a second and retry`,
+      `more than ${service.limits.catalogueRequestRate} catalogue requests per second (after a burst of ${service.limits.catalogueBurst}) for this user (relay options limits.catalogueRequestRate and limits.catalogueBurst); wait a second and retry`,
     );
   }
   const params = new URL(req.url ?? "/", "http://relay").searchParams;

@@ -3,17 +3,33 @@ import type { AccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
 import type { RelayDatabase } from "../database.js";
 import type { Catalogue } from "./catalogue.js";
-import { catalogueLimits, encodeCursor, parseCatalogueQuery } from "./catalogue-params.js";
+import {
+  type CatalogueLimits,
+  checkCatalogueLimits,
+  defaultCatalogueLimits,
+  encodeCursor,
+  parseCatalogueQuery,
+} from "./catalogue-params.js";
 import { searchCatalogue } from "./catalogue-query.js";
 import { RateLimiter } from "./rate-limit.js";
 
 /** What `GET /v1/documents` answers, with its per-user rate limit. */
 export class CatalogueService {
-  readonly limiter = new RateLimiter(catalogueLimits.perSecond, catalogueLimits.burst);
+  readonly limits: CatalogueLimits;
+  readonly limiter: RateLimiter;
 
+  /** Throws INVALID_INPUT naming a limit that is out of range (see `checkCatalogueLimits`). */
   constructor(
-    private readonly o: { db: RelayDatabase; catalogue: Catalogue; policy: AccessPolicy },
-  ) {}
+    private readonly o: {
+      db: RelayDatabase;
+      catalogue: Catalogue;
+      policy: AccessPolicy;
+      limits?: CatalogueLimits;
+    },
+  ) {
+    this.limits = checkCatalogueLimits(o.limits ?? defaultCatalogueLimits);
+    this.limiter = new RateLimiter(this.limits.catalogueRequestRate, this.limits.catalogueBurst);
+  }
 
   /** False when this user has used up their requests for now. */
   admit(principal: Principal): boolean {
@@ -22,7 +38,7 @@ export class CatalogueService {
 
   /** One page for `principal`; throws INVALID_INPUT naming a bad parameter. */
   page(principal: Principal, params: URLSearchParams): CataloguePage {
-    const query = parseCatalogueQuery(params);
+    const query = parseCatalogueQuery(params, this.limits);
     // Every completed store and committed outcome shows in this answer already.
     this.o.catalogue.settle();
     const { entries, last } = searchCatalogue(this.o.db, this.o.policy, principal, query);

@@ -1,18 +1,17 @@
 import * as A from "@automerge/automerge";
-import {
-  type DocHandle,
-  type DocumentId,
-  decodeHeads,
-  type Repo,
-} from "@automerge/automerge-repo/slim";
+import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import type { SqliteStorageAdapter } from "../../adapters/storage-sqlite.js";
 import type { OrganizationId, UserId } from "../../docs/ids.js";
 import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
 import type { RelayDatabase } from "../database.js";
+import { defaultCatalogueLimits } from "./catalogue-params.js";
 import { type DerivedRow, deriveRow, searchText } from "./catalogue-row.js";
 
-/** How long stored documents wait for their rows: edits arriving meanwhile share one write. */
-const settleDelayMs = 50;
+/**
+ * A document's pending mark is kept while it is being edited and removed once it has been quiet
+ * this long with its row up to date: marking it on every store cost a write per edit.
+ */
+const markIdleMs = 10_000;
 
 /** The sequence that remembers the last submission outcome the catalogue has applied. */
 const OUTCOMES_SEEN = "catalogue:outcomes";
@@ -61,8 +60,14 @@ export class Catalogue {
   readonly #stored = new Map<string, { heads: string; handle: DocHandle<unknown> }>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onError: (documentId: string, err: unknown) => void = () => {};
-  /** Documents marked in `catalogue_pending` (a store may be under way). */
-  readonly #pending = new Set<string>();
+  /**
+   * Documents marked in `catalogue_pending`, with the time of their last stored chunk. A mark
+   * stays while its document is edited (storage may be ahead of the row): see `#sweepMarks`.
+   */
+  readonly #pending = new Map<string, number>();
+  /** Marked documents with a chunk stored after their row was last written. */
+  readonly #aheadOfRow = new Set<string>();
+  #lastSweep = 0;
   readonly #storedHeads;
   readonly #upsert;
   readonly #outcomesOf;
@@ -77,11 +82,16 @@ export class Catalogue {
   readonly #markPending;
   readonly #clearPending;
 
+  /** How long stored documents wait for their rows (`limits.catalogueSettleMs`). */
+  readonly #settleMs: number;
+
   constructor(
     db: RelayDatabase,
     meta: (docId: string) => DocumentMeta | undefined,
     storage: SqliteStorageAdapter,
+    options: { settleMs?: number } = {},
   ) {
+    this.#settleMs = options.settleMs ?? defaultCatalogueLimits.catalogueSettleMs;
     this.#db = db;
     this.#meta = meta;
     this.#storage = storage;
@@ -169,7 +179,10 @@ export class Catalogue {
    */
   update(docId: string, hexHeads: readonly string[], doc: () => unknown): boolean {
     const heads = headsKey(hexHeads);
-    if (this.#memo.get(docId) === heads) return false;
+    if (this.#memo.get(docId) === heads) {
+      this.#clean(docId);
+      return false;
+    }
     const meta = this.#meta(docId);
     if (!meta || (meta.kind !== "quote" && meta.kind !== "order" && meta.kind !== "assistance"))
       return false;
@@ -241,20 +254,21 @@ export class Catalogue {
     const save = this.#storage.save.bind(this.#storage);
     this.#storage.save = (key, data) => {
       const [id, type] = key;
-      if (
-        !id ||
-        (type !== "incremental" && type !== "snapshot") ||
-        this.#pending.has(id) ||
-        !this.#listed(id)
-      )
+      if (!id || (type !== "incremental" && type !== "snapshot") || !this.#listed(id))
         return save(key, data);
+      this.#aheadOfRow.add(id);
+      if (this.#pending.has(id)) {
+        // Still marked from an earlier store: no second mark needed.
+        this.#pending.set(id, Date.now());
+        return save(key, data);
+      }
       // The adapter writes synchronously inside the call: mark and chunk share one commit.
       let saved: Promise<void> = Promise.resolve();
       this.#db.transaction(() => {
         this.#markPending.run(id);
         saved = save(key, data);
       })();
-      this.#pending.add(id);
+      this.#pending.set(id, Date.now());
       return saved;
     };
     const flush = repo.flush.bind(repo);
@@ -263,7 +277,8 @@ export class Catalogue {
       for (const id of documents ?? (Object.keys(repo.handles) as DocumentId[])) {
         const handle = repo.handles[id];
         if (!handle?.isReady() || !this.#listed(id)) continue;
-        const heads = headsKey(decodeHeads(handle.heads()));
+        // Hex heads straight from the document: `handle.heads()` encodes them (base58check).
+        const heads = headsKey(A.getHeads(handle.doc() as A.Doc<unknown>));
         if (this.#memo.get(id) !== heads) changed.push({ id, heads });
       }
       await flush(documents);
@@ -271,8 +286,18 @@ export class Catalogue {
         const handle = repo.handles[id];
         if (handle) this.#stored.set(id, { heads, handle });
       }
+      // The Repo's own saves (a compaction, say) store nothing beyond the row's heads.
+      for (const id of this.#aheadOfRow) {
+        const handle = repo.handles[id as DocumentId];
+        if (
+          !this.#stored.has(id) &&
+          handle?.isReady() &&
+          this.#memo.get(id) === headsKey(A.getHeads(handle.doc() as A.Doc<unknown>))
+        )
+          this.#aheadOfRow.delete(id);
+      }
       if (this.#stored.size > 0 && !this.#timer) {
-        this.#timer = setTimeout(() => this.settle(), settleDelayMs);
+        this.#timer = setTimeout(() => this.settle(), this.#settleMs);
         this.#timer.unref?.();
       }
     };
@@ -293,7 +318,7 @@ export class Catalogue {
     if (stored.length > 0)
       this.#db.transaction(() => {
         for (const [id, { heads, handle }] of stored) {
-          const now = handle.isReady() ? decodeHeads(handle.heads()) : undefined;
+          const now = handle.isReady() ? A.getHeads(handle.doc() as A.Doc<unknown>) : undefined;
           // Changed since it was stored: the next store writes the row.
           if (!now || headsKey(now) !== heads) continue;
           try {
@@ -302,12 +327,35 @@ export class Catalogue {
             this.#onError(id, err);
           }
         }
+        this.#sweepMarks(Date.now());
       })();
     this.applyOutcomes();
   }
 
+  /** Writes the rows still waiting and unmarks every document whose row is up to date. */
+  close(): void {
+    this.settle();
+    if (this.#db.open) this.#db.transaction(() => this.#sweepMarks(Date.now(), true))();
+  }
+
+  /** The row now holds everything stored of `docId`. */
   #clean(docId: string): void {
-    if (this.#pending.delete(docId) || this.#recovering) this.#clearPending.run(docId);
+    this.#aheadOfRow.delete(docId);
+    if (this.#recovering && !this.#pending.has(docId)) this.#clearPending.run(docId);
+  }
+
+  /**
+   * Unmarks documents whose row holds everything stored and that were not stored for
+   * `markIdleMs` (all such documents when `all`): a crash from now on has nothing to repair.
+   */
+  #sweepMarks(now: number, all = false): void {
+    if (!all && now - this.#lastSweep < 1_000) return;
+    this.#lastSweep = now;
+    for (const [id, storedAt] of this.#pending) {
+      if (this.#aheadOfRow.has(id) || (!all && now - storedAt < markIdleMs)) continue;
+      this.#clearPending.run(id);
+      this.#pending.delete(id);
+    }
   }
 
   #listed(docId: string): boolean {
@@ -347,6 +395,8 @@ export class Catalogue {
         else skipped.push(d.doc_id);
       }
       this.#db.prepare("DELETE FROM catalogue_pending").run();
+      this.#pending.clear();
+      this.#aheadOfRow.clear();
       // Every order's state was just read from the outcomes: nothing before now is left to apply.
       const seen =
         this.#db
