@@ -341,6 +341,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       index: headsIndex,
       gate: gateRef.gate,
       maxBytes: limits.maxBulkResponseBytes,
+      onSent: () => metrics.bulkDocuments.inc(),
     }),
     catalogue: new CatalogueService({ db, catalogue, policy }),
     receipts: new ReceiptLearner({
