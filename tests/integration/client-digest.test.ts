@@ -111,4 +111,46 @@ describe("a reconnect that changed nothing", () => {
     const notes = (await offline.quotes.list()).map((q) => q.doc.notes).sort();
     expect(notes).toEqual(Array.from({ length: 40 }, (_, i) => `note ${i}`).sort());
   });
+
+  it("opens documents a first sync wrote to the folder without a message each; a change still syncs, and a change on the relay arrives with the next run", async () => {
+    const relayData = tempDir();
+    const first = tempDir();
+    const second = tempDir();
+    cleanups.push(relayData.remove, first.remove, second.remove);
+    const relay = await startRelay(relayData.dir);
+    cleanups.push(() => relay.close());
+    const alice = await open(relay, first.dir);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++)
+      ids.push((await alice.quotes.create({ currency: "USD", projectName: `Q${i}` })).id);
+    await alice.sync.now();
+    await alice.close();
+
+    const device = await open(relay, second.dir);
+    await device.sync.now();
+    const before = await documentMessages(relay);
+    for (const id of ids.slice(0, 10)) await device.quotes.open(id);
+    // Whatever the opening would send has had time to arrive.
+    await device.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await documentMessages(relay)) - before).toBe(0);
+
+    // A change here goes to the relay at once, as before.
+    const mine = await device.quotes.open(ids[2] as string);
+    mine.change((q) => {
+      q.notes = "changed on the second device";
+    });
+    await device.sync.now();
+    expect(relayDoc<Quote>(relay, ids[2] as string).notes).toBe("changed on the second device");
+
+    // A manager's change to an opened, quiet quote arrives with the next run.
+    const manager = await open(relay, "memory", "mona", ["manager"]);
+    const managed = await manager.quotes.open(ids[5] as string);
+    managed.change((q) => {
+      q.notes = "checked by Mona";
+    });
+    await manager.sync.now();
+    await device.sync.now();
+    expect((await device.quotes.open(ids[5] as string)).doc().notes).toBe("checked by Mona");
+  });
 });
