@@ -392,6 +392,22 @@ for (const n of sizes) {
   process.stderr.write(`scenario 7: ${JSON.stringify(extra.scenario7)}\n`);
 }
 
+// Device storage against the floor of writing the same bytes durably, and a resumable,
+// prioritised first sync (bench/storage-floor.ts, bench/first-sync.ts; each writes its own
+// bench/results/ files on a full run).
+for (const [key, script] of [
+  ["storageFloor", "bench/storage-floor.ts"],
+  ["firstSync", "bench/first-sync.ts"],
+] as const) {
+  const [exe, base] = node(script);
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 900_000,
+    maxBuffer: 1 << 22,
+  });
+  extra[key] = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`${key}: ${JSON.stringify(extra[key])}\n`);
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
