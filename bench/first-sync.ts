@@ -9,14 +9,13 @@
  *
  *   node --import tsx bench/first-sync.ts [--n 5000] [--quick]
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { createClient } from "../src/client/index.js";
 import { mintToken } from "../src/relay/auth.js";
+import { spawnClientProcess } from "../tests/integration/helpers.js";
 import { spawnRelay } from "../tests/integration/relay-process.js";
 import { seedOms } from "./fixtures.js";
 
@@ -32,27 +31,18 @@ async function bulkSent(httpUrl: string): Promise<number> {
 
 /** The client process of the crash tests: syncs once; with killAt, SIGKILLs itself there. */
 function clientProcess(url: string, token: string, folder: string, killAt?: number) {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      "tests/integration/client-process.ts",
-      url,
-      token,
-      folder,
-      "0",
-      ...(killAt ? [String(killAt)] : []),
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const { exited, lines } = spawnClientProcess([
+    url,
+    token,
+    folder,
+    "0",
+    ...(killAt ? [String(killAt)] : []),
+  ]);
   let killed = "";
-  createInterface({ input: child.stdout }).on("line", (line) => {
+  lines.on("line", (line) => {
     if (line.startsWith("KILLED ")) killed = line.slice(7);
   });
-  return new Promise<{ signal: NodeJS.Signals | null; killed: string }>((resolve) =>
-    child.on("exit", (_c, signal) => resolve({ signal, killed })),
-  );
+  return exited.then((signal) => ({ signal, killed }));
 }
 
 const root = mkdtempSync(join(tmpdir(), "oms-first-sync-"));

@@ -13,7 +13,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import * as A from "@automerge/automerge";
@@ -111,7 +111,16 @@ for (const [name, fn] of Object.entries(cases)) {
 
 const floorMs = results.floor as number;
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.version}`;
-const summary = { n, runs, totalBytes, machine, at: new Date().toISOString(), ms: results };
+const loadAverage = loadavg()[0]?.toFixed(1);
+const summary = {
+  n,
+  runs,
+  totalBytes,
+  machine,
+  loadAverage,
+  at: new Date().toISOString(),
+  ms: results,
+};
 process.stdout.write(`${JSON.stringify(summary)}\n`);
 if (!quick) {
   const rows = Object.entries(results).map(
@@ -119,7 +128,7 @@ if (!quick) {
       `| ${name} | ${n} | ${ms.toFixed(0)} | ${(ms / floorMs).toFixed(2)} | ${((n / ms) * 1000).toFixed(0)} |`,
   );
   const md = [
-    `Machine: ${machine}. ${summary.at}. ${n} chunks, ${(totalBytes / 1_048_576).toFixed(1)} MiB, median of ${runs}.`,
+    `Machine: ${machine}, load average ${loadAverage}. ${summary.at}. ${n} chunks, ${(totalBytes / 1_048_576).toFixed(1)} MiB, median of ${runs}.`,
     "",
     "| writing | chunks | ms | × floor | chunks/s |",
     "| --- | ---: | ---: | ---: | ---: |",

@@ -389,14 +389,7 @@ export class SyncEngine {
     // nothing costs one exchange, not a round of messages per document.
     // A first sync shows its progress as the bulk pages are written.
     const bulkProgress = (done: number, total: number) =>
-      this.#set({
-        progress: {
-          documentsDone: done,
-          documentsTotal: total,
-          bytesSent: this.#runBytes.sent,
-          bytesReceived: this.#runBytes.received,
-        },
-      });
+      this.#set({ progress: this.#progressOf(done, total) });
     const confirmed = this.#o.inSync
       ? await this.#o.inSync(this.#o.scope(), bulkProgress).catch((err) => {
           // The network failed: the run is tried again and resumes where the device is. Any
@@ -451,17 +444,16 @@ export class SyncEngine {
 
   #progress(handles: DocHandle<unknown>[], total: number): number {
     const done = handles.filter((h) => this.isSynced(h)).length;
-    const withConfirmed = done + this.#confirmed;
     this.#set({
-      progress: {
-        documentsDone: withConfirmed,
-        documentsTotal: total,
-        bytesSent: this.#runBytes.sent,
-        bytesReceived: this.#runBytes.received,
-      },
+      progress: this.#progressOf(done + this.#confirmed, total),
       pendingDocuments: handles.length - done,
     });
     return done;
+  }
+
+  #progressOf(documentsDone: number, documentsTotal: number): SyncStatus["progress"] {
+    const { sent, received } = this.#runBytes;
+    return { documentsDone, documentsTotal, bytesSent: sent, bytesReceived: received };
   }
 
   #untilSynced(

@@ -33,6 +33,17 @@ async function open(
   return c;
 }
 
+/** A relay, and alice on a first device folder; a second, empty device folder. */
+async function twoDevices(): Promise<{ relay: Relay; alice: OmsClient; second: { dir: string } }> {
+  const relayData = tempDir();
+  const first = tempDir();
+  const second = tempDir();
+  cleanups.push(relayData.remove, first.remove, second.remove);
+  const relay = await startRelay(relayData.dir);
+  cleanups.push(() => relay.close());
+  return { relay, alice: await open(relay, first.dir), second };
+}
+
 describe("a reconnect that changed nothing", () => {
   it("is settled by one digest exchange, not a sync per document; what changed on either side still syncs", async () => {
     const relayData = tempDir();
@@ -77,13 +88,7 @@ describe("a reconnect that changed nothing", () => {
   });
 
   it("a first sync brings the documents in bulk, written to the device without a sync per document", async () => {
-    const relayData = tempDir();
-    const first = tempDir();
-    const second = tempDir();
-    cleanups.push(relayData.remove, first.remove, second.remove);
-    const relay = await startRelay(relayData.dir);
-    cleanups.push(() => relay.close());
-    const alice = await open(relay, first.dir);
+    const { relay, alice, second } = await twoDevices();
     for (let i = 0; i < 40; i++) {
       const q = await alice.quotes.create({ currency: "USD", projectName: `Q${i}` });
       q.change((d) => {
@@ -113,13 +118,7 @@ describe("a reconnect that changed nothing", () => {
   });
 
   it("opens documents a first sync wrote to the folder without a message each; a change still syncs, and a change on the relay arrives with the next run", async () => {
-    const relayData = tempDir();
-    const first = tempDir();
-    const second = tempDir();
-    cleanups.push(relayData.remove, first.remove, second.remove);
-    const relay = await startRelay(relayData.dir);
-    cleanups.push(() => relay.close());
-    const alice = await open(relay, first.dir);
+    const { relay, alice, second } = await twoDevices();
     const ids: string[] = [];
     for (let i = 0; i < 12; i++)
       ids.push((await alice.quotes.create({ currency: "USD", projectName: `Q${i}` })).id);

@@ -1,13 +1,11 @@
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import * as A from "@automerge/automerge";
 import { afterEach, describe, expect, it } from "vitest";
 import { seedOms } from "../../bench/fixtures.js";
 import { createClient } from "../../src/client/index.js";
 import { mintToken } from "../../src/relay/auth.js";
-import { TEST_SECRET, tempDir } from "./helpers.js";
+import { spawnClientProcess, TEST_SECRET, tempDir } from "./helpers.js";
 import { spawnRelay } from "./relay-process.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -39,40 +37,35 @@ const alice = () =>
     offline: true,
   });
 
+const total = 300;
+
+/** A relay process with `n` orders in alice's "My", and an empty device folder. */
+async function seeded(n: number) {
+  const relayData = tempDir();
+  const device = tempDir();
+  cleanups.push(relayData.remove, device.remove);
+  const ids = await seedOms(relayData.dir, n);
+  const relay = await spawnRelay(relayData.dir);
+  cleanups.push(() => void relay.child.kill("SIGKILL"));
+  return { relay, device, ids };
+}
+
 describe("a first sync of many documents", () => {
   it("killed half way, resumes: what the device wrote is not sent again, and no chunk is torn", async () => {
-    const relayData = tempDir();
-    const device = tempDir();
-    cleanups.push(relayData.remove, device.remove);
-    const total = 600;
-    const ids = await seedOms(relayData.dir, total);
-    const relay = await spawnRelay(relayData.dir);
-    cleanups.push(() => void relay.child.kill("SIGKILL"));
+    const { relay, device, ids } = await seeded(total);
     const token = await alice();
 
-    // A client process whose first sync writes pages of 50 and kills itself half way.
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "tests/integration/client-process.ts",
-        relay.url,
-        token,
-        device.dir,
-        "0",
-        String(total / 2),
-      ],
-      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OMS_BULK_PAGE: "50" } },
+    // A client process whose first sync writes pages of 25 and kills itself half way.
+    const { child, exited, lines } = spawnClientProcess(
+      [relay.url, token, device.dir, "0", String(total / 2)],
+      { OMS_BULK_PAGE: "25" },
     );
     cleanups.push(() => void child.kill("SIGKILL"));
     let killed = "";
-    createInterface({ input: child.stdout }).on("line", (line) => {
+    lines.on("line", (line) => {
       if (line.startsWith("KILLED ")) killed = line.slice(7);
     });
-    const signal = await new Promise<NodeJS.Signals | null>((r) =>
-      child.on("exit", (_c, s) => r(s)),
-    );
+    const signal = await exited;
     expect(signal).toBe("SIGKILL");
     const [done, of] = killed.split("/").map(Number);
     expect(done).toBeGreaterThanOrEqual(total / 2);
@@ -97,7 +90,7 @@ describe("a first sync of many documents", () => {
       url: relay.url,
       token,
       storage: { folder: device.dir },
-      schedule: { bulkPageDocuments: 50 },
+      schedule: { bulkPageDocuments: 25 },
     });
     cleanups.push(() => client.close());
     await client.sync.now();
@@ -132,13 +125,7 @@ describe("a first sync of many documents", () => {
   }, 180_000);
 
   it("brings a document opened during the first sync ahead of the queue", async () => {
-    const relayData = tempDir();
-    const device = tempDir();
-    cleanups.push(relayData.remove, device.remove);
-    const total = 600;
-    const ids = await seedOms(relayData.dir, total);
-    const relay = await spawnRelay(relayData.dir);
-    cleanups.push(() => void relay.child.kill("SIGKILL"));
+    const { relay, device, ids } = await seeded(total);
     const client = await createClient({
       url: relay.url,
       token: await alice(),
@@ -148,7 +135,7 @@ describe("a first sync of many documents", () => {
     cleanups.push(() => client.close());
     const started = new Promise<void>((resolve) =>
       client.sync.subscribe((s) => {
-        if (s.state === "syncing" && s.progress.documentsDone >= 50) resolve();
+        if (s.state === "syncing" && s.progress.documentsDone >= 25) resolve();
       }),
     );
     const sync = client.sync.now();
