@@ -22,6 +22,7 @@ import { openDatabase } from "../src/relay/database.js";
 import { HeadsIndex } from "../src/relay/heads-index.js";
 import { createRelay } from "../src/relay/index.js";
 import { DocumentRegistry } from "../src/relay/registry.js";
+import { SqliteStore } from "../src/relay/store/sqlite/sqlite-store.js";
 
 const quick = process.argv.includes("--quick");
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
@@ -156,11 +157,12 @@ async function storeRate(withCatalogue: boolean, documents: number, edits: numbe
   const dir = mkdtempSync(join(tmpdir(), "oms-bench-upkeep-"));
   const db = openDatabase(join(dir, "relay.db"));
   const storage = new SqliteStorageAdapter(db);
-  const registry = new DocumentRegistry(db);
+  const store = new SqliteStore(db);
+  const registry = new DocumentRegistry(store.registry);
   const repo = new Repo({ storage, peerId: "bench" as PeerId, isEphemeral: false });
-  new HeadsIndex(db).recordOnFlush(repo);
+  new HeadsIndex(store.heads).recordOnFlush(repo);
   const catalogue = withCatalogue
-    ? new Catalogue(db, (id) => registry.get(id), storage)
+    ? new Catalogue(db, (id) => registry.peek(id) ?? store.metaNow(id), storage)
     : undefined;
   catalogue?.keepOnFlush(repo, (_, err) => {
     throw err;
@@ -169,7 +171,7 @@ async function storeRate(withCatalogue: boolean, documents: number, edits: numbe
   const organization = asOrganizationId("acme");
   const handles = Array.from({ length: documents }, () => {
     const handle = repo.create<Quote>(createQuote({ owner, organization, currency: "USD" }));
-    registry.register(handle.documentId, { kind: "quote", owner, organization });
+    void registry.register(handle.documentId, { kind: "quote", owner, organization });
     handle.change((q) => {
       for (let l = 0; l < 20; l++)
         addLineItem(q, { productCode: `P${l}`, quantity: 1 + l, unitPrice: 1000 + l });

@@ -23,6 +23,7 @@ import {
 import { openDatabase } from "../src/relay/database.js";
 import { HeadsIndex } from "../src/relay/heads-index.js";
 import { DocumentRegistry } from "../src/relay/registry.js";
+import { SqliteStore } from "../src/relay/store/sqlite/sqlite-store.js";
 
 export const owner = asUserId("alice");
 export const organization = asOrganizationId("acme");
@@ -86,15 +87,17 @@ export async function seedStock(dir: string, n: number): Promise<DocumentId[]> {
  */
 export async function seedOms(dir: string, n: number, inMy = n): Promise<DocumentId[]> {
   const db = openDatabase(join(dir, "relay.db"));
-  const registry = new DocumentRegistry(db);
+  const store = new SqliteStore(db);
+  const registry = new DocumentRegistry(store.registry);
   const storage = new SqliteStorageAdapter(db);
   // The relay records each document's heads as it stores it; seeding does the same.
-  const index = new HeadsIndex(db);
+  const index = new HeadsIndex(store.heads);
   const ids = await fill(storage, n, async (id, heads) => {
     await index.record(id, heads);
   });
+  // The SQLite store writes inside each call: the transaction holds them all.
   db.transaction(() => {
-    for (const id of ids) registry.register(id, { kind: "order", owner, organization });
+    for (const id of ids) void registry.register(id, { kind: "order", owner, organization });
   })();
   const repo = new Repo({ storage });
   const workspace = repo.create(createWorkspace({ owner, organization }));
@@ -102,7 +105,11 @@ export async function seedOms(dir: string, n: number, inMy = n): Promise<Documen
     for (const id of ids.slice(0, inMy)) addToMy(w, asDocId(id), "order", 1);
   });
   await repo.flush([workspace.documentId]);
-  registry.registerUserDocument(workspace.documentId, { kind: "workspace", owner, organization });
+  await registry.registerUserDocument(workspace.documentId, {
+    kind: "workspace",
+    owner,
+    organization,
+  });
   await repo.shutdown();
   db.close();
   return ids;

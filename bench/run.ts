@@ -408,6 +408,34 @@ for (const [key, script] of [
   process.stderr.write(`${key}: ${JSON.stringify(extra[key])}\n`);
 }
 
+// Scenario 8: what a rep feels while typing and listing, with 10 to 10,000 documents in My
+// (bench/client-typing.ts, one process per size; its own table in docs/performance.md).
+{
+  const typing: Record<string, unknown>[] = [];
+  for (const n of quick ? [10, 1000] : [10, 1_000, 10_000]) {
+    const { stdout } = await run(
+      process.execPath,
+      ["--expose-gc", "--import", "tsx", "bench/client-typing.ts", "--n", String(n)],
+      { timeout: 1_800_000, maxBuffer: 1 << 22 },
+    );
+    typing.push(JSON.parse(stdout.trim().split("\n").at(-1) as string));
+  }
+  extra.scenario8 = typing;
+  process.stderr.write(`scenario 8: ${JSON.stringify(typing)}\n`);
+}
+
+// Scenario 9: the example page's load time from its production build (bench/page-load.ts, which
+// writes bench/results/page-load.{json,md}).
+{
+  const [exe, base] = node("bench/page-load.ts");
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 600_000,
+    maxBuffer: 1 << 22,
+  });
+  extra.scenario9 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`scenario 9: ${JSON.stringify(extra.scenario9)}\n`);
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
@@ -449,6 +477,8 @@ const md = [
     ? `Scenario 6, opening an order (N=${(extra.scenario6 as { n: number }).n}): offline user, from the device: ${(extra.scenario6 as { offlineMs: number }).offlineMs.toFixed(1)} ms; online user, from the relay: ${(extra.scenario6 as { onlineMs: number }).onlineMs.toFixed(1)} ms.`
     : "",
   "",
+  extra.scenario8 ? typingTable(extra.scenario8 as Record<string, unknown>[]) : "",
+  "",
   extra.scenario7
     ? (() => {
         const s7 = extra.scenario7 as {
@@ -474,3 +504,29 @@ writeFileSync(
   `${md}\nTotal time of this run: ${((performance.now() - started) / 60_000).toFixed(1)} min.\n`,
 );
 process.stdout.write(md);
+
+/** Scenario 8 as a table: p50 / p99 of CPU time (what the machine's load does not inflate), wall p99. */
+function typingTable(runs: Record<string, unknown>[]): string {
+  const cell = (r: Record<string, unknown>, k: string) => {
+    const m = r[k] as { cpu?: { p50: number; p99: number }; wall?: { p99: number } } | undefined;
+    return m?.cpu && m.wall
+      ? `${m.cpu.p50.toFixed(2)} / ${m.cpu.p99.toFixed(2)} (wall p99 ${m.wall.p99.toFixed(1)})`
+      : "–";
+  };
+  const listing = (r: Record<string, unknown>, k: string) => {
+    const m = r[k] as { ms?: number; heapMb?: number } | undefined;
+    return m?.ms === undefined
+      ? "–"
+      : `${m.ms.toFixed(1)} ms${m.heapMb === undefined ? "" : `, ${m.heapMb} MB`}`;
+  };
+  return [
+    "Scenario 8, a rep's device offline with N orders in My (memory storage; ms CPU p50 / p99):",
+    "",
+    "| N | one-field edit, 50 lines | 20 lines added (addLineItem ×20) | 20 lines (addLineItems) | create quote | open from device | rows() stored index | list() |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...runs.map(
+      (r) =>
+        `| ${r.n} | ${cell(r, "edit")} | ${cell(r, "add20Lines")} | ${cell(r, "add20LinesBatched")} | ${cell(r, "createQuote")} | ${cell(r, "open")} | ${listing(r, "rowsCold")} | ${listing(r, "list")} |`,
+    ),
+  ].join("\n");
+}

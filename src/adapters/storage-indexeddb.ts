@@ -75,9 +75,11 @@ export class DeviceIndexedDbStorageAdapter implements StorageAdapterInterface {
   }
 }
 
-// Every key that starts with `prefix` ([] is every key).
+// Every key that starts with `prefix` ([] is every key), read through the store's key order: a
+// range costs what it holds. An array sorts after every string, so `[...prefix, []]` bounds all
+// keys under the prefix, whatever characters their parts hold.
 function rangeOf(prefix: StorageKey): IDBKeyRange {
-  return IDBKeyRange.bound(prefix, [...prefix, "\uffff"]);
+  return IDBKeyRange.bound(prefix, [...prefix, []]);
 }
 
 function result<T>(request: IDBRequest<T>): Promise<T> {

@@ -14,10 +14,26 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
   readonly #heldIds = new Set<string>();
   #closed = false;
   readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #onStored: ((documentId: string, removed: boolean) => void) | undefined;
 
-  constructor(device: StorageAdapterInterface, inScope: (documentId: string) => boolean) {
+  /**
+   * `onStored` hears of every document whose chunks were written to the device or removed from
+   * it (the client keeps its "My" rows up to date by it).
+   */
+  constructor(
+    device: StorageAdapterInterface,
+    inScope: (documentId: string) => boolean,
+    onStored?: (documentId: string, removed: boolean) => void,
+  ) {
     this.#device = device;
     this.#inScope = inScope;
+    this.#onStored = onStored;
+  }
+
+  #stored(key: StorageKey, removed: boolean): void {
+    const part = key[1];
+    if (key.length === 1 || part === "snapshot" || part === "incremental")
+      this.#onStored?.(key[0] as string, removed);
   }
 
   #onDevice(key: StorageKey): boolean {
@@ -53,7 +69,8 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
   async saveOnDevice(key: StorageKey, data: Uint8Array): Promise<void> {
     // Its caller records what it wrote: a write skipped must not look done.
     if (this.#closed) throw new OmsError("OFFLINE", "the client was closed during the write");
-    return this.#track(this.#device.save(key, data));
+    await this.#track(this.#device.save(key, data));
+    this.#stored(key, false);
   }
 
   /** Document ids held in memory only. */
@@ -67,7 +84,11 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
 
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
     if (this.#closed) return;
-    if (this.#onDevice(key)) return this.#track(this.#device.save(key, data));
+    if (this.#onDevice(key)) {
+      await this.#track(this.#device.save(key, data));
+      if (key.length > 1) this.#stored(key, false);
+      return;
+    }
     this.#heldIds.add(key[0] as string);
     return this.#held.save(key, data);
   }
@@ -89,5 +110,6 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
     if (this.#closed) return;
     await this.#held.removeRange(keyPrefix);
     await this.#device.removeRange(keyPrefix);
+    if (keyPrefix.length > 0) this.#stored(keyPrefix, true);
   }
 }

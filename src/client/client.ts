@@ -59,6 +59,7 @@ import {
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
+import { type MyRow, MyRows, myDelta } from "./my-rows.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { QuietDocuments } from "./quiet-documents.js";
 import { reconcileRelayRestore } from "./relay-restore.js";
@@ -68,7 +69,7 @@ import { defaultSchedule, SyncEngine, type SyncSchedule } from "./sync-engine.js
 import type { SyncStatus } from "./sync-status.js";
 import { SyncedHeads } from "./synced-heads.js";
 
-export type { StorageOption };
+export type { MyRow, StorageOption };
 
 export interface ClientOptions {
   /** The relay's WebSocket URL, e.g. `wss://relay.example.com`. Its HTTP endpoints share the host. */
@@ -99,6 +100,32 @@ export interface Listed<T> {
 export interface DocumentCollection<T, New> {
   /** The user's own documents of this kind ("My Quotes", …), from the device when offline. */
   list(): Promise<Listed<T>[]>;
+  /**
+   * "My" documents of this kind as a list view shows them (customer, project, total, lines,
+   * dates, and for orders the state, order number and revision), most recently updated first.
+   * Read from a small index of rows kept beside the documents: no document is opened, so a
+   * list of thousands is cheap. Rows have the shape of catalogue search results
+   * (`CatalogueEntry`): one list component shows both.
+   *
+   * @example
+   * ```ts
+   * const rows = await client.orders.rows();
+   * render(rows.map((r) => `${r.customer} · ${r.project} · ${r.state}`));
+   * ```
+   */
+  rows(): Promise<MyRow[]>;
+  /**
+   * Calls `listener` with the rows of this kind (as `rows()` returns them) after they change: a
+   * local edit, a change synced from elsewhere, a document added to or removed from "My", and
+   * for orders a submission outcome. Not called with the current rows: call `rows()` for those.
+   * Changes close together are reported once. Returns the function that unsubscribes.
+   *
+   * @example
+   * ```ts
+   * const stop = client.quotes.subscribe((rows) => setQuoteRows(rows));
+   * ```
+   */
+  subscribe(listener: (rows: MyRow[]) => void): () => void;
   /** Opens one by id: from the device if it is there, else from the relay (connected only). */
   open(id: DocId | string): Promise<OmsDocumentHandle<T>>;
   create(input: New): Promise<OmsDocumentHandle<T>>;
@@ -135,6 +162,13 @@ export interface OmsClient {
   readonly inbox: {
     messages(): Promise<(InboxMessage & { id: MessageId; read: boolean })[]>;
     markRead(id: MessageId | string): Promise<void>;
+    /**
+     * Calls `listener` with the messages after every change of the inbox (a message from the
+     * relay) or of what the user marked read; resolves to the unsubscribe function.
+     */
+    subscribe(
+      listener: (messages: (InboxMessage & { id: MessageId; read: boolean })[]) => void,
+    ): Promise<() => void>;
   };
   readonly organization: { get(): Promise<Organization> };
   readonly sync: {
@@ -326,6 +360,7 @@ class OmsClientImpl implements OmsClient {
   readonly #ctx: HandleContext;
   readonly #quiet: QuietDocuments;
   readonly #bulkPage: number;
+  readonly #rows: MyRows;
 
   static async start(o: StartOptions): Promise<OmsClientImpl> {
     const client = new OmsClientImpl(o);
@@ -369,7 +404,11 @@ class OmsClientImpl implements OmsClient {
     // Online-only users keep nothing on the device: no storage at all.
     this.#scoped =
       this.#offline && o.device
-        ? new ScopedStorageAdapter(o.device, (id) => this.#inScope(id))
+        ? new ScopedStorageAdapter(
+            o.device,
+            (id) => this.#inScope(id),
+            (id, removed) => (removed ? this.#rows.forget(id) : this.#rows.touched(id)),
+          )
         : undefined;
     this.#store = this.#offline ? o.store : new DeviceStore(undefined);
     this.#gate = new ClientGate(o.clock, this.#store, o.gate ?? {}, this.#offline);
@@ -429,7 +468,64 @@ class OmsClientImpl implements OmsClient {
       gate: this.#gate,
       changed: (handle) => this.#persist(handle),
     };
+    this.#rows = new MyRows({
+      device: this.#scoped ? o.device : undefined,
+      handle: (id) => this.#repo.handles[id as DocumentId],
+      stored: (id) => this.#storedBytes(id),
+      open: (id) => this.#find(id, `document ${id}`),
+      my: async () => (await this.#workspace()).doc().my,
+      ledger: () => this.#ledgerForRows(),
+    });
     this.#watchPageExit();
+  }
+
+  /** A document's chunks on the device, merged as the Repo merges them to load it. */
+  async #storedBytes(id: string): Promise<Uint8Array | undefined> {
+    const scoped = this.#scoped;
+    if (!scoped) return undefined;
+    const chunks = [
+      ...(await scoped.loadRange([id, "snapshot"])),
+      ...(await scoped.loadRange([id, "incremental"])),
+    ].flatMap((c) => (c.data ? [c.data] : []));
+    if (chunks.length === 0) return undefined;
+    const merged = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      merged.set(c, at);
+      at += c.length;
+    }
+    return merged;
+  }
+
+  readonly #rowsHeard = new WeakSet<DocHandle<unknown>>();
+
+  /** The ledger, listened to once: a new outcome changes orders' rows. */
+  async #ledgerForRows(): Promise<Ledger> {
+    const handle = await this.#find<Ledger>(this.#session.documents.ledger, "your ledger");
+    if (!this.#rowsHeard.has(handle as DocHandle<unknown>)) {
+      this.#rowsHeard.add(handle as DocHandle<unknown>);
+      handle.on("change", () => this.#rows.changedKind("order"));
+    }
+    return handle.doc();
+  }
+
+  /** Rows of documents the client opened, for users without device storage to hear it from. */
+  #rowOnChange(handle: DocHandle<unknown>): void {
+    if (this.#scoped || this.#rowsHeard.has(handle)) return;
+    this.#rowsHeard.add(handle);
+    handle.on("heads-changed", () => this.#rows.touched(handle.documentId));
+  }
+
+  #rowsOf(kind: WorkspaceEntry["kind"]) {
+    return {
+      rows: () => this.#rows.rows(kind),
+      subscribe: (listener: (rows: MyRow[]) => void) => {
+        // Loaded now, so that changes to "My" and outcomes in the ledger are heard.
+        void this.#workspace().catch(() => undefined);
+        if (kind === "order") void this.#ledgerForRows().catch(() => undefined);
+        return this.#rows.subscribe(kind, listener);
+      },
+    };
   }
 
   readonly #writes = new Set<Promise<void>>();
@@ -473,6 +569,8 @@ class OmsClientImpl implements OmsClient {
     await Promise.all([...this.#writes]);
     await flushReady(this.#repo);
     await this.#synced.flush();
+    await this.#rows.flush();
+    if (this.#myKnownTimer) await this.#saveMyKnown();
     const error = this.#saveError;
     this.#saveError = undefined;
     if (error)
@@ -695,8 +793,51 @@ class OmsClientImpl implements OmsClient {
       this.#carry = {};
       void this.#store.set("restore-carry", {});
     }
-    workspace.on("change", ({ doc }) => void this.#noticeDepartures(doc as Workspace));
+    workspace.on("change", ({ doc, patches }) => {
+      // The patches name the entries a change added or removed: a create costs the same with
+      // 10 or 10,000 documents in My. Only a change they cannot describe compares all of My.
+      const delta = myDelta(patches);
+      if (delta && this.#myKnown) void this.#noticeDelta(delta);
+      else void this.#noticeDepartures(doc as Workspace);
+    });
     void this.#noticeDepartures(workspace.doc() as Workspace);
+  }
+
+  async #noticeDelta(delta: { added: string[]; removed: string[] }): Promise<void> {
+    const known = this.#myKnown as Set<string>;
+    const left = delta.removed.filter((id) => known.has(id) && !this.#addedToMy.has(id));
+    for (const id of delta.added) known.add(id);
+    for (const id of delta.removed) known.delete(id);
+    if (left.length === 0) {
+      if (delta.added.length > 0 || delta.removed.length > 0) this.#saveMyKnownSoon();
+      return;
+    }
+    await this.#recordDepartures(left);
+  }
+
+  #myKnownTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * The list of My ids is written a moment after additions, once for a burst of them, not with
+   * each: it is only read at start, to notice removals, and one missing a document added in the
+   * last second before a crash leaves at worst that document's copy on the device.
+   */
+  #saveMyKnownSoon(): void {
+    this.#myKnownTimer ??= setTimeout(() => void this.#saveMyKnown(), 1_000);
+  }
+
+  async #saveMyKnown(): Promise<void> {
+    clearTimeout(this.#myKnownTimer);
+    this.#myKnownTimer = undefined;
+    if (this.#myKnown) await this.#store.set("my", [...this.#myKnown]);
+  }
+
+  async #recordDepartures(left: string[]): Promise<void> {
+    // Departures count at once (a sync run asking for its scope right now must see them).
+    for (const id of left) this.#departing.add(id);
+    await this.#saveMyKnown();
+    await this.#store.set("departing", [...this.#departing]);
+    if (this.#engine.connected) void this.#engine.now().catch(() => undefined);
   }
 
   /**
@@ -708,15 +849,11 @@ class OmsClientImpl implements OmsClient {
     const known = this.#myKnown;
     this.#myKnown = new Set(now);
     if (known && known.size === now.length && now.every((id) => known.has(id))) return;
-    // Departures count at once (a sync run asking for its scope right now must see them).
     const left = known
       ? [...known].filter((id) => !this.#myKnown?.has(id) && !this.#addedToMy.has(id))
       : [];
-    for (const id of left) this.#departing.add(id);
-    await this.#store.set("my", now);
-    if (left.length === 0) return;
-    await this.#store.set("departing", [...this.#departing]);
-    if (this.#engine.connected) void this.#engine.now().catch(() => undefined);
+    if (left.length === 0) await this.#saveMyKnown();
+    else await this.#recordDepartures(left);
   }
 
   /** After a complete sync, departed documents are stored by the relay: drop the local copies. */
@@ -804,6 +941,7 @@ class OmsClientImpl implements OmsClient {
       const handle = await this.#repo.find<T>(documentId);
       this.#engine.watch(handle as DocHandle<unknown>);
       this.#trackChanges(handle as DocHandle<unknown>);
+      this.#rowOnChange(handle as DocHandle<unknown>);
       return handle;
     };
     try {
@@ -827,7 +965,7 @@ class OmsClientImpl implements OmsClient {
         "NOT_FOUND",
         local
           ? `${what} is not on this device yet: sync to fetch it`
-          : `${what} does not exist or you may not read it`,
+          : `${what} does not exist or you may not read it: check the id (rows() lists your own documents, search() the others you may read)`,
         { cause },
       );
     }
@@ -851,6 +989,12 @@ class OmsClientImpl implements OmsClient {
   async #workspace(): Promise<DocHandle<Workspace>> {
     const handle = await this.#find<Workspace>(this.#session.documents.workspace, "your workspace");
     this.#watchWorkspace();
+    if (!this.#rowsHeard.has(handle as DocHandle<unknown>)) {
+      this.#rowsHeard.add(handle as DocHandle<unknown>);
+      handle.on("change", ({ patches }) => {
+        if (patches.some((p) => p.path[0] === "my")) this.#rows.changedKind();
+      });
+    }
     return handle;
   }
 
@@ -867,12 +1011,22 @@ class OmsClientImpl implements OmsClient {
     return listed;
   }
 
-  async #open<T>(id: string, kind: string): Promise<OmsDocumentHandle<T>> {
+  async #open<T>(id: string, kind: WorkspaceEntry["kind"]): Promise<OmsDocumentHandle<T>> {
+    return wrapHandle(await this.#findKind<T>(id, kind), this.#ctx);
+  }
+
+  /** Finds a document that must be of `kind`: another kind is NOT_FOUND, as a missing one is. */
+  async #findKind<T>(id: string, kind: WorkspaceEntry["kind"]): Promise<DocHandle<T>> {
     const handle = await this.#find<T>(id, `${kind} ${id}`);
     const actual = (handle.doc() as { kind?: unknown }).kind;
-    if (actual !== kind)
-      throw new OmsError("NOT_FOUND", `${id} is a ${String(actual)}, not a ${kind}`);
-    return wrapHandle(handle, this.#ctx);
+    if (actual !== kind) {
+      const collection = kind === "assistance" ? "assistance" : `${kind}s`;
+      throw new OmsError(
+        "NOT_FOUND",
+        `there is no ${kind} ${id}: that id is a ${String(actual)}; pass the id of one of client.${collection}.rows()`,
+      );
+    }
+    return handle;
   }
 
   /** Creates a document the user owns and puts it in My. */
@@ -894,6 +1048,8 @@ class OmsClientImpl implements OmsClient {
     this.#engine.watch(handle as DocHandle<unknown>);
     if (this.#offline) this.#synced.markDirty(handle.documentId);
     this.#trackChanges(handle as DocHandle<unknown>);
+    this.#rowOnChange(handle as DocHandle<unknown>);
+    this.#rows.touched(handle.documentId);
     return wrapHandle(handle, this.#ctx);
   }
 
@@ -913,6 +1069,7 @@ class OmsClientImpl implements OmsClient {
 
   readonly quotes: DocumentCollection<Quote, NewDocumentInput> = {
     list: () => this.#list<Quote>("quote"),
+    ...this.#rowsOf("quote"),
     open: (id) => this.#open<Quote>(id, "quote"),
     search: (options) => searchCatalogue(this.#searchContext, "quote", options),
     create: async (input) => {
@@ -926,6 +1083,7 @@ class OmsClientImpl implements OmsClient {
 
   readonly orders: OrderCollection = {
     list: () => this.#list<Order>("order"),
+    ...this.#rowsOf("order"),
     open: (id) => this.#open<Order>(id, "order"),
     search: (options) => searchCatalogue(this.#searchContext, "order", options),
     create: async (input) => {
@@ -947,7 +1105,7 @@ class OmsClientImpl implements OmsClient {
     },
     submit: (id) => this.#oncePerOrder(idOf(id), () => this.#submit(id)),
     state: async (id) => {
-      const order = await this.#find<Order>(id, `order ${id}`);
+      const order = await this.#findKind<Order>(id, "order");
       return submissionState(idOf(id) as DocId, order.doc(), await this.ledger.get());
     },
     transmitted: async (id) => {
@@ -979,7 +1137,7 @@ class OmsClientImpl implements OmsClient {
   /** Writes a submission request, unless one already submits the order as it is. */
   async #submit(id: string): Promise<string> {
     this.#gate.assertEnabled("submitOrder");
-    const handle = await this.#find<Order>(id, `order ${id}`);
+    const handle = await this.#findKind<Order>(id, "order");
     const problems = checkOrderComplete(handle.doc());
     if (problems.length > 0) throw new ValidationError("INVALID_INPUT", problems);
     const standing = standingRequest(handle.doc(), await this.ledger.get().catch(() => undefined));
@@ -997,7 +1155,7 @@ class OmsClientImpl implements OmsClient {
   }
 
   async #accepted(id: string): Promise<{ order: Order; accepted: AcceptedOutcome | null }> {
-    const order = (await this.#find<Order>(id, `order ${id}`)).doc();
+    const order = (await this.#findKind<Order>(id, "order")).doc();
     const state = submissionState(idOf(id) as DocId, order, await this.ledger.get());
     const accepted =
       state.status === "submitted"
@@ -1010,6 +1168,7 @@ class OmsClientImpl implements OmsClient {
 
   readonly assistance: DocumentCollection<AssistanceRequest, NewAssistanceInput> = {
     list: () => this.#list<AssistanceRequest>("assistance"),
+    ...this.#rowsOf("assistance"),
     open: (id) => this.#open<AssistanceRequest>(id, "assistance"),
     search: (options) => searchCatalogue(this.#searchContext, "assistance", options),
     create: async (input) =>
@@ -1046,6 +1205,19 @@ class OmsClientImpl implements OmsClient {
       const workspace = await this.#workspace();
       workspace.change((w) => markRead(w, id as MessageId, this.#now()));
       this.#persist(workspace as DocHandle<unknown>);
+    },
+    subscribe: async (
+      listener: (messages: (InboxMessage & { id: MessageId; read: boolean })[]) => void,
+    ) => {
+      const inbox = await this.#find<Inbox>(this.#session.documents.inbox, "your inbox");
+      const workspace = await this.#workspace();
+      const on = () => void this.inbox.messages().then(listener, () => undefined);
+      inbox.on("change", on);
+      workspace.on("change", on);
+      return () => {
+        inbox.off("change", on);
+        workspace.off("change", on);
+      };
     },
   };
 
@@ -1109,6 +1281,8 @@ class OmsClientImpl implements OmsClient {
     await Promise.all([...this.#writes]);
     await this.#engine.stop();
     await flushReady(this.#repo);
+    await this.#rows.close();
+    if (this.#myKnownTimer) await this.#saveMyKnown();
     await this.#gate.close();
     await this.#scoped?.close();
   }

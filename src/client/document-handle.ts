@@ -55,8 +55,12 @@ export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocu
     },
     change<R>(fn: (doc: T) => R): R {
       const before = handle.doc();
-      const after = A.change(A.clone(before), (d) => {
-        fn(d as T);
+      // The change is made once, on a copy with this device's actor, and checked there; if it
+      // passes, the copy becomes the document. Running `fn` a second time on the document itself
+      // would cost as much again (and give new random ids to what it adds).
+      let result: R | undefined;
+      const after = A.change(A.clone(before, { actor: A.getActorId(before) }), (d) => {
+        result = fn(d as T);
       });
       const kind = (before as { kind?: string }).kind;
       if (
@@ -75,11 +79,19 @@ export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocu
         policy: ctx.policy,
       });
       if (!decision.ok) throw new WriteRefusedError(decision.reasons);
-      let result: R | undefined;
-      handle.change((d) => {
-        result = fn(d as T);
-      });
-      ctx.changed(handle as DocHandle<unknown>);
+      const madeChanges = A.getHeads(after).some((h) => !A.getHeads(before).includes(h));
+      if (madeChanges) {
+        handle.update((doc) =>
+          // The checked copy becomes the document: it holds the document's history and the one
+          // change just made, by this device's actor. Applying that change to the document
+          // instead would cost as much as making it again. (`doc` is `before`: nothing can change
+          // it between; should it ever differ, the change is applied to it.)
+          doc === before
+            ? after
+            : (A.applyChanges(doc, A.getChanges(before, after))[0] as typeof doc),
+        );
+        ctx.changed(handle as DocHandle<unknown>);
+      }
       return result as R;
     },
   };

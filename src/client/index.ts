@@ -13,6 +13,7 @@ export type {
   ClientOptions,
   DocumentCollection,
   Listed,
+  MyRow,
   NewAssistanceInput,
   NewDocumentInput,
   OmsClient,

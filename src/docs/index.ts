@@ -44,6 +44,7 @@ export { createLedger, recordAssistanceReceipt, recordSubmissionOutcome } from "
 export type { LineItemPatch, LineItemWithId, NewLineItem } from "./line-items.js";
 export {
   addLineItem,
+  addLineItems,
   moveLineItem,
   removeLineItem,
   sortedLineItems,

@@ -40,6 +40,18 @@ export function sortedLineItems(doc: Pick<CommercialDocument, "lineItems">): Lin
     .sort(comparePositioned);
 }
 
+/**
+ * The ids and positions of the lines in their order, reading nothing else: inside a change every
+ * read goes through Automerge's proxies, and reading whole lines (options included) costs ten
+ * times as much as reading their positions.
+ */
+function lineOrder(doc: Pick<CommercialDocument, "lineItems">): { id: string; position: string }[] {
+  const lines = doc.lineItems;
+  return Object.keys(lines)
+    .map((id) => ({ id, position: (lines[id as LineItemId] as LineItem).position }))
+    .sort(comparePositioned);
+}
+
 function requireLine(doc: CommercialDocument, id: LineItemId): LineItem {
   const item = own(doc.lineItems, id);
   if (!item) {
@@ -71,30 +83,54 @@ export function addLineItem(
   input: NewLineItem,
   options: { index?: number; now?: number } = {},
 ): LineItemId {
-  checkInputs([
-    ["productCode", f.productCode, input.productCode],
-    ["description", f.description, input.description ?? ""],
-    ["quantity", f.quantity, input.quantity],
-    ["unitPrice", f.unitPrice, input.unitPrice],
-    ["discountBp", f.discountBp, input.discountBp ?? 0],
-  ]);
-  checkOptions(input.options);
-  const sorted = sortedLineItems(doc);
-  const { keys, rekey } = keysForInsert(sorted, options.index ?? sorted.length);
-  const id = newLineItemId();
-  // The whole item is written in one assignment so that no replica ever sees half of it.
-  doc.lineItems[id] = {
-    productCode: input.productCode,
-    description: input.description ?? "",
-    options: { ...(input.options ?? {}) },
-    quantity: input.quantity,
-    unitPrice: input.unitPrice,
-    discountBp: input.discountBp ?? 0,
-    position: keys[0] as string,
-  };
+  return addLineItems(doc, [input], options)[0] as LineItemId;
+}
+
+/**
+ * Adds several lines together, in the given order, at `index` of the ordered lines (default: at
+ * the end), and returns their new ids. Reads the existing lines once: adding 20 lines this way
+ * costs about what adding one does, where 20 `addLineItem` calls read them 20 times.
+ *
+ * @example
+ * ```ts
+ * handle.change((q) => addLineItems(q, pasted.map((p) => ({ productCode: p.code, quantity: p.qty, unitPrice: p.price }))));
+ * ```
+ */
+export function addLineItems(
+  doc: CommercialDocument,
+  inputs: readonly NewLineItem[],
+  options: { index?: number; now?: number } = {},
+): LineItemId[] {
+  for (const input of inputs) {
+    checkInputs([
+      ["productCode", f.productCode, input.productCode],
+      ["description", f.description, input.description ?? ""],
+      ["quantity", f.quantity, input.quantity],
+      ["unitPrice", f.unitPrice, input.unitPrice],
+      ["discountBp", f.discountBp, input.discountBp ?? 0],
+    ]);
+    checkOptions(input.options);
+  }
+  if (inputs.length === 0) return [];
+  const sorted = lineOrder(doc);
+  const { keys, rekey } = keysForInsert(sorted, options.index ?? sorted.length, inputs.length);
+  const ids = inputs.map((input, i) => {
+    const id = newLineItemId();
+    // The whole item is written in one assignment so that no replica ever sees half of it.
+    doc.lineItems[id] = {
+      productCode: input.productCode,
+      description: input.description ?? "",
+      options: { ...(input.options ?? {}) },
+      quantity: input.quantity,
+      unitPrice: input.unitPrice,
+      discountBp: input.discountBp ?? 0,
+      position: keys[i] as string,
+    };
+    return id;
+  });
   for (const r of rekey) (doc.lineItems[r.id as LineItemId] as LineItem).position = r.position;
   doc.updatedAt = options.now ?? Date.now();
-  return id;
+  return ids;
 }
 
 /** Changes fields of one line; unchanged fields are not written, so concurrent edits of other fields survive. */
@@ -148,7 +184,7 @@ export function moveLineItem(
   if (!Number.isInteger(index) || index < 0) {
     throw new OmsError("INVALID_INPUT", `index must be a whole number of at least 0, got ${index}`);
   }
-  const others = sortedLineItems(doc).filter((line) => line.id !== id);
+  const others = lineOrder(doc).filter((line) => line.id !== id);
   const { keys, rekey } = keysForInsert(others, index);
   item.position = keys[0] as string;
   for (const r of rekey) (doc.lineItems[r.id as LineItemId] as LineItem).position = r.position;

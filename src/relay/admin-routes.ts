@@ -72,9 +72,9 @@ export async function handleAdmin(
     // An admin names users of their own organization: the same id elsewhere is someone else.
     const member = { organization: admin.organization, userId: id };
     if (collection === "users" && action === "revoke")
-      return json(res, 200, ctx.admin.revoke(admin, member, reason));
+      return json(res, 200, await ctx.admin.revoke(admin, member, reason));
     if (collection === "users" && action === "reinstate") {
-      const reinstated = ctx.admin.reinstate(admin, member);
+      const reinstated = await ctx.admin.reinstate(admin, member);
       if (!reinstated) throw new OmsError("NOT_FOUND", `${id} is not revoked in your organization`);
       return json(res, 200, { userId: id, reinstated });
     }

@@ -6,10 +6,10 @@ import { postMessage } from "../docs/inbox.js";
 import type { Inbox, InboxMessage, Workspace } from "../docs/types.js";
 import { addToMy, removeFromMy } from "../docs/workspace.js";
 import { hasRole, type Principal, parsePrincipal, roles } from "../policy/principal.js";
-import type { RelayDatabase } from "./database.js";
 import { type MemberDirectory, memberKey } from "./members.js";
 import type { DocumentRegistry } from "./registry.js";
 import type { SessionService } from "./session.js";
+import type { AccessStore } from "./store/types.js";
 
 /** Who performs an admin action: an admin's principal, or the operator through `createRelay`. */
 export type AdminActor = Principal | "operator";
@@ -44,7 +44,7 @@ export interface Revocation {
 }
 
 export interface AdminServiceOptions {
-  db: RelayDatabase;
+  store: AccessStore;
   repo: Repo;
   registry: DocumentRegistry;
   sessions: SessionService;
@@ -69,40 +69,23 @@ export class AdminService {
   readonly #revoked = new Map<string, Revocation>();
   /** Refusal notices posted since start, so the inbox is not loaded for every refused message. */
   readonly #refusalsPosted = new Set<string>();
-  readonly #lost;
-  readonly #recordLoss;
-  readonly #forgetLoss;
-  readonly #insertRevocation;
-  readonly #deleteRevocation;
 
   constructor(options: AdminServiceOptions) {
     this.#o = options;
-    const db = options.db;
-    this.#lost = db.prepare<[string, string], { reason: string; heads: string; at: number }>(
-      "SELECT reason, heads, at FROM lost_access WHERE doc_id = ? AND user_id = ?",
-    );
-    this.#recordLoss = db.prepare(
-      "INSERT OR REPLACE INTO lost_access (doc_id, user_id, reason, heads, at) VALUES (?, ?, ?, ?, ?)",
-    );
-    this.#forgetLoss = db.prepare("DELETE FROM lost_access WHERE doc_id = ? AND user_id = ?");
-    this.#insertRevocation = db.prepare(
-      "INSERT OR REPLACE INTO revoked_members (organization, user_id, revoked_by, reason, revoked_at) VALUES (?, ?, ?, ?, ?)",
-    );
-    this.#deleteRevocation = db.prepare(
-      "DELETE FROM revoked_members WHERE organization = ? AND user_id = ?",
-    );
-    // Revocations are few and asked about on every connection: kept in memory.
-    for (const row of db
-      .prepare<[], Record<string, string | number>>("SELECT * FROM revoked_members")
-      .all()) {
-      this.#revoked.set(memberKey(String(row.organization), String(row.user_id)), {
-        userId: String(row.user_id),
-        organization: String(row.organization),
-        revokedBy: String(row.revoked_by),
-        reason: String(row.reason),
-        revokedAt: Number(row.revoked_at),
-      });
-    }
+  }
+
+  /**
+   * Reads the revocations from the store. Revocations are few and asked about on every
+   * connection: kept in memory, read at start and again whenever another node may have changed
+   * them. Answers the users revoked since the last read (their sockets are to be closed).
+   */
+  async loadRevocations(): Promise<MemberRef[]> {
+    const rows = await this.#o.store.revocations();
+    const fresh = new Map(rows.map((r) => [memberKey(r.organization, r.userId), r]));
+    const added = [...fresh].filter(([key]) => !this.#revoked.has(key)).map(([, r]) => r);
+    this.#revoked.clear();
+    for (const [key, r] of fresh) this.#revoked.set(key, r);
+    return added.map((r) => ({ organization: r.organization, userId: r.userId }));
   }
 
   /** The revocation of this user of this organization, if revoked. */
@@ -120,10 +103,13 @@ export class AdminService {
    * Why this user lost access to this document, if they had it once. Only a user of the
    * document's organization ever had it: the same id elsewhere is someone else.
    */
-  lostAccess(documentId: string, organization: string, userId: string): LostAccess | undefined {
-    if (this.#o.registry.get(documentId)?.organization !== organization) return undefined;
-    const row = this.#lost.get(documentId, userId);
-    return row ? { reason: row.reason, heads: JSON.parse(row.heads), at: row.at } : undefined;
+  async lostAccess(
+    documentId: string,
+    organization: string,
+    userId: string,
+  ): Promise<LostAccess | undefined> {
+    if ((await this.#o.registry.get(documentId))?.organization !== organization) return undefined;
+    return this.#o.store.lostAccess(documentId, userId);
   }
 
   /**
@@ -138,7 +124,7 @@ export class AdminService {
     reason = "reassigned by an admin",
   ): Promise<Reassignment> {
     const owner = checkedUserId(newOwner);
-    const meta = this.#o.registry.get(documentId);
+    const meta = await this.#o.registry.get(documentId);
     if (!meta || (actor !== "operator" && meta.organization !== actor.organization)) {
       throw new OmsError(
         "NOT_FOUND",
@@ -155,7 +141,7 @@ export class AdminService {
     // other id (another organization's user, a typo) gets the same answer whether or not it
     // exists anywhere. The operator may name anyone: the owner is that id in the document's
     // organization, whose workspace is its own (keyed by organization and user).
-    if (actor !== "operator" && !this.#o.members.isMember(meta.organization, owner)) {
+    if (actor !== "operator" && !(await this.#o.members.isMember(meta.organization, owner))) {
       throw new OmsError(
         "NOT_FOUND",
         `no user ${owner} in the document's organization; a user becomes known when they first sign in`,
@@ -168,12 +154,12 @@ export class AdminService {
     const headsBefore = A.getHeads(handle.doc() as A.Doc<unknown>);
     const now = Date.now();
     // The registry first: from here on nothing of this document goes to the previous owner.
-    this.#o.db.transaction(() => {
-      this.#o.registry.setOwner(documentId, owner);
-      if (previous)
-        this.#recordLoss.run(documentId, previous, reason, JSON.stringify(headsBefore), now);
-      this.#forgetLoss.run(documentId, owner);
-    })();
+    await this.#o.store.reassign(
+      documentId,
+      owner,
+      previous ? { userId: previous, reason, heads: headsBefore, at: now } : undefined,
+    );
+    await this.#o.registry.refresh(documentId);
     handle.change((d) => {
       d.owner = owner;
     });
@@ -214,8 +200,8 @@ export class AdminService {
    * a device that offers its changes again and again gets one message, not one per attempt.
    */
   async noticeRefused(documentId: string, organization: string, userId: string): Promise<void> {
-    const lost = this.lostAccess(documentId, organization, userId);
-    const meta = this.#o.registry.get(documentId);
+    const lost = await this.lostAccess(documentId, organization, userId);
+    const meta = await this.#o.registry.get(documentId);
     if (!lost || !meta || !reassignable.has(meta.kind)) return;
     const key = `refused-${documentId}-${lost.at}`;
     const seen = `${memberKey(organization, userId)} ${key}`;
@@ -258,10 +244,23 @@ export class AdminService {
   /**
    * Revokes a user: their open connections close at once (code 4003), and every later
    * connection and session request is refused with 403 USER_REVOKED until reinstated. Their
-   * documents stay, and stay readable by their managers.
+   * documents stay, and stay readable by their managers. A bad actor or member throws at once;
+   * the revocation is in effect when the promise resolves.
    */
-  revoke(actor: AdminActor, member: MemberRef, reason = "revoked by an admin"): Revocation {
-    const { organization, userId: user } = this.#target(actor, member);
+  revoke(
+    actor: AdminActor,
+    member: MemberRef,
+    reason = "revoked by an admin",
+  ): Promise<Revocation> {
+    const target = this.#target(actor, member);
+    return this.#revoke(actor, target, reason);
+  }
+
+  async #revoke(
+    actor: AdminActor,
+    { organization, userId: user }: { organization: string; userId: UserId },
+    reason: string,
+  ): Promise<Revocation> {
     const revocation: Revocation = {
       userId: user,
       organization,
@@ -269,13 +268,7 @@ export class AdminService {
       reason,
       revokedAt: Date.now(),
     };
-    this.#insertRevocation.run(
-      organization,
-      user,
-      revocation.revokedBy,
-      reason,
-      revocation.revokedAt,
-    );
+    await this.#o.store.revoke(revocation);
     this.#revoked.set(memberKey(organization, user), revocation);
     this.#o.disconnectUser({ organization, userId: user }, reason);
     this.#o.repo.shareConfigChanged();
@@ -287,12 +280,19 @@ export class AdminService {
    * Lifts a revocation; false when this user of this organization was not revoked (an admin
    * asking about another organization's user gets false too, whatever that user's state).
    */
-  reinstate(actor: AdminActor, member: MemberRef): boolean {
-    const { organization, userId } = this.#target(actor, member);
+  reinstate(actor: AdminActor, member: MemberRef): Promise<boolean> {
+    const target = this.#target(actor, member);
+    return this.#reinstate(actor, target);
+  }
+
+  async #reinstate(
+    actor: AdminActor,
+    { organization, userId }: { organization: string; userId: UserId },
+  ): Promise<boolean> {
     const key = memberKey(organization, userId);
-    if (!this.#revoked.has(key)) return false;
-    this.#deleteRevocation.run(organization, userId);
+    const lifted = await this.#o.store.reinstate(organization, userId);
     this.#revoked.delete(key);
+    if (!lifted) return false;
     this.#o.onAction?.("reinstate", { organization, userId, by: who(actor) });
     return true;
   }

@@ -1,8 +1,8 @@
 import * as A from "@automerge/automerge";
 import { cbor } from "@automerge/automerge-repo/slim";
-import type { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import type { Principal } from "../policy/principal.js";
 import type { HeadsIndex } from "./heads-index.js";
+import type { ChunkStore } from "./store/types.js";
 import type { WriteGate } from "./write-gate.js";
 
 /** Documents one bulk request may ask for. */
@@ -40,7 +40,7 @@ export interface BulkAnswer {
 export class BulkExport {
   constructor(
     private readonly o: {
-      storage: SqliteStorageAdapter;
+      storage: ChunkStore;
       index: HeadsIndex;
       gate: WriteGate;
       maxBytes: number;
@@ -67,7 +67,7 @@ export class BulkExport {
         more.push(id);
         continue;
       }
-      if (!this.o.gate.canRead(principal, id)) {
+      if (!(await this.o.gate.mayRead(principal, id))) {
         unavailable.push(id);
         continue;
       }
@@ -94,13 +94,14 @@ export class BulkExport {
   }
 
   async #read(id: string): Promise<BulkDocument | undefined> {
-    // Chunks and heads are read without an await between them: they belong together.
-    const chunks = this.o.storage
-      .loadRangeNow([id])
-      .filter((c) => c.key[1] === "snapshot" || c.key[1] === "incremental");
+    // Heads first, then chunks: heads are recorded only after their chunks are stored, so the
+    // chunks read next hold at least those heads (a store in between only adds to them).
+    let heads = (await this.o.index.entry(id))?.heads;
+    const chunks = (await this.o.storage.loadRange([id])).filter(
+      (c) => c.key[1] === "snapshot" || c.key[1] === "incremental",
+    );
     if (chunks.length === 0) return undefined;
     const data = concat(chunks.map((c) => c.data as Uint8Array));
-    let heads = this.o.index.entry(id)?.heads;
     if (!heads) {
       // Stored before heads were recorded: load it once to learn them.
       const doc = A.loadIncremental(A.init(), data);

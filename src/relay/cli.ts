@@ -9,6 +9,8 @@ import { rebuildCatalogue } from "./catalogue/rebuild.js";
 import { defaultConfiguration } from "./config.js";
 import { createRelay } from "./relay.js";
 import { describeSecret, type LoadedSecret, loadSecret } from "./secret.js";
+import { isPostgresUrl } from "./store/open.js";
+import { redactUrl } from "./store/redact.js";
 
 const HELP = `oms-relay: the oms-sync reference relay
 
@@ -26,6 +28,8 @@ Options (flag / environment variable / default):
   --port N            PORT                 ${defaultConfiguration.port} (0 picks a free port)
   --host ADDR         OMS_RELAY_HOST       ${defaultConfiguration.host}
   --data DIR          OMS_RELAY_DATA       ${defaultConfiguration.dataDir} (database and generated secret)
+  --database URL      OMS_DATABASE_URL     the embedded SQLite file in DIR; or postgres://user@host:5432/db,
+                                           shared by several relay nodes (docs/scale-out.md)
   --secret-file FILE  OMS_RELAY_SECRET     the HS256 secret itself in the variable, or a file
                                            holding it; with neither, DIR/relay-secret, generated
                                            on the first start
@@ -64,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
       port: { type: "string" },
       host: { type: "string" },
       data: { type: "string" },
+      database: { type: "string" },
       "secret-file": { type: "string" },
       "jwks-file": { type: "string" },
       "log-level": { type: "string" },
@@ -108,6 +113,10 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === "catalogue") {
     if (positionals[1] !== "rebuild") fail("catalogue takes one subcommand: rebuild");
+    if (values.database ?? env.OMS_DATABASE_URL)
+      fail(
+        "catalogue rebuild works on the embedded SQLite store only: a relay on PostgreSQL keeps no catalogue yet (docs/scale-out.md)",
+      );
     const { rows, skipped } = rebuildCatalogue(dataDir);
     process.stdout.write(
       `${JSON.stringify({ rebuilt: rows, skipped: skipped.length, skippedIds: skipped.slice(0, 20) })}\n`,
@@ -126,7 +135,13 @@ async function main(argv: string[]): Promise<void> {
     }
   }
   const maxPayload = integer(values["max-payload"] ?? env.OMS_RELAY_MAX_PAYLOAD, "--max-payload");
+  const database = values.database ?? (env.OMS_DATABASE_URL || undefined);
+  if (database !== undefined && !isPostgresUrl(database))
+    fail(
+      "--database (OMS_DATABASE_URL) takes a PostgreSQL URL, postgres://user@host:5432/db; leave it out for the embedded SQLite file in --data",
+    );
   const relay = await createRelay({
+    ...(database ? { database } : {}),
     port: integer(values.port ?? env.PORT, "--port") ?? defaultConfiguration.port,
     host: values.host ?? env.OMS_RELAY_HOST ?? defaultConfiguration.host,
     dataDir,
@@ -163,7 +178,7 @@ async function main(argv: string[]): Promise<void> {
   const runner = runByNpmStart() ? "npm start -- token" : "oms-relay token";
   process.stderr.write(
     `oms-relay: ${secretFrom}\n` +
-      `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${dataDir}\n` +
+      `oms-relay: listening on ${relay.url} (HTTP ${relay.httpUrl}), data in ${database ? redactUrl(database) : dataDir}\n` +
       `oms-relay: mint a development token with\n` +
       `  ${runner}${secretArgs} --sub alice --org acme --roles rep --offline\n` +
       (secretEnv ? "  (with the same OMS_RELAY_SECRET in its environment)\n" : ""),

@@ -37,6 +37,12 @@ export interface RelayLimits extends ConnectionLimits, RefusalLogLimits {
    * the ids that did not fit are answered as `more`, to ask for again.
    */
   maxBulkResponseBytes: number;
+  /**
+   * How long a node's claim on a submission or ticket row lasts (docs/scale-out.md): after a
+   * node dies, another takes its rows over after this. A restarted SQLite relay takes its own
+   * claims back at once.
+   */
+  claimLeaseMs: number;
 }
 
 export const defaultLimits: RelayLimits = {
@@ -53,6 +59,7 @@ export const defaultLimits: RelayLimits = {
   documentIdleMs: 10_000,
   cacheSweepMs: 2_000,
   maxBulkResponseBytes: 8_388_608,
+  claimLeaseMs: 30_000,
   maxMessagesPerSecond: 1_000,
   messageBurst: 2_000,
   maxQueuedMessages: 20_000,
@@ -68,6 +75,12 @@ export interface RelayOptions {
   host?: string;
   /** Folder for the database and the generated secret. Default `./data`. */
   dataDir?: string;
+  /**
+   * Where the relay keeps its data: undefined for the embedded SQLite file in `dataDir` (the
+   * default), or a PostgreSQL URL (`postgres://user@host:5432/db`) shared by several relay
+   * nodes (docs/scale-out.md). The CLI reads `--database` or `OMS_DATABASE_URL`.
+   */
+  database?: string;
   /** HS256 secret (at least 32 bytes). Default: `secretFile`, else `<dataDir>/relay-secret`. */
   secret?: string;
   secretFile?: string;

@@ -206,6 +206,14 @@ const migrations: readonly string[] = [
   // The sequence value behind each number, sealed into the ledger entry (relay restore).
   `ALTER TABLE order_numbers ADD COLUMN n INTEGER;
    ALTER TABLE assistance_tickets ADD COLUMN n INTEGER;`,
+  // Claims on work (src/relay/store/): a lease per row, so two processes never do it at once.
+  `CREATE TABLE work_claims (
+     kind  TEXT NOT NULL,
+     id    TEXT NOT NULL,
+     node  TEXT NOT NULL,
+     until INTEGER NOT NULL,
+     PRIMARY KEY (kind, id)
+   );`,
 ];
 
 /**

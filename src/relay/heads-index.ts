@@ -1,48 +1,40 @@
 import { type DocumentId, decodeHeads, type Repo } from "@automerge/automerge-repo/slim";
 import { headsHash } from "../docs/heads-digest.js";
-import type { RelayDatabase } from "./database.js";
+import type { HeadsStore } from "./store/types.js";
 
 /**
  * The hash of each document's heads as last stored, kept in the database so that a reconnecting
  * device can learn which of its documents differ without the relay loading any of them.
  */
 export class HeadsIndex {
+  /** What this process recorded last, per document: an unchanged store costs no write. */
   readonly #memo = new Map<string, string>();
-  readonly #upsert;
-  readonly #select;
-  readonly #selectHeads;
+  readonly #store: HeadsStore;
 
-  constructor(db: RelayDatabase) {
-    this.#upsert = db.prepare(
-      "INSERT INTO document_heads (doc_id, hash, heads) VALUES (?, ?, ?) ON CONFLICT(doc_id) DO UPDATE SET hash = excluded.hash, heads = excluded.heads",
-    );
-    this.#select = db.prepare<[string], { hash: string }>(
-      "SELECT hash FROM document_heads WHERE doc_id = ?",
-    );
-    this.#selectHeads = db.prepare<[string], { hash: string; heads: string }>(
-      "SELECT hash, heads FROM document_heads WHERE doc_id = ?",
-    );
+  constructor(store: HeadsStore) {
+    this.#store = store;
   }
 
   async record(documentId: string, hexHeads: readonly string[]): Promise<string> {
     const hash = await headsHash(hexHeads);
     if (this.#memo.get(documentId) === hash) return hash;
-    this.#upsert.run(documentId, hash, JSON.stringify(hexHeads));
+    await this.#store.record(documentId, { hash, heads: [...hexHeads] });
     this.#memo.set(documentId, hash);
     return hash;
   }
 
   /** The stored heads (Automerge hex) and their hash, if recorded. */
-  entry(documentId: string): { hash: string; heads: string[] } | undefined {
-    const row = this.#selectHeads.get(documentId);
-    return row ? { hash: row.hash, heads: JSON.parse(row.heads) as string[] } : undefined;
+  async entry(documentId: string): Promise<{ hash: string; heads: string[] } | undefined> {
+    const entry = await this.#store.entry(documentId);
+    return entry ? { hash: entry.hash, heads: [...entry.heads] } : undefined;
   }
 
-  /** The stored hash of each id; "" for a document never recorded. */
-  hashes(ids: Iterable<string>): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const id of ids) out.set(id, this.#memo.get(id) ?? this.#select.get(id)?.hash ?? "");
-    return out;
+  /**
+   * The stored hash of each id; "" for a document never recorded. Read from the store, which
+   * other nodes write too (a hash remembered here may be stale there).
+   */
+  hashes(ids: Iterable<string>): Promise<Map<string, string>> {
+    return this.#store.hashes([...ids]);
   }
 
   /**

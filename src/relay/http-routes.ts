@@ -19,7 +19,7 @@ export interface HttpContext {
   verify: TokenVerifier;
   sessions: SessionService;
   metrics: RelayMetrics;
-  status(): Record<string, unknown>;
+  status(): Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Origins allowed to call the HTTP endpoints from a browser: "*" or a list. */
   allowedOrigins: "*" | readonly string[];
   admin: AdminService;
@@ -146,7 +146,7 @@ export async function handleHttp(
       const state = ctx.state();
       return json(res, state === "ready" ? 200 : 503, {
         status: state === "ready" ? "ok" : state,
-        ...ctx.status(),
+        ...(await ctx.status()),
       });
     }
     case "/metrics": {
@@ -235,7 +235,7 @@ async function handleRestoreReceipts(
   if (!request) return;
   if (!ctx.receipts) return sendError(res, 404, "NOT_FOUND", "this relay learns no receipts");
   try {
-    return json(res, 200, ctx.receipts.learn(request.principal, request.body));
+    return json(res, 200, await ctx.receipts.learn(request.principal, request.body));
   } catch (err) {
     if (!(err instanceof OmsError)) throw err;
     return sendError(res, 400, err.code, err.message);

@@ -19,3 +19,17 @@ export {
 export type { Relay, WireStats } from "./relay.js";
 export { createRelay } from "./relay.js";
 export type { SessionResponse } from "./session.js";
+export { openStore } from "./store/open.js";
+export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";
+export { SqliteStore } from "./store/sqlite/sqlite-store.js";
+export type {
+  AccessStore,
+  ChunkStore,
+  HeadsStore,
+  MemberStore,
+  RegistryStore,
+  RelayStore,
+  RestoreStore,
+  StoreTiming,
+  SubmissionStore,
+} from "./store/types.js";

@@ -1,5 +1,5 @@
 import type { Principal } from "../policy/principal.js";
-import type { RelayDatabase } from "./database.js";
+import type { MemberStore } from "./store/types.js";
 
 /**
  * The users the relay knows in each organization: everyone whose valid token it has seen. An
@@ -7,32 +7,29 @@ import type { RelayDatabase } from "./database.js";
  * a user of another organization or a made-up id is refused.
  */
 export class MemberDirectory {
-  readonly #insert;
-  readonly #get;
+  readonly #store: MemberStore;
   /** Members already written: a token seen on every request costs no write after the first. */
   readonly #seen = new Set<string>();
 
-  constructor(db: RelayDatabase) {
-    this.#insert = db.prepare(
-      "INSERT OR IGNORE INTO members (organization, user_id, first_seen) VALUES (?, ?, ?)",
-    );
-    this.#get = db.prepare<[string, string], { user_id: string }>(
-      "SELECT user_id FROM members WHERE organization = ? AND user_id = ?",
-    );
+  constructor(store: MemberStore) {
+    this.#store = store;
   }
 
   /** Records the holder of a verified token as a member of its organization. */
-  saw(principal: Pick<Principal, "organization" | "userId">, now = Date.now()): void {
+  async saw(
+    principal: Pick<Principal, "organization" | "userId">,
+    now = Date.now(),
+  ): Promise<void> {
     const key = memberKey(principal.organization, principal.userId);
     if (this.#seen.has(key)) return;
-    this.#insert.run(principal.organization, principal.userId, now);
+    await this.#store.saw(principal.organization, principal.userId, now);
     this.#seen.add(key);
   }
 
-  isMember(organization: string, userId: string): boolean {
+  async isMember(organization: string, userId: string): Promise<boolean> {
     return (
       this.#seen.has(memberKey(organization, userId)) ||
-      this.#get.get(organization, userId) !== undefined
+      (await this.#store.isMember(organization, userId))
     );
   }
 }

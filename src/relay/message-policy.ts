@@ -54,11 +54,11 @@ export async function judgeInbound(
       // Clients treat a refusal notice as the relay's word: one from a client is a forgery,
       // whoever it claims to be from, and never reaches anyone.
       if (isNotice(message.data)) return { action: "drop", reason: refusalReasons.forgedNotice };
-      return gate.canRead(principal, message.documentId)
+      return (await gate.mayRead(principal, message.documentId))
         ? { action: "pass" }
         : { action: "drop", reason: refusalReasons.noAccess };
     case "doc-unavailable":
-      return gate.canRead(principal, message.documentId)
+      return (await gate.mayRead(principal, message.documentId))
         ? { action: "pass" }
         : { action: "drop", reason: refusalReasons.noAccess };
   }

@@ -116,6 +116,13 @@ export function createRelayMetrics(sources: {
       buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
       registers: [registry],
     }),
+    storeSeconds: new Histogram({
+      name: "oms_relay_store_seconds",
+      help: "Latency of each store operation (src/relay/store/), by engine and operation",
+      labelNames: ["engine", "operation"],
+      buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -1,81 +1,62 @@
 import type { OrganizationId, UserId } from "../docs/ids.js";
-import type { DocumentKind, DocumentMeta } from "../docs/kinds.js";
-import type { RelayDatabase } from "./database.js";
-
-interface Row {
-  kind: DocumentKind;
-  owner: string | null;
-  organization: string;
-}
+import type { DocumentMeta } from "../docs/kinds.js";
+import type { RegistryStore, UserDocumentKind } from "./store/types.js";
 
 /**
  * The registry of documents the relay knows: each one's kind, owner and organization, which
  * access decisions are made from. A document is registered when it is first accepted; its id is
- * never reused. Lookups are cached: they happen on every message.
+ * never reused. Lookups happen on every message: `load` reads the store once per document and
+ * keeps the answer, and `peek` answers from what was loaded, synchronously (outbound messages are
+ * filtered in a synchronous send; a document not loaded yet is refused there, never leaked).
  */
 export class DocumentRegistry {
-  readonly #db: RelayDatabase;
-  readonly #cache = new Map<string, DocumentMeta | null>();
-  readonly #get;
-  readonly #insert;
-  readonly #userDoc;
-  readonly #insertUserDoc;
-  readonly #orgDoc;
-  readonly #insertOrgDoc;
-  readonly #count;
-  readonly #setOwner;
+  readonly #store: RegistryStore;
+  readonly #cache = new Map<string, DocumentMeta>();
 
-  constructor(db: RelayDatabase) {
-    this.#db = db;
-    this.#get = db.prepare<[string], Row>(
-      "SELECT kind, owner, organization FROM documents WHERE doc_id = ?",
-    );
-    this.#insert = db.prepare(
-      "INSERT OR IGNORE INTO documents (doc_id, kind, owner, organization, created_at) VALUES (?, ?, ?, ?, ?)",
-    );
-    this.#userDoc = db.prepare<[string, string, string], { doc_id: string }>(
-      "SELECT doc_id FROM user_documents WHERE organization = ? AND user_id = ? AND kind = ?",
-    );
-    this.#insertUserDoc = db.prepare(
-      "INSERT INTO user_documents (user_id, organization, kind, doc_id) VALUES (?, ?, ?, ?)",
-    );
-    this.#orgDoc = db.prepare<[string], { doc_id: string }>(
-      "SELECT doc_id FROM organization_documents WHERE organization = ?",
-    );
-    this.#insertOrgDoc = db.prepare(
-      "INSERT INTO organization_documents (organization, doc_id) VALUES (?, ?)",
-    );
-    this.#count = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM documents");
-    this.#setOwner = db.prepare("UPDATE documents SET owner = ? WHERE doc_id = ?");
+  constructor(store: RegistryStore) {
+    this.#store = store;
   }
 
-  get(docId: string): DocumentMeta | undefined {
-    const cached = this.#cache.get(docId);
-    if (cached !== undefined) return cached ?? undefined;
-    const row = this.#get.get(docId);
-    const meta: DocumentMeta | null = row
-      ? {
-          kind: row.kind,
-          organization: row.organization as OrganizationId,
-          ...(row.owner !== null ? { owner: row.owner as UserId } : {}),
-        }
-      : null;
+  /** The meta of a document, read from the store unless loaded before. */
+  async get(documentId: string): Promise<DocumentMeta | undefined> {
+    const cached = this.#cache.get(documentId);
+    if (cached) return cached;
+    const meta = await this.#store.get(documentId);
     // Unknown ids are not cached: a flood of them must not grow memory.
-    if (meta) this.#cache.set(docId, meta);
-    return meta ?? undefined;
+    if (meta) this.#cache.set(documentId, meta);
+    return meta;
+  }
+
+  /** What `get` answered before (or registration set), without asking the store. */
+  peek(documentId: string): DocumentMeta | undefined {
+    return this.#cache.get(documentId);
   }
 
   /** Registers a document; false when the id was already registered. */
-  register(docId: string, meta: DocumentMeta, now = Date.now()): boolean {
-    const result = this.#insert.run(docId, meta.kind, meta.owner ?? null, meta.organization, now);
-    this.#cache.delete(docId);
-    return result.changes === 1;
+  async register(documentId: string, meta: DocumentMeta, now = Date.now()): Promise<boolean> {
+    const registered = await this.#store.register(documentId, meta, now);
+    this.#cache.delete(documentId);
+    if (registered) this.#cache.set(documentId, meta);
+    return registered;
   }
 
-  /** Gives a document to another owner (an admin's reassignment); takes effect on the next lookup. */
-  setOwner(docId: string, owner: UserId): void {
-    this.#setOwner.run(owner, docId);
-    this.#cache.delete(docId);
+  /**
+   * Reads a document's entry again (its owner changed, here or on another node) and replaces
+   * what was loaded in one step: no lookup in between finds nothing.
+   */
+  async refresh(documentId: string): Promise<DocumentMeta | undefined> {
+    const meta = await this.#store.get(documentId);
+    if (meta) this.#cache.set(documentId, meta);
+    else this.#cache.delete(documentId);
+    return meta;
+  }
+
+  /**
+   * Forgets what was loaded about a document (its owner changed, here or on another node): the
+   * next lookup reads the store.
+   */
+  invalidate(documentId: string): void {
+    this.#cache.delete(documentId);
   }
 
   /**
@@ -85,39 +66,45 @@ export class DocumentRegistry {
   userDocument(
     userId: string,
     organization: string,
-    kind: "workspace" | "ledger" | "inbox",
-  ): string | undefined {
-    return this.#userDoc.get(organization, userId, kind)?.doc_id;
+    kind: UserDocumentKind,
+  ): Promise<string | undefined> {
+    return this.#store.userDocument(organization, userId, kind);
   }
 
-  /** Registers a per-user document and links it to its user, in one transaction. */
-  registerUserDocument(
-    docId: string,
-    meta: DocumentMeta & { owner: UserId },
+  /**
+   * Registers a per-user document and links it to its user, in one transaction. Answers the id
+   * linked to the user: another one when someone registered theirs first.
+   */
+  async registerUserDocument(
+    documentId: string,
+    meta: DocumentMeta & { owner: UserId; kind: UserDocumentKind },
     now = Date.now(),
-  ): void {
-    this.#db.transaction(() => {
-      this.register(docId, meta, now);
-      this.#insertUserDoc.run(meta.owner, meta.organization, meta.kind, docId);
-    })();
+  ): Promise<string> {
+    const id = await this.#store.registerUserDocument(documentId, meta, now);
+    if (id === documentId) this.#cache.set(documentId, meta);
+    return id;
   }
 
-  organizationDocument(organization: string): string | undefined {
-    return this.#orgDoc.get(organization)?.doc_id;
+  organizationDocument(organization: string): Promise<string | undefined> {
+    return this.#store.organizationDocument(organization);
   }
 
-  registerOrganizationDocument(
-    docId: string,
-    organization: OrganizationId,
+  /** As `registerUserDocument`, for an organization's document. */
+  async registerOrganizationDocument(
+    documentId: string,
+    organization: string,
     now = Date.now(),
-  ): void {
-    this.#db.transaction(() => {
-      this.register(docId, { kind: "organization", organization }, now);
-      this.#insertOrgDoc.run(organization, docId);
-    })();
+  ): Promise<string> {
+    const id = await this.#store.registerOrganizationDocument(documentId, organization, now);
+    if (id === documentId)
+      this.#cache.set(documentId, {
+        kind: "organization",
+        organization: organization as OrganizationId,
+      });
+    return id;
   }
 
-  count(): number {
-    return this.#count.get()?.n ?? 0;
+  count(): Promise<number> {
+    return this.#store.count();
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
@@ -7,7 +8,6 @@ import { type Logger, pino } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import { flushEach } from "../adapters/flush-ready.js";
 import { GuardedServerAdapter } from "../adapters/network-ws-guarded.js";
-import { SqliteStorageAdapter } from "../adapters/storage-sqlite.js";
 import { OmsError } from "../docs/errors.js";
 import { defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
@@ -31,7 +31,6 @@ import {
   type RelayLimits,
   type RelayOptions,
 } from "./config.js";
-import { openDatabase, type RelayDatabase } from "./database.js";
 import { DocumentCache } from "./document-cache.js";
 import { HeadsIndex } from "./heads-index.js";
 import { handleHttp, queryToken, type RelayState, sendError } from "./http-routes.js";
@@ -40,11 +39,13 @@ import { MemberDirectory, memberKey } from "./members.js";
 import { createRelayMetrics } from "./metrics.js";
 import { RELAY_PEER_ID_PREFIX } from "./peer-ids.js";
 import { closeCodes, refusalReasons } from "./protocol.js";
-import { measureWal, recoveryReport } from "./recovery.js";
+import { measureWal, type RecoveryReport, recoveryReport } from "./recovery.js";
 import { DocumentRegistry } from "./registry.js";
 import { ReceiptLearner } from "./restore-receipts.js";
 import { loadSecret } from "./secret.js";
 import { SessionService } from "./session.js";
+import { isPostgresUrl, openStore } from "./store/open.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import { SubmissionProcessor } from "./submission-processor.js";
 import { SyncDigestService } from "./sync-digest.js";
 import { atExpiry, tokenExpiresAt } from "./token-expiry.js";
@@ -79,9 +80,10 @@ export interface Relay {
   readonly admin: {
     /** `owner` is a user of the document's organization. */
     reassign(documentId: string, owner: string, reason?: string): Promise<Reassignment>;
-    revoke(member: MemberRef, reason?: string): Revocation;
+    /** Throws at once on a bad member; in effect (sockets closed) when it resolves. */
+    revoke(member: MemberRef, reason?: string): Promise<Revocation>;
     /** False when that user of that organization was not revoked. */
-    reinstate(member: MemberRef): boolean;
+    reinstate(member: MemberRef): Promise<boolean>;
   };
   /** Sizes of what the relay keeps per peer and per document id (tests and debugging). */
   wireStats(): WireStats;
@@ -105,7 +107,8 @@ export interface WireStats {
 }
 
 /**
- * Starts a relay: HTTP and WebSocket on one port, an embedded SQLite database in `dataDir`.
+ * Starts a relay: HTTP and WebSocket on one port, an embedded SQLite database in `dataDir` (or
+ * the PostgreSQL database `options.database` names: docs/scale-out.md).
  *
  * @example
  * ```ts
@@ -134,10 +137,33 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     secret,
     ...(options.jwks ? { jwks: options.jwks } : {}),
   });
-  const dbFile = join(dataDir, "relay.db");
-  const wal = measureWal(dbFile);
-  const db: RelayDatabase = openDatabase(dbFile);
-  const recovery = recoveryReport(db, wal);
+  const repoRef: { repo?: Repo } = {};
+  const processorRef: { processor?: SubmissionProcessor } = {};
+  const isolated = new IsolatedDocuments({ log });
+  const metrics = createRelayMetrics({
+    loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
+    processingBacklog: () => processorRef.processor?.backlog ?? 0,
+    isolatedDocuments: () => isolated.size,
+  });
+  const database = options.database;
+  // The write-ahead log is measured before SQLite opens (and replays) it.
+  const wal = isPostgresUrl(database) ? undefined : measureWal(join(dataDir, "relay.db"));
+  const store = await openStore({
+    database,
+    dataDir,
+    onPoolError: (err) =>
+      log.warn(
+        { err: { message: err.message } },
+        "a pooled PostgreSQL connection failed; replaced",
+      ),
+    onTiming: (operation, seconds) => {
+      metrics.storeSeconds.observe({ engine: engineOf(database), operation }, seconds);
+      if (operation.startsWith("chunks."))
+        metrics.storageSeconds.observe({ operation: operation.slice(7) }, seconds);
+    },
+  });
+  const sqlite = store instanceof SqliteStore ? store : undefined;
+  const recovery = sqlite && wal ? recoveryReport(sqlite.db, wal) : noRecovery;
   if (recovery.integrity !== "ok") {
     log.error(
       { recovery },
@@ -151,22 +177,13 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   } else {
     log.info({ recovery }, "database opened: integrity ok");
   }
-  const repoRef: { repo?: Repo } = {};
-  const processorRef: { processor?: SubmissionProcessor } = {};
-  const isolated = new IsolatedDocuments({ log });
-  const metrics = createRelayMetrics({
-    loadedDocuments: () => Object.keys(repoRef.repo?.handles ?? {}).length,
-    processingBacklog: () => processorRef.processor?.backlog ?? 0,
-    isolatedDocuments: () => isolated.size,
-  });
-  const storage = new SqliteStorageAdapter(db);
-  storage.onTiming = (operation, seconds) => metrics.storageSeconds.observe({ operation }, seconds);
-  const registry = new DocumentRegistry(db);
-  const members = new MemberDirectory(db);
+  const storage = store.chunks;
+  const registry = new DocumentRegistry(store.registry);
+  const members = new MemberDirectory(store.members);
   // Every valid token makes its holder a known member of its organization.
   const verify: TokenVerifier = async (token) => {
     const principal = await verifyToken(token);
-    members.saw(principal);
+    await members.saw(principal);
     return principal;
   };
   const policy = options.policy ?? defaultAccessPolicy;
@@ -203,17 +220,22 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       announce: async () => false,
       access: async (peerId, documentId) => {
         const principal = adapter.principalOfPeer(peerId);
-        return principal !== undefined && (gateRef.gate?.canRead(principal, documentId) ?? false);
+        return (
+          principal !== undefined && ((await gateRef.gate?.mayRead(principal, documentId)) ?? false)
+        );
       },
     },
   });
   repoRef.repo = repo;
   isolated.guard(repo);
   const cacheRef: { cache?: DocumentCache } = {};
-  const headsIndex = new HeadsIndex(db);
+  const headsIndex = new HeadsIndex(store.heads);
   headsIndex.recordOnFlush(repo);
-  const catalogue = new Catalogue(db, (id) => registry.get(id), storage);
-  catalogue.keepOnFlush(repo, (documentId, err) =>
+  // The catalogue is on SQLite only until it moves behind the store interface (CatalogueStore).
+  const catalogue = sqlite
+    ? new Catalogue(sqlite.db, (id) => registry.peek(id) ?? sqlite.metaNow(id), sqlite.storage)
+    : undefined;
+  catalogue?.keepOnFlush(repo, (documentId, err) =>
     log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
   );
   gateRef.gate = new WriteGate({
@@ -225,7 +247,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxPendingOffers: limits.maxPendingOffers,
     onAccepted: (documentId, meta, before, after) =>
       processorRef.processor?.onAccepted(documentId, meta, before, after),
-    lostAccess: (documentId, organization, userId) =>
+    lostAccess: async (documentId, organization, userId) =>
       adminRef.admin?.lostAccess(documentId, organization, userId),
     onLostAccessRefused: (documentId, organization, userId) =>
       void adminRef.admin?.noticeRefused(documentId, organization, userId).catch((err) => {
@@ -242,7 +264,10 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     maxDocumentsPerConnection: limits.maxDocumentsPerConnection,
   });
   const processor = new SubmissionProcessor({
-    db,
+    store: store.submissions,
+    // One process owns a SQLite file: a restart is the same node and takes its claims back.
+    node: sqlite ? "local" : `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+    claimLeaseMs: limits.claimLeaseMs,
     repo,
     sessions,
     log,
@@ -272,7 +297,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   cache.watchFinds();
   const adminRef: { admin?: AdminService } = {};
   const admin = new AdminService({
-    db,
+    store: store.access,
     repo,
     registry,
     sessions,
@@ -290,6 +315,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     },
   });
   adminRef.admin = admin;
+  await admin.loadRevocations();
 
   wss.on("connection", (socket: WebSocket) => {
     metrics.connections.inc();
@@ -326,8 +352,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     verify,
     sessions,
     metrics,
-    status: () => ({
-      documents: registry.count(),
+    status: async () => ({
+      documents: await registry.count(),
       connections: wss.clients.size,
       database: recovery.integrity === "ok" ? "ok" : "failed integrity check",
       // A count only: /healthz is public, the ids are in the log and in relay.isolatedDocuments().
@@ -343,9 +369,11 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       maxBytes: limits.maxBulkResponseBytes,
       onSent: () => metrics.bulkDocuments.inc(),
     }),
-    catalogue: new CatalogueService({ db, catalogue, policy }),
+    ...(sqlite && catalogue
+      ? { catalogue: new CatalogueService({ db: sqlite.db, catalogue, policy }) }
+      : {}),
     receipts: new ReceiptLearner({
-      db,
+      store: store.restore,
       secret,
       log,
       onEntry: (result) => metrics.restoreReceipts.inc({ result }),
@@ -487,12 +515,28 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
             `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
           );
         }
-        catalogue.settle();
+        catalogue?.settle();
         wss.close();
-        db.close();
+        await store.close();
         log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");
       })();
       return closing;
     },
   };
+}
+
+/** PostgreSQL recovers by itself: nothing for the relay to report. */
+const noRecovery: RecoveryReport = {
+  walBytes: 0,
+  walFrames: 0,
+  committedFrames: 0,
+  discardedFrames: 0,
+  discardedBytes: 0,
+  staleFrames: 0,
+  uncommittedFrames: 0,
+  integrity: "ok",
+};
+
+function engineOf(database: string | undefined): "sqlite" | "postgres" {
+  return isPostgresUrl(database) ? "postgres" : "sqlite";
 }

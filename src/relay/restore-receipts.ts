@@ -1,8 +1,8 @@
 import type { Logger } from "pino";
 import { OmsError } from "../docs/errors.js";
 import type { Principal } from "../policy/principal.js";
-import type { RelayDatabase } from "./database.js";
 import { verifySeal } from "./receipt-seal.js";
+import type { LearnedOutcome, LearnedTicket, OutcomeStatus, RestoreStore } from "./store/types.js";
 
 /** At most this many entries per `POST /v1/restore/receipts` (a device sends more in pages). */
 export const maxReceiptsPerRequest = 2_000;
@@ -10,7 +10,7 @@ export const maxReceiptsPerRequest = 2_000;
 export type LearnResult = "learned" | "known" | "refused" | "conflict";
 
 export interface ReceiptLearnerOptions {
-  db: RelayDatabase;
+  store: RestoreStore;
   secret: Uint8Array;
   log: Logger;
   /** Counts each entry by what became of it (metrics). */
@@ -42,7 +42,7 @@ export class ReceiptLearner {
     this.#o = options;
   }
 
-  learn(principal: Principal, body: Record<string, unknown>): LearnSummary {
+  async learn(principal: Principal, body: Record<string, unknown>): Promise<LearnSummary> {
     const submissions = entriesOf(body.submissions, "submissions");
     const assistance = entriesOf(body.assistance, "assistance");
     if (submissions.length + assistance.length > maxReceiptsPerRequest) {
@@ -58,12 +58,21 @@ export class ReceiptLearner {
       this.#o.onEntry?.(result);
     };
     const organization = principal.organization;
-    this.#o.db.transaction(() => {
-      for (const [requestId, outcome] of submissions)
-        count(this.#learnOutcome(organization, requestId, outcome));
-      for (const [docId, receipt] of assistance)
-        count(this.#learnTicket(organization, docId, receipt));
-    })();
+    // Seals are checked here; what is sealed is learned by the store in one transaction.
+    const outcomes: LearnedOutcome[] = [];
+    for (const [requestId, value] of submissions) {
+      const outcome = this.#sealedOutcome(organization, requestId, value);
+      if (outcome) outcomes.push(outcome);
+      else count("refused");
+    }
+    const tickets: LearnedTicket[] = [];
+    for (const [docId, value] of assistance) {
+      const ticket = this.#sealedTicket(organization, docId, value);
+      if (ticket) tickets.push(ticket);
+      else count("refused");
+    }
+    const learned = await this.#o.store.learn(organization, outcomes, tickets);
+    for (const result of [...learned.outcomes, ...learned.tickets]) count(result);
     if (summary.refused > 0 || summary.conflicts > 0) {
       this.#o.log.warn(
         { organization, user: principal.userId, ...summary },
@@ -80,105 +89,48 @@ export class ReceiptLearner {
     return summary;
   }
 
-  #learnOutcome(organization: string, requestId: string, value: unknown): LearnResult {
-    if (!isRecord(value)) return "refused";
+  #sealedOutcome(
+    organization: string,
+    requestId: string,
+    value: unknown,
+  ): LearnedOutcome | undefined {
+    if (!isRecord(value)) return undefined;
     const { seal, ...outcome } = value;
     if (!verifySeal(this.#o.secret, organization, `request:${requestId}`, outcome, seal))
-      return "refused";
+      return undefined;
     const status = String(outcome.status);
     const orderId = outcome.orderId;
-    if (!statuses.has(status) || typeof orderId !== "string") return "refused";
-    const db = this.#o.db;
-    const existing = db
-      .prepare<[string], { status: string; order_number: string | null }>(
-        "SELECT status, order_number FROM submission_outcomes WHERE request_id = ?",
-      )
-      .get(requestId);
-    if (existing) {
-      return existing.status === status &&
-        (existing.order_number ?? undefined) === (outcome.orderNumber ?? undefined)
-        ? "known"
-        : "conflict";
-    }
-    const number = typeof outcome.orderNumber === "string" ? outcome.orderNumber : null;
-    if (number) {
-      const holder = db
-        .prepare<[string, string], { order_id: string }>(
-          "SELECT order_id FROM order_numbers WHERE organization = ? AND order_number = ?",
-        )
-        .get(organization, number);
-      // Issued again since the restore, to another order (two devices raced): the relay's
-      // decision stands; the operator sees the conflict in the log and the metric.
-      if (holder && holder.order_id !== orderId) return "conflict";
-      const numbered = db
-        .prepare<[string], { order_number: string }>(
-          "SELECT order_number FROM order_numbers WHERE order_id = ?",
-        )
-        .get(orderId);
-      if (numbered && numbered.order_number !== number) return "conflict";
-      if (!numbered) {
-        db.prepare(
-          "INSERT INTO order_numbers (order_id, organization, order_number, n) VALUES (?, ?, ?, ?)",
-        ).run(orderId, organization, number, seal.sequence ?? null);
-      }
-    }
-    if (seal.sequence !== undefined) this.#raise(`order:${organization}`, seal.sequence);
-    db.prepare(
-      `INSERT INTO submission_outcomes (request_id, order_id, organization, owner, requested_by, status,
-         revision, order_number, heads, duplicate_of, code, reason, processed_at, delivered)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
-    ).run(
+    if (!statuses.has(status) || typeof orderId !== "string") return undefined;
+    return {
       requestId,
       orderId,
-      organization,
-      seal.owner,
-      seal.requestedBy ?? seal.owner,
-      status,
-      typeof outcome.revision === "number" ? outcome.revision : null,
-      number,
-      Array.isArray(outcome.heads) ? JSON.stringify(outcome.heads) : null,
-      typeof outcome.duplicateOf === "string" ? outcome.duplicateOf : null,
-      typeof outcome.code === "string" ? outcome.code : null,
-      typeof outcome.reason === "string" ? outcome.reason : null,
-      typeof outcome.processedAt === "number" ? outcome.processedAt : Date.now(),
-    );
-    return "learned";
+      owner: seal.owner,
+      requestedBy: seal.requestedBy ?? seal.owner,
+      status: status as OutcomeStatus,
+      revision: typeof outcome.revision === "number" ? outcome.revision : null,
+      orderNumber: typeof outcome.orderNumber === "string" ? outcome.orderNumber : null,
+      heads: Array.isArray(outcome.heads) ? (outcome.heads as string[]) : null,
+      duplicateOf: typeof outcome.duplicateOf === "string" ? outcome.duplicateOf : null,
+      code: typeof outcome.code === "string" ? outcome.code : null,
+      reason: typeof outcome.reason === "string" ? outcome.reason : null,
+      processedAt: typeof outcome.processedAt === "number" ? outcome.processedAt : Date.now(),
+      ...(seal.sequence !== undefined ? { sequence: seal.sequence } : {}),
+    };
   }
 
-  #learnTicket(organization: string, docId: string, value: unknown): LearnResult {
-    if (!isRecord(value)) return "refused";
+  #sealedTicket(organization: string, docId: string, value: unknown): LearnedTicket | undefined {
+    if (!isRecord(value)) return undefined;
     const { ticketNumber, receivedAt, seal } = value;
     const entry = { ticketNumber, receivedAt };
-    if (!verifySeal(this.#o.secret, organization, `ticket:${docId}`, entry, seal)) return "refused";
-    if (typeof ticketNumber !== "string" || typeof receivedAt !== "number") return "refused";
-    const db = this.#o.db;
-    const existing = db
-      .prepare<[string], { ticket_number: string }>(
-        "SELECT ticket_number FROM assistance_tickets WHERE doc_id = ?",
-      )
-      .get(docId);
-    if (existing) return existing.ticket_number === ticketNumber ? "known" : "conflict";
-    if (
-      db
-        .prepare("SELECT 1 FROM assistance_tickets WHERE organization = ? AND ticket_number = ?")
-        .get(organization, ticketNumber)
-    )
-      return "conflict";
-    db.prepare(
-      "INSERT INTO assistance_tickets (doc_id, organization, owner, ticket_number, received_at, n, delivered) VALUES (?, ?, ?, ?, ?, ?, 0)",
-    ).run(docId, organization, seal.owner, ticketNumber, receivedAt, seal.sequence ?? null);
-    if (seal.sequence !== undefined) this.#raise(`ticket:${organization}`, seal.sequence);
-    return "learned";
-  }
-
-  /** The sequence continues after `n`: the next number is never one issued before the loss. */
-  #raise(name: string, n: number): void {
-    this.#o.db
-      .prepare(
-        `INSERT INTO sequences (name, value) VALUES (?, ?)
-         ON CONFLICT(name) DO UPDATE SET value = max(value, excluded.value)`,
-      )
-      .run(name, n);
+    if (!verifySeal(this.#o.secret, organization, `ticket:${docId}`, entry, seal)) return undefined;
+    if (typeof ticketNumber !== "string" || typeof receivedAt !== "number") return undefined;
+    return {
+      documentId: docId,
+      owner: seal.owner,
+      ticketNumber,
+      receivedAt,
+      ...(seal.sequence !== undefined ? { sequence: seal.sequence } : {}),
+    };
   }
 }
 

@@ -114,21 +114,21 @@ export class SessionService {
     kind: keyof typeof perUserKinds,
   ): Promise<string> {
     return this.#once(JSON.stringify([organizationId, userId, kind]), async () => {
-      const existing = this.#registry.userDocument(userId, organizationId, kind);
+      const existing = await this.#registry.userDocument(userId, organizationId, kind);
       if (existing) return existing;
       const owner = userId as UserId;
       const organization = organizationId as OrganizationId;
       const handle = this.#repo.create(perUserKinds[kind]({ owner, organization }));
       await this.#repo.flush([handle.documentId]);
-      this.#registry.registerUserDocument(handle.documentId, { kind, owner, organization });
-      return handle.documentId;
+      // Another node may have created this user's document meanwhile: the first registered wins.
+      return this.#registry.registerUserDocument(handle.documentId, { kind, owner, organization });
     });
   }
 
   #organizationDocument(principal: Principal): Promise<string> {
     return this.#once(JSON.stringify([principal.organization]), async () => {
       const organization = principal.organization as OrganizationId;
-      let id = this.#registry.organizationDocument(organization);
+      let id = await this.#registry.organizationDocument(organization);
       let handle: DocHandle<Organization>;
       if (id) {
         handle = await this.#repo.find<Organization>(id as never);
@@ -149,8 +149,8 @@ export class SessionService {
         });
       }
       await this.#repo.flush([handle.documentId]);
-      if (!this.#registry.organizationDocument(organization)) {
-        this.#registry.registerOrganizationDocument(id, organization);
+      if (!(await this.#registry.organizationDocument(organization))) {
+        return this.#registry.registerOrganizationDocument(id, organization);
       }
       return id;
     });

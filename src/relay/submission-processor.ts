@@ -1,8 +1,6 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
-import { OmsError } from "../docs/errors.js";
-import { sameHeads } from "../docs/heads.js";
 import type { DocId, MessageId, RequestId } from "../docs/ids.js";
 import { postMessage } from "../docs/inbox.js";
 import type { DocumentMeta } from "../docs/kinds.js";
@@ -11,9 +9,9 @@ import { checkOrderComplete } from "../docs/order.js";
 import { own } from "../docs/own.js";
 import type { AssistanceRequest, Inbox, Ledger, Order, SubmissionOutcome } from "../docs/types.js";
 import { DAY_MS, type GateConfig } from "../policy/staleness-gate.js";
-import type { RelayDatabase } from "./database.js";
 import { sealOf } from "./receipt-seal.js";
 import type { SessionService } from "./session.js";
+import type { OutcomeRow, SubmissionStore, TicketRow, WorkKind } from "./store/types.js";
 
 /** Points between the steps of processing, where tests may kill the relay. */
 export type FaultPoint =
@@ -33,7 +31,17 @@ export interface RetryConfig {
 }
 
 export interface SubmissionProcessorOptions {
-  db: RelayDatabase;
+  store: SubmissionStore;
+  /**
+   * This node's name in work claims, the same across its restarts so that it takes its own
+   * claims back at once; default "local" (one process on its own store).
+   */
+  node?: string;
+  /**
+   * How long a claim on a row lasts, in ms (default 30 s): another node takes over the rows of a
+   * node that died after this. Longer than one row's processing (`appearTimeoutMs` included).
+   */
+  claimLeaseMs?: number;
   repo: Repo;
   sessions: SessionService;
   log: Logger;
@@ -59,29 +67,17 @@ export interface SubmissionProcessorOptions {
 }
 
 const defaultRetry: RetryConfig = { initialMs: 1_000, maxMs: 300_000 };
-
-interface OutcomeRow {
-  request_id: string;
-  order_id: string;
-  organization: string;
-  owner: string;
-  requested_by: string;
-  status: "accepted" | "duplicate" | "rejected";
-  revision: number | null;
-  order_number: string | null;
-  heads: string | null;
-  duplicate_of: string | null;
-  code: string | null;
-  reason: string | null;
-  processed_at: number;
-}
+const defaultClaimLeaseMs = 30_000;
+/** Rows of each kind one pass takes at most (the next pass takes the rest). */
+const passBatch = 500;
 
 /**
  * Gives every submission request and every new assistance request exactly one outcome.
  *
- * 1. The write gate notes each new request id in the database as it accepts the change.
+ * 1. The write gate notes each new request id in the store as it accepts the change.
  * 2. The outcome (and the order-number sequence) is decided and committed in one transaction;
- *    a request that already has one is never decided again.
+ *    a request that already has one is never decided again. Each row is claimed first, so two
+ *    relay nodes on one store do not work on it at once (see `SubmissionStore`).
  * 3. The outcome is written to the ledgers and inboxes (idempotent writes) and stored; only then
  *    is it marked delivered. On start, undecided requests and undelivered outcomes are redone.
  * A crash between any two steps therefore neither loses a request nor gives it two outcomes.
@@ -95,35 +91,37 @@ export class SubmissionProcessor {
   #wakeTimer: ReturnType<typeof setTimeout> | undefined;
   #wakeAt = Number.POSITIVE_INFINITY;
 
+  readonly #node: string;
+
   constructor(options: SubmissionProcessorOptions) {
     this.#o = options;
+    this.#node = options.node ?? "local";
   }
 
   /** Records new request ids of an order (called by the write gate) and schedules them. */
-  noteRequests(orderId: string, requestIds: readonly string[], now = Date.now()): void {
+  async noteRequests(orderId: string, requestIds: readonly string[], now = Date.now()) {
     // A request seen again (a client resending after a relay crash) is waited for afresh.
-    const insert = this.#o.db.prepare(
-      `INSERT INTO submission_requests (request_id, order_id, received_at) VALUES (?, ?, ?)
-       ON CONFLICT(request_id) DO UPDATE SET received_at = excluded.received_at`,
-    );
-    this.#o.db.transaction(() => {
-      for (const id of requestIds) insert.run(id, orderId, now);
-    })();
+    await this.#o.store.noteRequests(orderId, requestIds, now);
     this.#o.fault?.("request-noted");
-    this.schedule();
+    void this.schedule();
   }
 
   /**
    * Told of every change set the write gate accepts: new submission requests in an order are
    * noted, a new assistance request gets a pass.
    */
-  onAccepted(documentId: string, meta: DocumentMeta, before: unknown, after: unknown): void {
+  async onAccepted(
+    documentId: string,
+    meta: DocumentMeta,
+    before: unknown,
+    after: unknown,
+  ): Promise<void> {
     if (meta.kind === "order") {
       const was = (before as Order | undefined)?.submissions ?? {};
       const added = Object.keys((after as Order).submissions ?? {}).filter(
         (id) => !Object.hasOwn(was, id),
       );
-      if (added.length > 0) this.noteRequests(documentId, added);
+      if (added.length > 0) await this.noteRequests(documentId, added);
     } else if (meta.kind === "assistance" && before === undefined) {
       void this.schedule();
     }
@@ -197,35 +195,43 @@ export class SubmissionProcessor {
     this.#wakeTimer.unref?.();
   }
 
+  /** The ids of `ids` this node now holds a claim on. */
+  async #claim(kind: WorkKind, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const lease = this.#o.claimLeaseMs ?? defaultClaimLeaseMs;
+    return new Set(await this.#o.store.claim(kind, ids, this.#node, lease, Date.now()));
+  }
+
   async #pass(): Promise<void> {
     if (this.#closed) return;
-    const undecided = this.#o.db
-      .prepare<[], { request_id: string; order_id: string; received_at: number }>(
-        `SELECT r.request_id, r.order_id, r.received_at FROM submission_requests r
-         LEFT JOIN submission_outcomes o ON o.request_id = r.request_id
-         WHERE o.request_id IS NULL ORDER BY r.received_at, r.rowid`,
-      )
-      .all();
+    const store = this.#o.store;
+    const undecided = await store.undecided(passBatch);
+    const decidable = await this.#claim(
+      "decide",
+      undecided.map((r) => r.requestId),
+    );
     for (const row of undecided) {
       if (this.#closed) return;
+      if (!decidable.has(row.requestId)) continue;
       await this.#attempt(
         "decide",
-        row.request_id,
-        { requestId: row.request_id, orderId: row.order_id },
-        () => this.#decide(row.request_id, row.order_id, row.received_at),
+        row.requestId,
+        { requestId: row.requestId, orderId: row.orderId },
+        () => this.#decide(row.requestId, row.orderId, row.receivedAt),
       );
     }
-    const undelivered = this.#o.db
-      .prepare<[], OutcomeRow>(
-        "SELECT * FROM submission_outcomes WHERE delivered = 0 ORDER BY processed_at, rowid",
-      )
-      .all();
+    const undelivered = await store.undelivered(passBatch);
+    const deliverable = await this.#claim(
+      "deliver",
+      undelivered.map((r) => r.requestId),
+    );
     for (const row of undelivered) {
       if (this.#closed) return;
+      if (!deliverable.has(row.requestId)) continue;
       await this.#attempt(
         "deliver",
-        row.request_id,
-        { requestId: row.request_id, orderId: row.order_id, organization: row.organization },
+        row.requestId,
+        { requestId: row.requestId, orderId: row.orderId, organization: row.organization },
         () => this.#deliver(row),
       );
     }
@@ -258,21 +264,13 @@ export class SubmissionProcessor {
         { requestId, orderId },
         "submission request not in the relay's copy yet; will retry",
       );
+      // Another node may hold the change that carries it: let it decide.
+      await this.#o.store.release("decide", [requestId], this.#node);
       return;
     }
     const { order } = found;
     const request = own(order.submissions, requestId) as Order["submissions"][RequestId];
     const heads = [...request.heads];
-    const now = Date.now();
-    const db = this.#o.db;
-    const base = {
-      request_id: requestId,
-      order_id: orderId,
-      organization: order.organization,
-      owner: order.owner,
-      requested_by: request.requestedBy,
-      processed_at: now,
-    };
     let rejection: { code: string; reason: string } | undefined;
     if (!A.hasHeads(order as A.Doc<Order>, heads)) {
       rejection = {
@@ -290,75 +288,19 @@ export class SubmissionProcessor {
         rejection = await this.#judgeGate(request, order.organization);
       }
     }
-
-    db.transaction(() => {
-      if (db.prepare("SELECT 1 FROM submission_outcomes WHERE request_id = ?").get(requestId))
-        return;
-      const insert = db.prepare(
-        `INSERT INTO submission_outcomes (request_id, order_id, organization, owner, requested_by, status,
-           revision, order_number, heads, duplicate_of, code, reason, processed_at)
-         VALUES (@request_id, @order_id, @organization, @owner, @requested_by, @status,
-           @revision, @order_number, @heads, @duplicate_of, @code, @reason, @processed_at)`,
-      );
-      const empty = {
-        revision: null,
-        order_number: null,
-        heads: null,
-        duplicate_of: null,
-        code: null,
-        reason: null,
-      };
-      if (rejection) {
-        insert.run({ ...base, ...empty, status: "rejected", ...rejection });
-        return;
-      }
-      const accepted = db
-        .prepare<
-          [string],
-          { request_id: string; revision: number; order_number: string; heads: string }
-        >(
-          "SELECT request_id, revision, order_number, heads FROM submission_outcomes WHERE order_id = ? AND status = 'accepted' ORDER BY revision",
-        )
-        .all(orderId);
-      const same = accepted.find((a) => sameHeads(JSON.parse(a.heads) as string[], heads));
-      if (same) {
-        insert.run({
-          ...base,
-          ...empty,
-          status: "duplicate",
-          revision: same.revision,
-          order_number: same.order_number,
-          duplicate_of: same.request_id,
-        });
-        return;
-      }
-      let number = db
-        .prepare<[string], { order_number: string }>(
-          "SELECT order_number FROM order_numbers WHERE order_id = ?",
-        )
-        .get(orderId)?.order_number;
-      if (!number) {
-        const n = this.#next(`order:${order.organization}`);
-        number = this.#o.orderNumber(order.organization, n);
-        const holder = db
-          .prepare<[string, string], { order_id: string }>(
-            "SELECT order_id FROM order_numbers WHERE organization = ? AND order_number = ?",
-          )
-          .get(order.organization, number);
-        if (holder) throw numberCollision("orderNumberFormat", order.organization, n, number);
-        db.prepare(
-          "INSERT INTO order_numbers (order_id, organization, order_number, n) VALUES (?, ?, ?, ?)",
-        ).run(orderId, order.organization, number, n);
-      }
-      insert.run({
-        ...base,
-        ...empty,
-        status: "accepted",
-        revision: accepted.length + 1,
-        order_number: number,
-        heads: JSON.stringify(heads),
-      });
-    })();
+    await this.#o.store.decide(
+      {
+        requestId,
+        orderId,
+        organization: order.organization,
+        owner: order.owner,
+        requestedBy: request.requestedBy,
+        heads,
+        processedAt: Date.now(),
+        ...(rejection ? { rejection } : {}),
+      },
+      this.#o.orderNumber,
+    );
     this.#o.fault?.("outcome-committed");
   }
 
@@ -398,20 +340,6 @@ export class SubmissionProcessor {
     return undefined;
   }
 
-  /** The next value of a sequence; call inside a transaction. */
-  #next(name: string): number {
-    const db = this.#o.db;
-    db.prepare(
-      "INSERT INTO sequences (name, value) VALUES (?, 0) ON CONFLICT(name) DO NOTHING",
-    ).run(name);
-    db.prepare("UPDATE sequences SET value = value + 1 WHERE name = ?").run(name);
-    return (
-      db
-        .prepare<[string], { value: number }>("SELECT value FROM sequences WHERE name = ?")
-        .get(name) as { value: number }
-    ).value;
-  }
-
   async #userDoc<T>(
     userId: string,
     organization: string,
@@ -422,141 +350,103 @@ export class SubmissionProcessor {
   }
 
   async #deliver(row: OutcomeRow): Promise<void> {
-    const outcome = this.#sealed(row, toOutcome(row));
-    const users = [...new Set([row.owner, row.requested_by])];
+    const outcome = await this.#sealed(row, toOutcome(row));
+    const users = [...new Set([row.owner, row.requestedBy])];
     const touched: DocumentId[] = [];
     for (const user of users) {
       const ledger = await this.#userDoc<Ledger>(user, row.organization, "ledger");
-      ledger.change((l) => recordSubmissionOutcome(l, row.request_id as RequestId, outcome));
+      ledger.change((l) => recordSubmissionOutcome(l, row.requestId as RequestId, outcome));
       const inbox = await this.#userDoc<Inbox>(user, row.organization, "inbox");
       inbox.change((i) =>
-        postMessage(i, `submission-${row.request_id}` as MessageId, messageFor(row)),
+        postMessage(i, `submission-${row.requestId}` as MessageId, messageFor(row)),
       );
       touched.push(ledger.documentId, inbox.documentId);
     }
     this.#o.fault?.("ledger-written");
     await this.#o.repo.flush(touched);
     this.#o.fault?.("ledger-stored");
-    this.#o.db
-      .prepare("UPDATE submission_outcomes SET delivered = 1 WHERE request_id = ?")
-      .run(row.request_id);
+    await this.#o.store.markDelivered(row.requestId);
   }
 
   /**
    * The outcome with the relay's seal, over the outcome, its request, its users and (for the
    * outcome that introduced the order's number) the sequence value behind that number.
    */
-  #sealed(row: OutcomeRow, outcome: SubmissionOutcome): SubmissionOutcome {
+  async #sealed(row: OutcomeRow, outcome: SubmissionOutcome): Promise<SubmissionOutcome> {
     const secret = this.#o.sealSecret;
     if (!secret) return outcome;
     const n =
       row.status === "accepted" && row.revision === 1
-        ? this.#o.db
-            .prepare<[string, string], { n: number | null }>(
-              "SELECT n FROM order_numbers WHERE order_id = ? AND order_number = ?",
-            )
-            .get(row.order_id, row.order_number ?? "")?.n
+        ? await this.#o.store.numberSequence(row.orderId, row.orderNumber ?? "")
         : undefined;
     const seal = sealOf(secret, {
       organization: row.organization,
-      key: `request:${row.request_id}`,
+      key: `request:${row.requestId}`,
       entry: outcome as unknown as Record<string, unknown>,
       owner: row.owner,
-      requestedBy: row.requested_by,
-      ...(n !== null && n !== undefined ? { sequence: n } : {}),
+      requestedBy: row.requestedBy,
+      ...(n !== undefined ? { sequence: n } : {}),
     });
     return { ...outcome, seal };
   }
 
   /** Tickets for new assistance requests, and their delivery. */
   async #tickets(): Promise<void> {
-    const db = this.#o.db;
-    const fresh = db
-      .prepare<[], { doc_id: string; owner: string; organization: string }>(
-        `SELECT d.doc_id, d.owner, d.organization FROM documents d
-         LEFT JOIN assistance_tickets t ON t.doc_id = d.doc_id
-         WHERE d.kind = 'assistance' AND t.doc_id IS NULL ORDER BY d.created_at`,
-      )
-      .all();
+    const store = this.#o.store;
+    const fresh = await store.unticketed(passBatch);
+    const ticketable = await this.#claim(
+      "ticket",
+      fresh.map((d) => d.documentId),
+    );
     for (const doc of fresh) {
       if (this.#closed) return;
+      if (!ticketable.has(doc.documentId)) continue;
       await this.#attempt(
         "ticket",
-        doc.doc_id,
-        { documentId: doc.doc_id, organization: doc.organization },
-        () => {
-          db.transaction(() => {
-            if (db.prepare("SELECT 1 FROM assistance_tickets WHERE doc_id = ?").get(doc.doc_id))
-              return;
-            const n = this.#next(`ticket:${doc.organization}`);
-            const ticket = this.#o.ticketNumber(doc.organization, n);
-            if (
-              db
-                .prepare(
-                  "SELECT 1 FROM assistance_tickets WHERE organization = ? AND ticket_number = ?",
-                )
-                .get(doc.organization, ticket)
-            )
-              throw numberCollision("ticketNumberFormat", doc.organization, n, ticket);
-            db.prepare(
-              "INSERT INTO assistance_tickets (doc_id, organization, owner, ticket_number, received_at, n) VALUES (?, ?, ?, ?, ?, ?)",
-            ).run(doc.doc_id, doc.organization, doc.owner, ticket, Date.now(), n);
-          })();
+        doc.documentId,
+        { documentId: doc.documentId, organization: doc.organization },
+        async () => {
+          await store.assignTicket(doc, this.#o.ticketNumber, Date.now());
           this.#o.fault?.("ticket-committed");
         },
       );
     }
-    const undelivered = db
-      .prepare<
-        [],
-        {
-          doc_id: string;
-          owner: string;
-          organization: string;
-          ticket_number: string;
-          received_at: number;
-          n: number | null;
-        }
-      >("SELECT * FROM assistance_tickets WHERE delivered = 0 ORDER BY received_at, rowid")
-      .all();
+    const undelivered = await store.undeliveredTickets(passBatch);
+    const deliverable = await this.#claim(
+      "ticket-deliver",
+      undelivered.map((t) => t.documentId),
+    );
     for (const t of undelivered) {
       if (this.#closed) return;
+      if (!deliverable.has(t.documentId)) continue;
       await this.#attempt(
         "ticket-deliver",
-        t.doc_id,
-        { documentId: t.doc_id, organization: t.organization, ticket: t.ticket_number },
+        t.documentId,
+        { documentId: t.documentId, organization: t.organization, ticket: t.ticketNumber },
         () => this.#deliverTicket(t),
       );
     }
   }
 
-  async #deliverTicket(t: {
-    doc_id: string;
-    owner: string;
-    organization: string;
-    ticket_number: string;
-    received_at: number;
-    n?: number | null;
-  }): Promise<void> {
-    const db = this.#o.db;
+  async #deliverTicket(t: TicketRow): Promise<void> {
     const request = await this.#o.repo
-      .find<AssistanceRequest>(t.doc_id as DocumentId)
+      .find<AssistanceRequest>(t.documentId as DocumentId)
       .then((h) => h.doc())
       .catch(() => undefined);
     const ledger = await this.#userDoc<Ledger>(t.owner, t.organization, "ledger");
-    const sealed = { ticketNumber: t.ticket_number, receivedAt: t.received_at };
+    const sealed = { ticketNumber: t.ticketNumber, receivedAt: t.receivedAt };
     const secret = this.#o.sealSecret;
     const seal = secret
       ? sealOf(secret, {
           organization: t.organization,
-          key: `ticket:${t.doc_id}`,
+          key: `ticket:${t.documentId}`,
           entry: sealed,
           owner: t.owner,
           ...(t.n !== null && t.n !== undefined ? { sequence: t.n } : {}),
         })
       : undefined;
     ledger.change((l) =>
-      recordAssistanceReceipt(l, t.doc_id as DocId, {
+      recordAssistanceReceipt(l, t.documentId as DocId, {
         ...sealed,
         state: "open",
         ...(seal ? { seal } : {}),
@@ -564,71 +454,64 @@ export class SubmissionProcessor {
     );
     const inbox = await this.#userDoc<Inbox>(t.owner, t.organization, "inbox");
     inbox.change((i) =>
-      postMessage(i, `assistance-${t.doc_id}` as MessageId, {
-        at: t.received_at,
-        subject: `Assistance request received: ticket ${t.ticket_number}`,
+      postMessage(i, `assistance-${t.documentId}` as MessageId, {
+        at: t.receivedAt,
+        subject: `Assistance request received: ticket ${t.ticketNumber}`,
         body: request
-          ? `We received "${request.subject}". We will answer under ticket ${t.ticket_number}.`
-          : `Ticket ${t.ticket_number}.`,
-        ref: { kind: "assistance", id: t.doc_id as DocId },
+          ? `We received "${request.subject}". We will answer under ticket ${t.ticketNumber}.`
+          : `Ticket ${t.ticketNumber}.`,
+        ref: { kind: "assistance", id: t.documentId as DocId },
       }),
     );
     await this.#o.repo.flush([ledger.documentId, inbox.documentId]);
-    db.prepare("UPDATE assistance_tickets SET delivered = 1 WHERE doc_id = ?").run(t.doc_id);
+    await this.#o.store.markTicketDelivered(t.documentId);
   }
 }
 
-function numberCollision(option: string, organization: string, n: number, number: string) {
-  return new OmsError(
-    "CONFLICT",
-    `${option} gave "${number}" for organization ${organization} (n = ${n}), a number that organization already uses; numbers must be unique per organization: fix ${option}. This row is retried with backoff; other rows go on`,
-  );
-}
-
 function toOutcome(row: OutcomeRow): SubmissionOutcome {
-  const base = { orderId: row.order_id as DocId, processedAt: row.processed_at };
+  const base = { orderId: row.orderId as DocId, processedAt: row.processedAt };
   if (row.status === "accepted") {
     return {
       ...base,
       status: "accepted",
       revision: row.revision as number,
-      orderNumber: row.order_number as string,
-      heads: JSON.parse(row.heads as string) as string[],
+      orderNumber: row.orderNumber as string,
+      heads: [...(row.heads ?? [])],
     };
   }
   if (row.status === "duplicate") {
     return {
       ...base,
       status: "duplicate",
-      duplicateOf: row.duplicate_of as RequestId,
+      duplicateOf: row.duplicateOf as RequestId,
       revision: row.revision as number,
-      orderNumber: row.order_number as string,
+      orderNumber: row.orderNumber as string,
     };
   }
   return { ...base, status: "rejected", code: row.code as string, reason: row.reason as string };
 }
 
 function messageFor(row: OutcomeRow) {
-  const ref = { kind: "order" as const, id: row.order_id as DocId };
+  const ref = { kind: "order" as const, id: row.orderId as DocId };
   if (row.status === "accepted") {
     const what = row.revision === 1 ? "accepted" : `amended (revision ${row.revision})`;
     return {
-      at: row.processed_at,
-      subject: `Order ${row.order_number} ${what}`,
-      body: `Your order was received as ${row.order_number}, revision ${row.revision}.`,
+      at: row.processedAt,
+      subject: `Order ${row.orderNumber} ${what}`,
+      body: `Your order was received as ${row.orderNumber}, revision ${row.revision}.`,
       ref,
     };
   }
   if (row.status === "duplicate") {
     return {
-      at: row.processed_at,
-      subject: `Order ${row.order_number} already received`,
+      at: row.processedAt,
+      subject: `Order ${row.orderNumber} already received`,
       body: `This submission repeats revision ${row.revision}; nothing changed.`,
       ref,
     };
   }
   return {
-    at: row.processed_at,
+    at: row.processedAt,
     subject: "Order submission rejected",
     body: row.reason ?? "",
     ref,

@@ -37,14 +37,14 @@ export class SyncDigestService {
 
   async compare(principal: Principal, request: DigestRequest): Promise<DigestResponse> {
     const { registry, repo, index, gate } = this.o;
-    const own = (["workspace", "ledger", "inbox"] as const)
-      .map((kind) => registry.userDocument(principal.userId, principal.organization, kind))
-      .concat(registry.organizationDocument(principal.organization))
-      .filter((id): id is string => id !== undefined);
-    const workspaceId = registry.userDocument(
-      principal.userId,
-      principal.organization,
-      "workspace",
+    const [workspaceId, ledgerId, inboxId, organizationId] = await Promise.all([
+      registry.userDocument(principal.userId, principal.organization, "workspace"),
+      registry.userDocument(principal.userId, principal.organization, "ledger"),
+      registry.userDocument(principal.userId, principal.organization, "inbox"),
+      registry.organizationDocument(principal.organization),
+    ]);
+    const own = [workspaceId, ledgerId, inboxId, organizationId].filter(
+      (id): id is string => id !== undefined,
     );
     const my: string[] = [];
     if (workspaceId) {
@@ -52,10 +52,10 @@ export class SyncDigestService {
       my.push(...Object.keys(workspace.doc().my));
     }
     const excluded = new Set(request.exclude);
-    const scope = [...new Set([...own, ...my])].filter(
-      (id) => !excluded.has(id) && gate.canRead(principal, id),
-    );
-    const hashes = index.hashes(scope);
+    const candidates = [...new Set([...own, ...my])].filter((id) => !excluded.has(id));
+    const readable = await Promise.all(candidates.map((id) => gate.mayRead(principal, id)));
+    const scope = candidates.filter((_, i) => readable[i]);
+    const hashes = await index.hashes(scope);
     const ours = await bucketDigests(hashes);
     // Bucket names come from the request: own properties only, and no prototype to write to
     // (a bucket named "__proto__" is a bucket).

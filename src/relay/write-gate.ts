@@ -44,7 +44,12 @@ export interface WriteGateOptions {
    * Told of every accepted change set, before the Repo applies it. `after` is a trial copy that
    * is freed when this returns: read what you need synchronously.
    */
-  onAccepted?: (documentId: string, meta: DocumentMeta, before: unknown, after: unknown) => void;
+  onAccepted?: (
+    documentId: string,
+    meta: DocumentMeta,
+    before: unknown,
+    after: unknown,
+  ) => void | Promise<void>;
   /** Documents the relay stopped serving after a failure: every message for them is refused. */
   isolated?: IsolatedDocuments;
   /** Counts the trial copies made and freed (memory: a wasm heap never shrinks). */
@@ -54,7 +59,7 @@ export interface WriteGateOptions {
     documentId: string,
     organization: OrganizationId,
     userId: UserId,
-  ) => { reason: string; heads: readonly string[]; at: number } | undefined;
+  ) => Promise<{ reason: string; heads: readonly string[]; at: number } | undefined>;
   /** Told when changes of a user who lost access are refused (the relay tells that user). */
   onLostAccessRefused?: (documentId: string, organization: OrganizationId, userId: UserId) => void;
   /** A revoked user reads nothing, even on a socket opened before the revocation. */
@@ -88,14 +93,25 @@ export class WriteGate {
     if (!this.#locks.has(documentId)) this.#lastAccepted.delete(documentId);
   }
 
+  /**
+   * May this principal read this document? Synchronous, from the registry entries loaded so far
+   * (a document never loaded is refused): outbound messages are filtered with it. Callers that
+   * can wait use `mayRead`.
+   */
   canRead(principal: Principal, documentId: string): boolean {
     if (this.#o.isRevoked?.(principal.organization, principal.userId)) return false;
-    const meta = this.#o.registry.get(documentId);
+    const meta = this.#o.registry.peek(documentId);
     if (meta) return this.#o.policy.canRead(principal, meta);
     return (
       this.#offers.get(documentId)?.has(memberKey(principal.organization, principal.userId)) ??
       false
     );
+  }
+
+  /** `canRead` after loading the document's registry entry from the store. */
+  async mayRead(principal: Principal, documentId: string): Promise<boolean> {
+    await this.#o.registry.get(documentId);
+    return this.canRead(principal, documentId);
   }
 
   /**
@@ -138,9 +154,9 @@ export class WriteGate {
     documentId: DocumentId,
     data: Uint8Array,
   ): Promise<GateVerdict> {
-    const meta = this.#o.registry.get(documentId);
+    const meta = await this.#o.registry.get(documentId);
     if (meta && !this.canRead(principal, documentId)) {
-      const lost = this.#o.lostAccess?.(documentId, principal.organization, principal.userId);
+      const lost = await this.#o.lostAccess?.(documentId, principal.organization, principal.userId);
       if (!lost || this.#o.isRevoked?.(principal.organization, principal.userId))
         return { action: "unavailable" };
       if (this.#o.onLostAccessRefused && (await this.#offersUnstored(documentId, data)))
@@ -193,7 +209,7 @@ export class WriteGate {
           `automerge could not apply, answer or store the sync message (${String(cause)})`,
         );
       }
-      return this.#judge(principal, documentId, meta, before, copy, data);
+      return await this.#judge(principal, documentId, meta, before, copy, data);
     } finally {
       this.#free(copy);
       if (!existing) this.#free(before);
@@ -201,14 +217,14 @@ export class WriteGate {
   }
 
   /** The verdict on a copy with the changes applied; `after` is freed by the caller. */
-  #judge(
+  async #judge(
     principal: Principal,
     documentId: DocumentId,
     meta: DocumentMeta | undefined,
     before: A.Doc<unknown>,
     after: A.Doc<unknown>,
     data: Uint8Array,
-  ): GateVerdict {
+  ): Promise<GateVerdict> {
     const afterHeads = A.getHeads(after);
     const beforeHeads = A.getHeads(before);
     if (sameHeads(afterHeads, beforeHeads)) {
@@ -258,11 +274,11 @@ export class WriteGate {
       };
     }
     if (!meta) {
-      this.#o.registry.register(documentId, afterMeta);
+      await this.#o.registry.register(documentId, afterMeta);
       this.#offers.delete(documentId);
     }
     this.#lastAccepted.set(documentId, afterHeads);
-    this.#o.onAccepted?.(documentId, afterMeta, existed ? before : undefined, after);
+    await this.#o.onAccepted?.(documentId, afterMeta, existed ? before : undefined, after);
     return { action: "pass" };
   }
 

@@ -1,7 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoWork, manyQuotes, seed } from "../../examples/web/seed.js";
 import { type Example, startExample } from "../../examples/web/server.js";
+import { PAGE_SIZE } from "../../examples/web/src/views/Catalogue.js";
 import { tempDir } from "../integration/helpers.js";
 
 const ARTIFACTS = "tests/browser/artifacts";
@@ -39,11 +41,22 @@ async function signIn(
   viewport = { width: 1280, height: 720 },
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport });
-  // Remember whether the progress indicator ever appeared: a sync can be quick.
+  // Remember what the corner showed, in order (a sync can be quick): "offline", "progress",
+  // "complete", each time it appears.
   await context.addInitScript(() => {
+    const w = window as unknown as { syncLog: string[] };
+    w.syncLog = [];
+    const shown: Record<string, boolean> = {};
     new MutationObserver(() => {
-      if (document.querySelector("[data-testid=sync-progress]"))
-        (window as unknown as { sawProgress: boolean }).sawProgress = true;
+      for (const [name, id] of [
+        ["offline", "sync-offline"],
+        ["progress", "sync-progress"],
+        ["complete", "sync-complete"],
+      ] as const) {
+        const now = document.querySelector(`[data-testid=${id}]`) !== null;
+        if (now && !shown[name]) w.syncLog.push(name);
+        shown[name] = now;
+      }
     }).observe(document, { childList: true, subtree: true });
   });
   const page = await context.newPage();
@@ -110,16 +123,16 @@ describe("the example front end in Chromium", () => {
   }, 240_000);
 
   it("syncs when the relay is back: progress, then complete; a fresh profile sees the quote", async () => {
-    await example.startRelay();
     const { page } = alice;
-    await page.evaluate(() => {
-      (window as unknown as { sawProgress: boolean }).sawProgress = false;
-    });
+    await example.startRelay();
     await page.getByTestId("sync-button").click();
     await page.getByTestId("sync-complete").waitFor({ timeout: 30_000 });
-    expect(
-      await page.evaluate(() => (window as unknown as { sawProgress: boolean }).sawProgress),
-    ).toBe(true);
+    // Since the page last showed it was offline (the client may have reconnected by itself
+    // before the click): progress, then complete.
+    const log = await page.evaluate(() => (window as unknown as { syncLog: string[] }).syncLog);
+    const back = log.slice(log.lastIndexOf("offline") + 1);
+    expect(back, log.join(" ")).toContain("progress");
+    expect(back.indexOf("progress")).toBeLessThan(back.indexOf("complete"));
     await shot(page, "sync-complete");
 
     const second = await signIn("alice");
@@ -249,10 +262,18 @@ describe("the example front end in Chromium", () => {
     await alice.context.close();
   });
 
-  for (const width of [390, 768]) {
-    it(`fits a ${width} px wide screen: no sideways scrolling, the status corner never over the last row`, async () => {
-      const { context, page } = await signIn("alice", { width, height: 640 });
-      for (const view of ["#/quotes", `#/quote/${quoteId}`, "#/orders", "#/inbox"]) {
+  it("fits phone, tablet and desktop widths (375, 768, 1280 px): no sideways scrolling, the main actions in reach, the status corner never over the last row", async () => {
+    const { context, page } = await signIn("alice", { width: 375, height: 640 });
+    for (const width of [375, 768, 1280]) {
+      await page.setViewportSize({ width, height: 640 });
+      for (const view of [
+        "#/quotes",
+        `#/quote/${quoteId}`,
+        "#/orders",
+        "#/inbox",
+        "#/all-quotes",
+        "#/all-orders",
+      ]) {
         await page.goto(`${example.url}${view}`);
         await page.locator("main tbody tr").last().waitFor();
         await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
@@ -260,17 +281,151 @@ describe("the example front end in Chromium", () => {
           const rows = document.querySelectorAll("main tr");
           const last = (rows[rows.length - 1] as HTMLElement).getBoundingClientRect();
           const footer = (
-            document.getElementById("sync-status") as HTMLElement
+            document.querySelector("[data-testid=sync-status]") as HTMLElement
           ).getBoundingClientRect();
           return {
             overflow: document.documentElement.scrollWidth - window.innerWidth,
             overlap: last.bottom > footer.top && last.top < footer.bottom,
           };
         });
-        expect(layout, view).toEqual({ overflow: 0, overlap: false });
+        expect(layout, `${width} px ${view}`).toEqual({ overflow: 0, overlap: false });
+        // In reach: inside the screen's width, not covered, able to take a click. What every
+        // view shows (the views, the sync button) is checked on the first.
+        const actions = [
+          ...(view === "#/quotes"
+            ? [...links.map((l) => `nav-${l}`), "sync-button", "clock-15"]
+            : []),
+          ...(view === "#/quotes" ? ["new-quote"] : []),
+          ...(view.startsWith("#/quote/") ? ["add-line", "to-order", "project"] : []),
+          ...(view.startsWith("#/all-") ? ["catalogue-search", "catalogue-sort"] : []),
+          ...(view === "#/all-orders" ? ["catalogue-state"] : []),
+        ];
+        for (const action of actions) {
+          const target = page.getByTestId(action);
+          await target.scrollIntoViewIfNeeded();
+          const box = await target.boundingBox();
+          expect(box && box.x >= 0 && box.x + box.width <= width, `${view} ${action}`).toBe(true);
+          await target.click({ trial: true, timeout: 5_000 });
+        }
         await shot(page, `layout-${width}-${view.split("/")[1]}`);
       }
-      await context.close();
-    });
-  }
+    }
+    await context.close();
+  }, 120_000);
+});
+
+const links = ["quotes", "orders", "all-quotes", "all-orders", "assistance", "inbox"];
+
+/** The rows the catalogue view shows now. */
+const catalogueRows = (page: Page) =>
+  page.locator("[data-testid=catalogue-list] tbody tr[data-testid^=row-]");
+
+/** Types a search and waits until the list shows its answer. */
+async function search(page: Page, text: string): Promise<void> {
+  await page.getByTestId("catalogue-search").fill(text);
+  const list = page.getByTestId("catalogue-list");
+  await expect
+    .poll(async () => [await list.getAttribute("data-query"), await list.getAttribute("aria-busy")])
+    .toEqual([text, "false"]);
+}
+
+describe("All quotes and All orders in Chromium", () => {
+  const paging = manyQuotes("bob", "Paging", PAGE_SIZE + 5);
+
+  beforeAll(async () => {
+    await seed(example.relay as NonNullable<Example["relay"]>, [...demoWork, ...paging]);
+  }, 120_000);
+
+  it("a manager finds the team's quotes: search, paging with Load more, sort", async () => {
+    const { context, page } = await signIn("mona");
+    await page.goto(`${example.url}#/all-quotes`);
+    await search(page, "Paging");
+    await expect.poll(() => catalogueRows(page).count()).toBe(PAGE_SIZE);
+    await page.getByTestId("catalogue-more").click();
+    await expect.poll(() => catalogueRows(page).count()).toBe(paging.length);
+    expect(await page.getByTestId("catalogue-more").count()).toBe(0);
+    const ids = await catalogueRows(page).evaluateAll((rows) =>
+      rows.map((r) => r.getAttribute("data-testid")),
+    );
+    expect(new Set(ids).size).toBe(paging.length);
+    await page.getByTestId("catalogue-sort").selectOption("customer-desc");
+    await expect
+      .poll(() => catalogueRows(page).first().textContent())
+      .toContain(`Paging customer ${paging.length}`);
+    await page.getByTestId("catalogue-sort").selectOption("customer-asc");
+    await expect
+      .poll(() => catalogueRows(page).first().textContent())
+      .toContain("Paging customer 01");
+    // A rep's quote and another rep's, both in the manager's team; another dealer's, never.
+    await search(page, "Mendes");
+    expect(await catalogueRows(page).allTextContents()).toEqual([expect.stringContaining("bob")]);
+    await search(page, "Greenleaf");
+    expect(await catalogueRows(page).count()).toBe(1);
+    await search(page, "Globex");
+    expect(await page.getByTestId("catalogue-empty").count()).toBe(1);
+    await context.close();
+  });
+
+  it("a manager's All orders: state filter, search by order number; a row opens the order, not into My", async () => {
+    const { context, page } = await signIn("mona");
+    await page.goto(`${example.url}#/all-orders`);
+    await page.getByTestId("catalogue-state").selectOption("submitted");
+    await expect
+      .poll(() => catalogueRows(page).allTextContents())
+      .toContainEqual(expect.stringContaining("Classroom wing"));
+    const rows = await catalogueRows(page).allTextContents();
+    expect(rows.every((r) => /SO-\d{6}/.test(r))).toBe(true);
+    expect(rows.some((r) => r.includes("Barn conversion"))).toBe(false);
+    expect(rows.some((r) => r.includes("Lobby glazing"))).toBe(false);
+    await shot(page, "all-orders-manager");
+    const classroom = catalogueRows(page).filter({ hasText: "Classroom wing" });
+    const number = (await classroom.locator(".badge").textContent()) ?? "";
+    await search(page, number);
+    expect(await catalogueRows(page).count()).toBe(1);
+    await classroom.getByRole("link").click();
+    await page.getByTestId("order-view").waitFor();
+    expect(await page.getByTestId("order-number").textContent()).toBe(number);
+    await page.goto(`${example.url}#/orders`);
+    await expect.poll(() => page.getByTestId("orders-list").textContent()).toContain("None yet");
+    await context.close();
+  });
+
+  it("a rep sees what the rules give them; a user of another organization sees none of acme's", async () => {
+    const bob = await signIn("bob");
+    await bob.page.goto(`${example.url}#/all-quotes`);
+    await search(bob.page, "Mendes");
+    expect(await catalogueRows(bob.page).count()).toBe(1);
+    await search(bob.page, "Greenleaf");
+    expect(await bob.page.getByTestId("catalogue-empty").count()).toBe(1);
+    await bob.context.close();
+
+    const oscar = await signIn("oscar");
+    for (const view of ["#/all-quotes", "#/all-orders"]) {
+      await oscar.page.goto(`${example.url}${view}`);
+      await expect
+        .poll(() => catalogueRows(oscar.page).allTextContents())
+        .toEqual([expect.stringContaining("Lobby glazing")]);
+    }
+    await oscar.context.close();
+  });
+
+  it("offline, All quotes and All orders say plainly that they need a connection", async () => {
+    const { context, page } = await signIn("mona");
+    await example.stopRelay();
+    try {
+      await page.getByTestId("sync-offline").waitFor({ timeout: 30_000 });
+      for (const view of ["#/all-quotes", "#/all-orders"]) {
+        await page.goto(`${example.url}${view}`);
+        expect(await page.getByTestId("catalogue-offline").textContent()).toMatch(
+          /needs a connection to the relay, and this device is offline/,
+        );
+      }
+    } finally {
+      await example.startRelay();
+    }
+    await page.getByTestId("sync-button").click();
+    await page.getByTestId("sync-complete").waitFor({ timeout: 30_000 });
+    await expect.poll(() => catalogueRows(page).count()).toBeGreaterThan(0);
+    await context.close();
+  });
 });

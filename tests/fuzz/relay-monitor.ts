@@ -115,7 +115,9 @@ export class RelayMonitor {
       if (res.status === 200) return true;
       this.health.lastFailure = `status ${res.status}`;
     } catch (err) {
-      this.health.lastFailure = String(err);
+      // fetch's own message is only "fetch failed": the cause says refused, reset or timed out.
+      const cause = (err as { cause?: unknown }).cause;
+      this.health.lastFailure = cause ? `${String(err)} (${String(cause)})` : String(err);
     }
     this.health.failures++;
     return false;

@@ -164,7 +164,7 @@ describe("the relay's catalogue", () => {
     );
     expect((await fetch(`${relay.httpUrl}/v1/documents?kind=quote`)).status).toBe(401);
 
-    relay.admin.revoke({ organization: "acme", userId: "carol" }, "left the company");
+    await relay.admin.revoke({ organization: "acme", userId: "carol" }, "left the company");
     const revoked = await get("kind=quote", await token("carol"));
     expect(revoked.status).toBe(403);
     expect(((await revoked.json()) as { error: { code: string } }).error.code).toBe("USER_REVOKED");

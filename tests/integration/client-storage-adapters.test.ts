@@ -1,19 +1,23 @@
 import "fake-indexeddb/auto";
-import { runStorageAdapterTests } from "@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js";
 import { describe, expect, it } from "vitest";
 import { DeviceIndexedDbStorageAdapter } from "../../src/adapters/storage-indexeddb.js";
 import { MemoryStorageAdapter } from "../../src/adapters/storage-memory.js";
 import { PrefixedStorageAdapter } from "../../src/adapters/storage-prefixed.js";
+import { describeAdapter } from "./adapter-suite.js";
 
 // The adapters that hold a user's device partition pass automerge-repo's storage suite.
 
 let n = 0;
-runStorageAdapterTests(async () => {
-  const adapter = new DeviceIndexedDbStorageAdapter(`conformance-${n++}`);
-  return { adapter, teardown: () => adapter.close() };
-}, "DeviceIndexedDbStorageAdapter");
+describeAdapter(
+  async () => {
+    const adapter = new DeviceIndexedDbStorageAdapter(`conformance-${n++}`);
+    return { adapter, teardown: () => adapter.close() };
+  },
+  "DeviceIndexedDbStorageAdapter",
+  { keyOrder: true },
+);
 
-runStorageAdapterTests(
+describeAdapter(
   async () => ({ adapter: new PrefixedStorageAdapter(new MemoryStorageAdapter(), ["p", "q"]) }),
   "PrefixedStorageAdapter",
 );

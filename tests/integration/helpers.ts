@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { afterAll } from "vitest";
 import { asOrganizationId, asUserId, createQuote, type Quote } from "../../src/docs/index.js";
 import type { RelayOptions } from "../../src/relay/config.js";
 import { createRelay, type Relay } from "../../src/relay/index.js";
+import { createTestDatabase } from "../store/postgres-test-database.js";
 
 export function tempDir(prefix = "oms-test-"): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -16,12 +18,37 @@ export function tempDir(prefix = "oms-test-"): { dir: string; remove: () => void
 
 export const TEST_SECRET = "test-secret-test-secret-test-secret-0123456789";
 
-export function startRelay(dataDir: string, options: RelayOptions = {}): Promise<Relay> {
+/**
+ * With `OMS_TEST_POSTGRES=1` (vitest.postgres.config.ts) every data folder's relay keeps its data
+ * in a fresh PostgreSQL database of its own instead of SQLite: a restart in the same folder finds
+ * the same database. They are dropped after the file's tests.
+ */
+const postgresByDir = new Map<string, Promise<{ url: string; drop(): Promise<void> }>>();
+if (process.env.OMS_TEST_POSTGRES === "1") {
+  afterAll(async () => {
+    for (const database of postgresByDir.values()) await (await database).drop();
+    postgresByDir.clear();
+  });
+}
+
+async function databaseFor(dataDir: string): Promise<string | undefined> {
+  if (process.env.OMS_TEST_POSTGRES !== "1") return undefined;
+  let database = postgresByDir.get(dataDir);
+  if (!database) {
+    database = createTestDatabase("oms_relay");
+    postgresByDir.set(dataDir, database);
+  }
+  return (await database).url;
+}
+
+export async function startRelay(dataDir: string, options: RelayOptions = {}): Promise<Relay> {
+  const database = await databaseFor(dataDir);
   return createRelay({
     port: 0,
     dataDir,
     secret: TEST_SECRET,
     logLevel: process.env.OMS_TEST_LOG ?? "silent",
+    ...(database ? { database } : {}),
     ...options,
   });
 }

@@ -207,7 +207,7 @@ describe("revoking a user", () => {
     expect((await list.json()).revoked.map((r: { userId: string }) => r.userId)).toContain("carl");
 
     // A revoked admin is no admin.
-    const ownRevocation = relay.admin.revoke({ organization: "acme", userId: "ada2" });
+    const ownRevocation = await relay.admin.revoke({ organization: "acme", userId: "ada2" });
     expect(ownRevocation.userId).toBe("ada2");
     const byRevoked = await post(
       "/v1/admin/users/carl/reinstate",

@@ -143,12 +143,15 @@ describe("revocations across organizations", () => {
   it("the operator names the organization", async () => {
     await sessionOf("olaf", "acme");
     await sessionOf("olaf", "globex");
-    const revocation = relay.admin.revoke({ organization: "globex", userId: "olaf" }, "audit");
+    const revocation = await relay.admin.revoke(
+      { organization: "globex", userId: "olaf" },
+      "audit",
+    );
     expect(revocation).toMatchObject({ organization: "globex", userId: "olaf" });
     expect((await session("olaf", "globex")).status).toBe(403);
     expect((await session("olaf", "acme")).status).toBe(200);
-    expect(relay.admin.reinstate({ organization: "acme", userId: "olaf" })).toBe(false);
-    expect(relay.admin.reinstate({ organization: "globex", userId: "olaf" })).toBe(true);
+    expect(await relay.admin.reinstate({ organization: "acme", userId: "olaf" })).toBe(false);
+    expect(await relay.admin.reinstate({ organization: "globex", userId: "olaf" })).toBe(true);
     expect((await session("olaf", "globex")).status).toBe(200);
     expect(() => relay.admin.revoke({ organization: "", userId: "olaf" })).toThrow(
       /organization id/,

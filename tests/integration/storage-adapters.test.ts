@@ -1,26 +1,27 @@
 import { readdirSync } from "node:fs";
-import { runStorageAdapterTests } from "@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js";
 import { describe, expect, it } from "vitest";
 import { FileStorageAdapter } from "../../src/adapters/storage-file.js";
 import { MemoryStorageAdapter } from "../../src/adapters/storage-memory.js";
 import { ScopedStorageAdapter } from "../../src/adapters/storage-scoped.js";
+import { describeAdapter } from "./adapter-suite.js";
 import { tempDir } from "./helpers.js";
 
-runStorageAdapterTests(
-  async () => ({ adapter: new MemoryStorageAdapter() }),
-  "MemoryStorageAdapter",
+describeAdapter(async () => ({ adapter: new MemoryStorageAdapter() }), "MemoryStorageAdapter");
+
+describeAdapter(
+  async () => {
+    const dir = tempDir("oms-file-");
+    return { adapter: new FileStorageAdapter(dir.dir), teardown: dir.remove };
+  },
+  "FileStorageAdapter",
+  { keyOrder: true },
 );
 
-runStorageAdapterTests(async () => {
-  const dir = tempDir("oms-file-");
-  return { adapter: new FileStorageAdapter(dir.dir), teardown: dir.remove };
-}, "FileStorageAdapter");
-
-runStorageAdapterTests(
+describeAdapter(
   async () => ({ adapter: new ScopedStorageAdapter(new MemoryStorageAdapter(), () => true) }),
   "ScopedStorageAdapter, all in scope",
 );
-runStorageAdapterTests(
+describeAdapter(
   async () => ({ adapter: new ScopedStorageAdapter(new MemoryStorageAdapter(), () => false) }),
   "ScopedStorageAdapter, nothing in scope",
 );

@@ -5,6 +5,7 @@ import { defaultAccessPolicy } from "../../src/policy/access.js";
 import { type Principal, parsePrincipal } from "../../src/policy/principal.js";
 import { openDatabase } from "../../src/relay/database.js";
 import { DocumentRegistry } from "../../src/relay/registry.js";
+import { SqliteStore } from "../../src/relay/store/sqlite/sqlite-store.js";
 import { WriteGate } from "../../src/relay/write-gate.js";
 
 const sam = (org: string): Principal =>
@@ -16,7 +17,7 @@ describe("the write gate's pending offers", () => {
     const repo = new Repo({ network: [] });
     const gate = new WriteGate({
       repo,
-      registry: new DocumentRegistry(db),
+      registry: new DocumentRegistry(new SqliteStore(db).registry),
       policy: defaultAccessPolicy,
       settleTimeoutMs: 1_000,
       maxPendingOffers: 10,

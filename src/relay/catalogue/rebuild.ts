@@ -1,7 +1,5 @@
 import { join } from "node:path";
-import { SqliteStorageAdapter } from "../../adapters/storage-sqlite.js";
-import { openDatabase } from "../database.js";
-import { DocumentRegistry } from "../registry.js";
+import { SqliteStore } from "../store/sqlite/sqlite-store.js";
 import { Catalogue } from "./catalogue.js";
 
 /**
@@ -9,11 +7,10 @@ import { Catalogue } from "./catalogue.js";
  * `dataDir` (after an upgrade or a restore). Run it with the relay stopped.
  */
 export function rebuildCatalogue(dataDir: string): { rows: number; skipped: string[] } {
-  const db = openDatabase(join(dataDir, "relay.db"));
+  const store = SqliteStore.open(join(dataDir, "relay.db"));
   try {
-    const registry = new DocumentRegistry(db);
-    return new Catalogue(db, (id) => registry.get(id), new SqliteStorageAdapter(db)).rebuild();
+    return new Catalogue(store.db, (id) => store.metaNow(id), store.storage).rebuild();
   } finally {
-    db.close();
+    store.db.close();
   }
 }

@@ -87,7 +87,7 @@ export const checkIsolation: Check = (world) => {
       ...device.storage.keys().map((k) => k[0] as string),
     ]);
     for (const id of held) {
-      const meta = world.relay.registry.get(id);
+      const meta = world.relay.meta(id);
       if (meta && !world.policy.canRead(device.principal, meta)) {
         out.push({
           invariant: "isolation",
@@ -98,7 +98,7 @@ export const checkIsolation: Check = (world) => {
   });
   for (const h of Object.values(world.relay.repo.handles)) {
     if (!h.isReady()) continue;
-    const meta = world.relay.registry.get(h.documentId) ?? documentMeta(h.doc());
+    const meta = world.relay.meta(h.documentId) ?? documentMeta(h.doc());
     if (!meta) continue;
     for (const change of A.getAllChanges(h.doc() as A.Doc<unknown>)) {
       const decoded = A.decodeChange(change);
@@ -139,7 +139,7 @@ export const checkNoLoss: Check = (world) => {
       const told = world.relay.refusals.some(
         (r) => r.user === device.principal.userId && r.notice.documentId === id,
       );
-      const known = world.relay.registry.get(id) !== undefined;
+      const known = world.relay.meta(id) !== undefined;
       if (known && !told)
         out.push({
           invariant: "no-loss",
@@ -157,7 +157,7 @@ export const checkNoLoss: Check = (world) => {
         });
         continue;
       }
-      const meta = world.relay.registry.get(id);
+      const meta = world.relay.meta(id);
       world.devices.forEach((other, j) => {
         if (
           j === i ||

@@ -8,18 +8,20 @@ import {
 import { pino } from "pino";
 import { flushReady } from "../../adapters/flush-ready.js";
 import { MemoryStorageAdapter } from "../../adapters/storage-memory.js";
+import type { DocumentMeta } from "../../docs/kinds.js";
 import type { AccessPolicy } from "../../policy/access.js";
 import { defaultAccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
 import { defaultGateConfig } from "../../policy/staleness-gate.js";
 import { verifyRelayTime } from "../../relay/auth.js";
 import { defaultOrderNumber, defaultTicketNumber } from "../../relay/config.js";
-import { openDatabase, type RelayDatabase } from "../../relay/database.js";
+import type { RelayDatabase } from "../../relay/database.js";
 import { parseInboundMessage } from "../../relay/inbound-message.js";
 import { allowOutbound, judgeInbound } from "../../relay/message-policy.js";
 import type { RefusalNotice } from "../../relay/protocol.js";
 import { DocumentRegistry } from "../../relay/registry.js";
 import { SessionService } from "../../relay/session.js";
+import { SqliteStore } from "../../relay/store/sqlite/sqlite-store.js";
 import { SubmissionProcessor } from "../../relay/submission-processor.js";
 import { WriteGate } from "../../relay/write-gate.js";
 import type { SimLink } from "./sim-network.js";
@@ -150,8 +152,9 @@ class SimRelayAdapter extends NetworkAdapter {
  */
 export class SimRelay {
   readonly storage = new MemoryStorageAdapter();
-  readonly db: RelayDatabase = openDatabase(":memory:");
-  readonly registry = new DocumentRegistry(this.db);
+  readonly store = SqliteStore.open(":memory:");
+  readonly db: RelayDatabase = this.store.db;
+  readonly registry = new DocumentRegistry(this.store.registry);
   readonly refusals: { user: string; notice: RefusalNotice }[] = [];
   readonly principals = new Map<SimLink, Principal>();
   repo!: Repo;
@@ -187,7 +190,7 @@ export class SimRelay {
     });
     const sessions = new SessionService(this.repo, this.registry, SIM_RELAY_SECRET);
     this.processor = new SubmissionProcessor({
-      db: this.db,
+      store: this.store.submissions,
       repo: this.repo,
       sessions,
       log,
@@ -199,6 +202,11 @@ export class SimRelay {
         verifyRelayTime(SIM_RELAY_SECRET, userId, receipt, organization),
     });
     processorRef.p = this.processor;
+  }
+
+  /** A document's registry entry, read synchronously (invariants). */
+  meta(documentId: string): DocumentMeta | undefined {
+    return this.registry.peek(documentId) ?? this.store.metaNow(documentId);
   }
 
   /** Stores everything and starts a new Repo on the same storage and database. */

@@ -307,7 +307,7 @@ export class SimWorld {
     await this.relay.processor.schedule();
     for (const device of this.devices) {
       for (const id of this.#registered()) {
-        const meta = this.relay.registry.get(id);
+        const meta = this.relay.meta(id);
         if (meta && this.policy.canRead(device.principal, meta)) {
           device.repo
             .find(id as DocumentId, { allowableStates: ["ready", "unavailable"] })

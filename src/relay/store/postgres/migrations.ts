@@ -1,0 +1,169 @@
+import { type PgDatabase, quoteIdent } from "./database.js";
+
+/**
+ * The PostgreSQL schema, one migration per entry, applied in order at start (each in its own
+ * transaction, recorded in `schema_migrations`). Append new ones at the end only.
+ */
+export const pgMigrations: readonly string[] = [
+  `CREATE TABLE chunks (
+     key    text[] PRIMARY KEY,
+     doc_id text NOT NULL,
+     seq    bigserial NOT NULL,
+     data   bytea NOT NULL
+   );
+   CREATE INDEX chunks_by_document ON chunks (doc_id, seq);
+   CREATE TABLE documents (
+     doc_id       text PRIMARY KEY,
+     kind         text NOT NULL,
+     owner        text,
+     organization text NOT NULL,
+     created_at   bigint NOT NULL,
+     seq          bigserial NOT NULL
+   );
+   CREATE INDEX documents_by_kind ON documents (kind, seq);
+   CREATE TABLE user_documents (
+     organization text NOT NULL,
+     user_id      text NOT NULL,
+     kind         text NOT NULL,
+     doc_id       text NOT NULL UNIQUE,
+     PRIMARY KEY (organization, user_id, kind)
+   );
+   CREATE TABLE organization_documents (
+     organization text PRIMARY KEY,
+     doc_id       text NOT NULL UNIQUE
+   );
+   CREATE TABLE members (
+     organization text NOT NULL,
+     user_id      text NOT NULL,
+     first_seen   bigint NOT NULL,
+     PRIMARY KEY (organization, user_id)
+   );
+   CREATE TABLE document_heads (
+     doc_id text PRIMARY KEY,
+     hash   text NOT NULL,
+     heads  text NOT NULL
+   );
+   CREATE TABLE revoked_members (
+     organization text NOT NULL,
+     user_id      text NOT NULL,
+     revoked_by   text NOT NULL,
+     reason       text NOT NULL,
+     revoked_at   bigint NOT NULL,
+     PRIMARY KEY (organization, user_id)
+   );
+   CREATE TABLE lost_access (
+     doc_id  text NOT NULL,
+     user_id text NOT NULL,
+     reason  text NOT NULL,
+     heads   text NOT NULL,
+     at      bigint NOT NULL,
+     PRIMARY KEY (doc_id, user_id)
+   );
+   CREATE TABLE sequences (
+     name  text PRIMARY KEY,
+     value bigint NOT NULL
+   );
+   CREATE TABLE submission_requests (
+     request_id  text PRIMARY KEY,
+     order_id    text NOT NULL,
+     received_at bigint NOT NULL,
+     seq         bigserial NOT NULL
+   );
+   CREATE TABLE submission_outcomes (
+     request_id   text PRIMARY KEY,
+     order_id     text NOT NULL,
+     organization text NOT NULL,
+     owner        text NOT NULL,
+     requested_by text NOT NULL,
+     status       text NOT NULL CHECK (status IN ('accepted', 'duplicate', 'rejected')),
+     revision     integer,
+     order_number text,
+     heads        text,
+     duplicate_of text,
+     code         text,
+     reason       text,
+     processed_at bigint NOT NULL,
+     delivered    boolean NOT NULL DEFAULT false,
+     seq          bigserial NOT NULL
+   );
+   CREATE INDEX submission_outcomes_by_order ON submission_outcomes (order_id, revision);
+   CREATE INDEX submission_outcomes_undelivered ON submission_outcomes (processed_at, seq)
+     WHERE NOT delivered;
+   CREATE TABLE order_numbers (
+     order_id     text PRIMARY KEY,
+     organization text NOT NULL,
+     order_number text NOT NULL,
+     n            bigint,
+     UNIQUE (organization, order_number)
+   );
+   CREATE TABLE assistance_tickets (
+     doc_id        text PRIMARY KEY,
+     organization  text NOT NULL,
+     owner         text NOT NULL,
+     ticket_number text NOT NULL,
+     received_at   bigint NOT NULL,
+     n             bigint,
+     delivered     boolean NOT NULL DEFAULT false,
+     seq           bigserial NOT NULL,
+     UNIQUE (organization, ticket_number)
+   );
+   CREATE TABLE work_claims (
+     kind  text NOT NULL,
+     id    text NOT NULL,
+     node  text NOT NULL,
+     until bigint NOT NULL,
+     PRIMARY KEY (kind, id)
+   );`,
+];
+
+/** Any constant: the advisory lock every relay node takes while it migrates. */
+const MIGRATION_LOCK = 0x6f6d_7331;
+
+/**
+ * Applies the migrations not applied yet. Safe when several nodes start at once: they take
+ * turns under an advisory lock, and each finds what the one before it applied.
+ */
+export async function migrate(
+  db: PgDatabase,
+  options: { schema?: string; upToVersion?: number } = {},
+): Promise<number> {
+  const upToVersion = options.upToVersion ?? pgMigrations.length;
+  const client = await db.pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    try {
+      if (options.schema)
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(options.schema)}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS schema_migrations (
+           version    integer PRIMARY KEY,
+           applied_at timestamptz NOT NULL DEFAULT now()
+         )`,
+      );
+      const applied = new Set(
+        (await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map(
+          (r) => r.version,
+        ),
+      );
+      let ran = 0;
+      for (let i = 0; i < Math.min(upToVersion, pgMigrations.length); i++) {
+        if (applied.has(i + 1)) continue;
+        await client.query("BEGIN");
+        try {
+          await client.query(pgMigrations[i] as string);
+          await client.query("INSERT INTO schema_migrations (version) VALUES ($1)", [i + 1]);
+          await client.query("COMMIT");
+          ran++;
+        } catch (err) {
+          await client.query("ROLLBACK").catch(() => undefined);
+          throw err;
+        }
+      }
+      return ran;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}
