@@ -467,6 +467,7 @@ class OmsClientImpl implements OmsClient {
       policy: this.#policy,
       gate: this.#gate,
       changed: (handle) => this.#persist(handle),
+      watched: (handle) => this.#quiet.watch(handle.documentId),
     };
     this.#rows = new MyRows({
       device: this.#scoped ? o.device : undefined,

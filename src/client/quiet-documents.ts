@@ -7,10 +7,14 @@ import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
  * wakes (and syncs the usual way) when it changes on this device, or when a later digest finds it
  * changed on the relay (it is then not confirmed, so not quiet). The user's own records
  * (workspace, ledger, inbox, organization) are never quiet: they are few and must arrive live.
+ * Neither is a document someone subscribed to (a page showing it): it must follow other
+ * devices' changes as they happen, which costs one exchange when the subscription starts.
  */
 export class QuietDocuments {
   readonly #repo: Repo;
   #ids = new Set<string>();
+  /** Subscriptions per document: a watched document is never quiet. */
+  readonly #watched = new Map<string, number>();
 
   constructor(repo: Repo) {
     this.#repo = repo;
@@ -29,13 +33,30 @@ export class QuietDocuments {
 
   /** After a digest exchange: these, less `never`, are quiet now; the others wake. */
   set(confirmed: ReadonlySet<string>, never: readonly string[]): void {
-    const excluded = new Set(never);
+    const excluded = new Set([...never, ...this.#watched.keys()]);
     const next = new Set([...confirmed].filter((id) => !excluded.has(id)));
     const woke = [...this.#ids].some(
       (id) => !next.has(id) && this.#repo.handles[id as DocumentId] !== undefined,
     );
     this.#ids = next;
     if (woke) this.#repo.shareConfigChanged();
+  }
+
+  /**
+   * Someone follows the document's changes: it syncs live until the returned function is called
+   * as often as this was (then the next digest exchange may make it quiet again).
+   */
+  watch(documentId: string): () => void {
+    this.#watched.set(documentId, (this.#watched.get(documentId) ?? 0) + 1);
+    this.wake(documentId);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const left = (this.#watched.get(documentId) ?? 1) - 1;
+      if (left > 0) this.#watched.set(documentId, left);
+      else this.#watched.delete(documentId);
+    };
   }
 
   /** The document changed here: it syncs with the relay from now on. */

@@ -152,4 +152,40 @@ describe("a reconnect that changed nothing", () => {
     await device.sync.now();
     expect((await device.quotes.open(ids[5] as string)).doc().notes).toBe("checked by Mona");
   });
+
+  it("a quiet document someone subscribes to follows another device's changes live, and a change to an unwatched one still waits for the next run", async () => {
+    const { relay, alice, second } = await twoDevices();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push((await alice.quotes.create({ currency: "USD", projectName: `Q${i}` })).id);
+    await alice.sync.now();
+    await alice.close();
+
+    const device = await open(relay, second.dir);
+    await device.sync.now();
+    const watched = await device.quotes.open(ids[0] as string);
+    const seen: (string | undefined)[] = [];
+    const arrived = new Promise<void>((resolve) => {
+      watched.subscribe((q) => {
+        seen.push(q.notes);
+        if (q.notes === "live from Mona") resolve();
+      });
+    });
+    const unwatched = await device.quotes.open(ids[1] as string);
+
+    const manager = await open(relay, "memory", "mona", ["manager"]);
+    for (const id of [ids[0], ids[1]] as string[]) {
+      const h = await manager.quotes.open(id);
+      h.change((q) => {
+        q.notes = "live from Mona";
+      });
+    }
+    await manager.sync.now();
+    // No sync run on the device: the subscription alone brings the change.
+    await arrived;
+    expect(seen.at(-1)).toBe("live from Mona");
+    expect(unwatched.doc().notes).not.toBe("live from Mona");
+    await device.sync.now();
+    expect(unwatched.doc().notes).toBe("live from Mona");
+  });
 });
