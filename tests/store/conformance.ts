@@ -180,14 +180,14 @@ export function runStoreConformance(name: string, fixture: () => Promise<StoreFi
       const docs = await store.chunks.loadDocuments(["m2", "m1", "m3", "none"]);
       // Only content chunks, whole document ids (m1x is not m1), and none for m3 or unknown ids.
       expect([...docs.keys()].sort()).toEqual(["m1", "m2"]);
-      expect(docs.get("m1")?.map((c) => [c.key.join("/"), c.data[0]])).toEqual([
+      expect(docs.get("m1")?.map((c) => [c.key.join("/"), c.data?.[0]])).toEqual([
         ["m1/incremental/b", 5],
         ["m1/snapshot/a", 3],
       ]);
       expect(docs.get("m1")).toEqual(
         (await store.chunks.loadRange(["m1"])).filter((c) => c.key[1] !== "sync-state"),
       );
-      expect(docs.get("m2")?.map((c) => c.data[0])).toEqual([2]);
+      expect(docs.get("m2")?.map((c) => c.data?.[0])).toEqual([2]);
       expect((await store.chunks.loadDocuments([])).size).toBe(0);
 
       await other.heads.record("mh1", { hash: "x", heads: ["aa", "bb"] });
