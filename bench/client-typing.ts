@@ -37,10 +37,13 @@ const { values } = parseArgs({
     n: { type: "string", default: "10" },
     storage: { type: "string", default: "memory" },
     samples: { type: "string", default: "200" },
+    // Which measurements to run, e.g. `--phases typing` (all by default).
+    phases: { type: "string", default: "open,rows,typing" },
   },
 });
 const n = Number(values.n);
 const samples = Number(values.samples);
+const phases = new Set(values.phases.split(","));
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const owner = asUserId("alice");
 const organization = asOrganizationId("acme");
@@ -194,13 +197,15 @@ async function start(d: {
   });
 }
 
-const progress = (what: string) => process.stderr.write(`client-typing n=${n}: ${what}\n`);
+const result: Record<string, unknown> = { n, storage: values.storage };
+// Each phase's figures go to stderr as they come: a run stopped half way still tells something.
+const progress = (what: string) =>
+  process.stderr.write(`client-typing n=${n}: ${what} ${JSON.stringify(result)}\n`);
 const seeded = await seedDevice();
 progress("seeded");
-const result: Record<string, unknown> = { n, storage: values.storage };
 
 // Opening one document from the device, the first time each (a fresh client).
-{
+if (phases.has("open")) {
   const client = await start(seeded);
   const opens = samplesOf();
   await client.orders.open(seeded.big); // loads the workspace once; not counted
@@ -215,7 +220,7 @@ const result: Record<string, unknown> = { n, storage: values.storage };
 
 // Listing "My": rows() on a fresh client (index missing: rebuilt), then again on a fresh client
 // (index stored), then warm; list() (every document opened) for comparison.
-{
+if (phases.has("rows")) {
   const rowsOf = (c: OmsClient) => (c.orders as { rows?: () => Promise<unknown[]> }).rows;
   const client = await start(seeded);
   if (rowsOf(client)) {
@@ -239,6 +244,7 @@ const result: Record<string, unknown> = { n, storage: values.storage };
     rows = await again.orders.rows();
     result.rowsWarm = { ms: +(performance.now() - t).toFixed(1) };
     await again.close();
+    progress("listed");
   } else await client.close();
   // list() opens every document (45 KB of heap each): minutes at 10,000, so measured up to 1,000.
   if (n <= 1_000) {
@@ -258,7 +264,7 @@ const result: Record<string, unknown> = { n, storage: values.storage };
 
 // Typing: one-field edits of the 50-line order through the client (validation included), a
 // checked change adding 20 lines, creating quotes.
-{
+if (phases.has("typing")) {
   const client = await start(seeded);
   const handle = await client.orders.open(seeded.big);
   const lineIds = Object.keys(handle.doc().lineItems) as LineItemId[];
@@ -295,6 +301,7 @@ const result: Record<string, unknown> = { n, storage: values.storage };
     await client.flush();
   }
   result.add20Lines = both(adds);
+  progress("added lines");
   // The same 20 lines through addLineItems (one read of the existing lines), where it exists.
   const docs = (await import("../src/docs/index.js")) as unknown as {
     addLineItems?: (doc: Order, inputs: Parameters<typeof addLineItem>[1][]) => unknown;

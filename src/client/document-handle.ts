@@ -15,7 +15,12 @@ export interface OmsDocumentHandle<T> {
   readonly url: string;
   /** The document now. */
   doc(): T;
-  /** Calls `listener` with the document after every change, local or remote. */
+  /**
+   * Calls `listener` with the document after every change, local or remote. While subscribed,
+   * the document follows other devices' changes live (a document only read, never subscribed
+   * to, costs no message when the device already holds what the relay has; its remote changes
+   * arrive with the next sync run).
+   */
   subscribe(listener: (doc: T) => void): () => void;
   /**
    * Changes the document through the library's mutations. The change is checked first, exactly as
@@ -33,6 +38,8 @@ export interface HandleContext {
   gate: ClientGate;
   /** Called after every change made through the handle: the client stores it at once. */
   changed(handle: DocHandle<unknown>): void;
+  /** A listener subscribed: the document follows the relay live until the returned call. */
+  watched?(handle: DocHandle<unknown>): () => void;
 }
 
 function pricesChanged(before: CommercialDocument, after: CommercialDocument): boolean {
@@ -51,7 +58,11 @@ export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocu
     subscribe(listener) {
       const onChange = () => listener(handle.doc());
       handle.on("change", onChange);
-      return () => handle.off("change", onChange);
+      const unwatch = ctx.watched?.(handle as DocHandle<unknown>);
+      return () => {
+        handle.off("change", onChange);
+        unwatch?.();
+      };
     },
     change<R>(fn: (doc: T) => R): R {
       const before = handle.doc();

@@ -53,6 +53,8 @@ export class BulkExport {
       index: HeadsIndex;
       gate: WriteGate;
       maxBytes: number;
+      /** Called for each document sent (the relay counts them). */
+      onSent?: () => void;
     },
   ) {}
 
@@ -91,6 +93,7 @@ export class BulkExport {
         }
         bytes += doc.data.byteLength;
         sent++;
+        this.o.onSent?.();
         yield cbor.encode(doc);
       }
     }
