@@ -1,7 +1,8 @@
 // Scale-out scenarios (docs/scale-out.md), each on real relay processes against the machine's
 // PostgreSQL and NATS: edit propagation between two devices on different nodes of three, cold
 // sync from a PostgreSQL node against a SQLite node, and submissions per second on three nodes.
-// `tsx bench/cluster.ts [--quick]` prints one JSON line; bench/run.ts calls it.
+// `tsx bench/cluster.ts [--quick]` prints one JSON line; bench/run.ts calls it. `--cold-only`
+// runs the cold-sync scenario alone (with the store operations each node counted).
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -29,6 +30,7 @@ import { fill, organization, owner, seedOms } from "./fixtures.js";
 import { connectClient, stored, timeEdits } from "./relay-wait.js";
 
 const quick = process.argv.includes("--quick");
+const coldOnly = process.argv.includes("--cold-only");
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const secret = new TextEncoder().encode(SECRET);
 const postgresUrl = process.env.OMS_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -199,12 +201,24 @@ async function coldSync(url: string): Promise<number> {
   return (JSON.parse(stdout.trim().split("\n").at(-1) as string) as { ms: number }).ms;
 }
 
+/** Store operations a node ran, by operation, from its /metrics (the store latency counts). */
+async function storeOperations(node: Node): Promise<Record<string, number>> {
+  const text = await (await fetch(`${node.httpUrl}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const m of text.matchAll(
+    /^oms_relay_store_seconds_count\{[^}]*operation="([^"]+)"[^}]*\} (\d+)/gm,
+  ))
+    counts[m[1] as string] = Number(m[2]);
+  return counts;
+}
+
 async function cold() {
   const n = sizes.coldDocuments;
   const sqliteDir = mkdtempSync(join(tmpdir(), "oms-bench-sqlite-"));
   await seedOms(sqliteDir, n);
   const sqliteNode = await startNode(sqliteDir, []);
   const sqliteMs = await coldSync(sqliteNode.url);
+  const sqliteOperations = await storeOperations(sqliteNode);
   sqliteNode.child.kill("SIGTERM");
   rmSync(sqliteDir, { recursive: true, force: true });
   const db = await freshDatabase();
@@ -215,8 +229,13 @@ async function cold() {
       db.url,
     ]);
     const postgresMs = await coldSync(pgNode.url);
+    const postgresOperations = await storeOperations(pgNode);
     pgNode.child.kill("SIGTERM");
     await new Promise((r) => pgNode.child.once("exit", r));
+    if (coldOnly)
+      process.stderr.write(
+        `cluster bench: store operations ${JSON.stringify({ sqliteOperations, postgresOperations })}\n`,
+      );
     return { documents: n, sqliteMs, postgresMs, ratio: postgresMs / sqliteMs };
   } finally {
     await db.drop();
@@ -279,6 +298,10 @@ async function submissions(nodes: Node[], database: string) {
   return { requests: total, nodes: 3, ms, perSecond: (total / ms) * 1000 };
 }
 
+if (coldOnly) {
+  process.stdout.write(`${JSON.stringify({ coldSyncs: await cold() })}\n`);
+  process.exit(0);
+}
 const db = await freshDatabase();
 let nodes: Node[] = [];
 try {

@@ -91,6 +91,18 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
     });
   }
 
+  /** The content chunks of each document (`ChunkStore.loadDocuments`): one read per id. */
+  async loadDocuments(documentIds: readonly string[]): Promise<Map<string, Chunk[]>> {
+    const out = new Map<string, Chunk[]>();
+    for (const id of documentIds) {
+      const chunks = this.loadRangeNow([id]).filter(
+        (c) => c.key[1] === "snapshot" || c.key[1] === "incremental",
+      );
+      if (chunks.length > 0) out.set(id, chunks);
+    }
+    return out;
+  }
+
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     this.#timed("removeRange", () => {
       if (keyPrefix.length === 0) this.#removeAll.run();

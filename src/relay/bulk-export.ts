@@ -8,6 +8,13 @@ import type { WriteGate } from "./write-gate.js";
 /** Documents one bulk request may ask for. */
 export const maxBulkDocuments = 1_000;
 
+/**
+ * Documents read from the store together (one round trip each for registry, heads and chunks):
+ * a bulk answer holds at most this many documents' bytes in memory at once, besides what the
+ * socket has not taken yet.
+ */
+export const bulkReadBatch = 50;
+
 /** One document of a bulk answer: its stored bytes (automerge-repo chunks, concatenated) and heads. */
 export interface BulkDocument {
   id: string;
@@ -33,9 +40,11 @@ export interface BulkAnswer {
  * device writes them to its storage without loading them either. Only documents the user may
  * read; the others are listed as unavailable.
  *
- * The answer is streamed one document at a time, and stops adding documents past
- * `maxBytes` of document data (the first one is always sent, so that every request makes
- * progress): what the relay holds in memory for a request does not depend on what it asks.
+ * The answer is streamed one document at a time, read from the store in batches of
+ * {@link bulkReadBatch} (a few round trips per batch, not per document: a PostgreSQL store is
+ * across a network), and stops adding documents past `maxBytes` of document data (the first one
+ * is always sent, so that every request makes progress): what the relay holds in memory for a
+ * request depends on the batch size, not on how many documents it asks for.
  */
 export class BulkExport {
   constructor(
@@ -62,29 +71,31 @@ export class BulkExport {
     yield Uint8Array.of(0xa3);
     yield cbor.encode("docs");
     yield Uint8Array.of(0x9f);
-    for (const id of new Set(ids)) {
-      if (bytes >= this.o.maxBytes) {
-        more.push(id);
-        continue;
+    const unique = [...new Set(ids)];
+    for (let at = 0; at < unique.length; at += bulkReadBatch) {
+      const batch = unique.slice(at, at + bulkReadBatch);
+      // Past the byte limit nothing more is read: the rest is `more`.
+      const docs = bytes >= this.o.maxBytes ? undefined : await this.#readBatch(principal, batch);
+      for (const id of batch) {
+        if (bytes >= this.o.maxBytes || !docs) {
+          more.push(id);
+          continue;
+        }
+        const doc = docs.get(id);
+        if (!doc) {
+          unavailable.push(id);
+          continue;
+        }
+        if (sent > 0 && bytes + doc.data.byteLength > this.o.maxBytes) {
+          more.push(id);
+          bytes = this.o.maxBytes;
+          continue;
+        }
+        bytes += doc.data.byteLength;
+        sent++;
+        this.o.onSent?.();
+        yield cbor.encode(doc);
       }
-      if (!(await this.o.gate.mayRead(principal, id))) {
-        unavailable.push(id);
-        continue;
-      }
-      const doc = await this.#read(id);
-      if (!doc) {
-        unavailable.push(id);
-        continue;
-      }
-      if (sent > 0 && bytes + doc.data.byteLength > this.o.maxBytes) {
-        more.push(id);
-        bytes = this.o.maxBytes;
-        continue;
-      }
-      bytes += doc.data.byteLength;
-      sent++;
-      this.o.onSent?.();
-      yield cbor.encode(doc);
     }
     yield Uint8Array.of(0xff);
     yield cbor.encode("unavailable");
@@ -93,23 +104,34 @@ export class BulkExport {
     yield cbor.encode(more);
   }
 
-  async #read(id: string): Promise<BulkDocument | undefined> {
+  /**
+   * The documents of a batch the user may read and the store holds (the others are left out),
+   * in three round trips whatever the batch's size: registry entries, heads, chunks.
+   */
+  async #readBatch(principal: Principal, batch: string[]): Promise<Map<string, BulkDocument>> {
+    const readable = await this.o.gate.mayReadAll(principal, batch);
+    const ids = batch.filter((_, i) => readable[i]);
+    const out = new Map<string, BulkDocument>();
+    if (ids.length === 0) return out;
     // Heads first, then chunks: heads are recorded only after their chunks are stored, so the
     // chunks read next hold at least those heads (a store in between only adds to them).
-    let heads = (await this.o.index.entry(id))?.heads;
-    const chunks = (await this.o.storage.loadRange([id])).filter(
-      (c) => c.key[1] === "snapshot" || c.key[1] === "incremental",
-    );
-    if (chunks.length === 0) return undefined;
-    const data = concat(chunks.map((c) => c.data as Uint8Array));
-    if (!heads) {
-      // Stored before heads were recorded: load it once to learn them.
-      const doc = A.loadIncremental(A.init(), data);
-      heads = A.getHeads(doc);
-      A.free(doc);
-      await this.o.index.record(id, heads);
+    const entries = await this.o.index.entries(ids);
+    const chunks = await this.o.storage.loadDocuments(ids);
+    for (const id of ids) {
+      const list = chunks.get(id);
+      if (!list || list.length === 0) continue;
+      const data = concat(list.map((c) => c.data as Uint8Array));
+      let heads = entries.get(id)?.heads;
+      if (!heads) {
+        // Stored before heads were recorded: load it once to learn them.
+        const doc = A.loadIncremental(A.init(), data);
+        heads = A.getHeads(doc);
+        A.free(doc);
+        await this.o.index.record(id, heads);
+      }
+      out.set(id, { id, heads, data });
     }
-    return { id, heads, data };
+    return out;
   }
 }
 

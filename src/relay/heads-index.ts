@@ -29,6 +29,13 @@ export class HeadsIndex {
     return entry ? { hash: entry.hash, heads: [...entry.heads] } : undefined;
   }
 
+  /** The stored entry of each id recorded (one round trip); ids never recorded are left out. */
+  entries(ids: readonly string[]): Promise<Map<string, { hash: string; heads: string[] }>> {
+    return this.#store
+      .entries(ids)
+      .then((m) => new Map([...m].map(([id, e]) => [id, { hash: e.hash, heads: [...e.heads] }])));
+  }
+
   /**
    * The stored hash of each id; "" for a document never recorded. Read from the store, which
    * other nodes write too (a hash remembered here may be stale there).

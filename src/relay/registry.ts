@@ -29,6 +29,30 @@ export class DocumentRegistry {
     return meta;
   }
 
+  /**
+   * `get` for many ids: those not loaded (or marked to read again) are read from the store in one
+   * round trip. Answers the meta of each registered id.
+   */
+  async getMany(documentIds: readonly string[]): Promise<Map<string, DocumentMeta>> {
+    const out = new Map<string, DocumentMeta>();
+    const toRead: string[] = [];
+    for (const id of new Set(documentIds)) {
+      const cached = this.#cache.get(id);
+      if (cached && !this.#stale.has(id)) out.set(id, cached);
+      else toRead.push(id);
+    }
+    if (toRead.length === 0) return out;
+    const read = await this.#store.getMany(toRead);
+    for (const id of toRead) {
+      this.#stale.delete(id);
+      const meta = read.get(id);
+      if (!meta) continue;
+      this.#cache.set(id, meta);
+      out.set(id, meta);
+    }
+    return out;
+  }
+
   /** What `get` answered before (or registration set), without asking the store. */
   peek(documentId: string): DocumentMeta | undefined {
     return this.#cache.get(documentId);

@@ -53,7 +53,8 @@ export class SyncDigestService {
     }
     const excluded = new Set(request.exclude);
     const candidates = [...new Set([...own, ...my])].filter((id) => !excluded.has(id));
-    const readable = await Promise.all(candidates.map((id) => gate.mayRead(principal, id)));
+    // One registry read for the whole scope, not one per document.
+    const readable = await gate.mayReadAll(principal, candidates);
     const scope = candidates.filter((_, i) => readable[i]);
     const hashes = await index.hashes(scope);
     const ours = await bucketDigests(hashes);

@@ -114,6 +114,12 @@ export class WriteGate {
     return this.canRead(principal, documentId);
   }
 
+  /** `mayRead` for many documents, their registry entries loaded in one round trip. */
+  async mayReadAll(principal: Principal, documentIds: readonly string[]): Promise<boolean[]> {
+    await this.#o.registry.getMany(documentIds);
+    return documentIds.map((id) => this.canRead(principal, id));
+  }
+
   /**
    * A peer offering a document the relay does not know starts a creation: the Repo may answer it
    * (asking for the changes) and nobody else sees anything until the content passes validation.

@@ -167,6 +167,49 @@ export function runStoreConformance(name: string, fixture: () => Promise<StoreFi
       expect(await store.registry.count()).toBe(4);
     });
 
+    it("reads registry entries, heads and content chunks of many documents at once (bulk export)", async () => {
+      const bytes = (n: number) => new Uint8Array([n]);
+      // Saved by another node, interleaved between documents: each keeps its own saved order.
+      await other.chunks.save(["m1", "incremental", "b"], bytes(1));
+      await other.chunks.save(["m2", "snapshot", "a"], bytes(2));
+      await other.chunks.save(["m1", "snapshot", "a"], bytes(3));
+      await other.chunks.save(["m1", "sync-state", "peer"], bytes(9));
+      await other.chunks.save(["m1x", "snapshot", "a"], bytes(4));
+      await other.chunks.save(["m3", "sync-state", "peer"], bytes(9));
+      await other.chunks.save(["m1", "incremental", "b"], bytes(5));
+      const docs = await store.chunks.loadDocuments(["m2", "m1", "m3", "none"]);
+      // Only content chunks, whole document ids (m1x is not m1), and none for m3 or unknown ids.
+      expect([...docs.keys()].sort()).toEqual(["m1", "m2"]);
+      expect(docs.get("m1")?.map((c) => [c.key.join("/"), c.data?.[0]])).toEqual([
+        ["m1/incremental/b", 5],
+        ["m1/snapshot/a", 3],
+      ]);
+      expect(docs.get("m1")).toEqual(
+        (await store.chunks.loadRange(["m1"])).filter((c) => c.key[1] !== "sync-state"),
+      );
+      expect(docs.get("m2")?.map((c) => c.data?.[0])).toEqual([2]);
+      expect((await store.chunks.loadDocuments([])).size).toBe(0);
+
+      await other.heads.record("mh1", { hash: "x", heads: ["aa", "bb"] });
+      await other.heads.record("mh2", { hash: "y", heads: [] });
+      const entries = await store.heads.entries(["mh1", "mh2", "mh3"]);
+      expect([...entries].sort()).toEqual([
+        ["mh1", { hash: "x", heads: ["aa", "bb"] }],
+        ["mh2", { hash: "y", heads: [] }],
+      ]);
+      expect((await store.heads.entries([])).size).toBe(0);
+
+      const meta = { kind: "order" as const, owner: alice, organization: org };
+      await other.registry.register("mr1", meta, 1);
+      await other.registry.register("mr2", { ...meta, kind: "quote" }, 1);
+      const metas = await store.registry.getMany(["mr2", "unknown", "mr1"]);
+      expect([...metas].sort()).toEqual([
+        ["mr1", meta],
+        ["mr2", { ...meta, kind: "quote" }],
+      ]);
+      expect((await store.registry.getMany([])).size).toBe(0);
+    });
+
     it("knows members, revocations and lost access; a reassignment is one write", async () => {
       await store.members.saw(org, "bob", 1);
       await other.members.saw(org, "bob", 2);

@@ -1,4 +1,4 @@
-import type { StorageAdapterInterface } from "@automerge/automerge-repo/slim";
+import type { Chunk, StorageAdapterInterface } from "@automerge/automerge-repo/slim";
 import type { UserId } from "../../docs/ids.js";
 import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
 
@@ -42,7 +42,14 @@ export type StoreTiming = (operation: string, seconds: number) => void;
  * Safe across processes: a chunk saved by one node is read by another as soon as `save`
  * resolved (a Repo does not notice it by itself: that is the bus's job).
  */
-export interface ChunkStore extends StorageAdapterInterface {}
+export interface ChunkStore extends StorageAdapterInterface {
+  /**
+   * The content chunks (keys `[id, "snapshot" | "incremental", …]`) of each document, in the
+   * order they were first saved, in one round trip: what `loadRange([id])` answers, filtered,
+   * for a whole page of documents (bulk export). A document without any is left out.
+   */
+  loadDocuments(documentIds: readonly string[]): Promise<Map<string, Chunk[]>>;
+}
 
 /** The heads of a document as last stored, and their hash (the sync digest compares hashes). */
 export interface HeadsEntry {
@@ -60,6 +67,8 @@ export interface HeadsEntry {
 export interface HeadsStore {
   record(documentId: string, entry: HeadsEntry): Promise<void>;
   entry(documentId: string): Promise<HeadsEntry | undefined>;
+  /** The entry of each id recorded (ids never recorded are left out); one round trip. */
+  entries(documentIds: readonly string[]): Promise<Map<string, HeadsEntry>>;
   /** The hash of each id, "" for a document never recorded; one round trip. */
   hashes(documentIds: readonly string[]): Promise<Map<string, string>>;
 }
@@ -75,6 +84,8 @@ export type UserDocumentKind = "workspace" | "ledger" | "inbox";
  */
 export interface RegistryStore {
   get(documentId: string): Promise<DocumentMeta | undefined>;
+  /** The meta of each registered id (unknown ids are left out); one round trip. */
+  getMany(documentIds: readonly string[]): Promise<Map<string, DocumentMeta>>;
   /** Registers a document; false when the id was already registered (the first stays). */
   register(documentId: string, meta: DocumentMeta, now: number): Promise<boolean>;
   /** The id of a user's workspace, ledger or inbox, if one was registered. */

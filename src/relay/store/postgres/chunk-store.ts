@@ -53,6 +53,24 @@ export class PgChunkStore implements ChunkStore {
     return rows.map((row) => ({ key: row.key, data: new Uint8Array(row.data) }));
   }
 
+  async loadDocuments(documentIds: readonly string[]): Promise<Map<string, Chunk[]>> {
+    const out = new Map<string, Chunk[]>();
+    if (documentIds.length === 0) return out;
+    // Served by chunks_by_document (doc_id, seq): one index scan per id, in saved order.
+    const { rows } = await this.#db.query<{ doc_id: string; key: string[]; data: Buffer }>(
+      `SELECT doc_id, key, data FROM chunks
+       WHERE doc_id = ANY($1::text[]) AND key[2] IN ('snapshot', 'incremental')
+       ORDER BY doc_id, seq`,
+      [documentIds],
+    );
+    for (const row of rows) {
+      const list = out.get(row.doc_id) ?? [];
+      list.push({ key: row.key, data: new Uint8Array(row.data) });
+      out.set(row.doc_id, list);
+    }
+    return out;
+  }
+
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     if (keyPrefix.length === 0) await this.#db.query("DELETE FROM chunks");
     else

@@ -37,6 +37,17 @@ export class PgRegistryStore implements RegistryStore {
     return rows[0] ? metaOf(rows[0]) : undefined;
   }
 
+  async getMany(documentIds: readonly string[]): Promise<Map<string, DocumentMeta>> {
+    const out = new Map<string, DocumentMeta>();
+    if (documentIds.length === 0) return out;
+    const { rows } = await this.#db.query<Row>(
+      "SELECT doc_id, kind, owner, organization FROM documents WHERE doc_id = ANY($1::text[])",
+      [documentIds],
+    );
+    for (const row of rows) out.set(row.doc_id, metaOf(row));
+    return out;
+  }
+
   async register(documentId: string, meta: DocumentMeta, now: number): Promise<boolean> {
     const { rowCount } = await this.#db.query(
       `INSERT INTO documents (doc_id, kind, owner, organization, created_at)
@@ -159,6 +170,18 @@ export class PgHeadsStore implements HeadsStore {
     );
     const row = rows[0];
     return row ? { hash: row.hash, heads: JSON.parse(row.heads) as string[] } : undefined;
+  }
+
+  async entries(documentIds: readonly string[]): Promise<Map<string, HeadsEntry>> {
+    const out = new Map<string, HeadsEntry>();
+    if (documentIds.length === 0) return out;
+    const { rows } = await this.#db.query<{ doc_id: string; hash: string; heads: string }>(
+      "SELECT doc_id, hash, heads FROM document_heads WHERE doc_id = ANY($1::text[])",
+      [documentIds],
+    );
+    for (const row of rows)
+      out.set(row.doc_id, { hash: row.hash, heads: JSON.parse(row.heads) as string[] });
+    return out;
   }
 
   async hashes(documentIds: readonly string[]): Promise<Map<string, string>> {

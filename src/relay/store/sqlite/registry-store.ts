@@ -61,6 +61,15 @@ export class SqliteRegistryStore implements RegistryStore {
     return this.getNow(documentId);
   }
 
+  async getMany(documentIds: readonly string[]): Promise<Map<string, DocumentMeta>> {
+    const out = new Map<string, DocumentMeta>();
+    for (const id of documentIds) {
+      const meta = this.getNow(id);
+      if (meta) out.set(id, meta);
+    }
+    return out;
+  }
+
   getNow(documentId: string): DocumentMeta | undefined {
     const row = this.#get.get(documentId);
     return row ? metaOf(row) : undefined;
@@ -164,6 +173,15 @@ export class SqliteHeadsStore implements HeadsStore {
   async entry(documentId: string): Promise<HeadsEntry | undefined> {
     const row = this.#select.get(documentId);
     return row ? { hash: row.hash, heads: JSON.parse(row.heads) as string[] } : undefined;
+  }
+
+  async entries(documentIds: readonly string[]): Promise<Map<string, HeadsEntry>> {
+    const out = new Map<string, HeadsEntry>();
+    for (const id of documentIds) {
+      const row = this.#select.get(id);
+      if (row) out.set(id, { hash: row.hash, heads: JSON.parse(row.heads) as string[] });
+    }
+    return out;
   }
 
   async hashes(documentIds: readonly string[]): Promise<Map<string, string>> {
