@@ -133,11 +133,12 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === "catalogue") {
     if (positionals[1] !== "rebuild") fail("catalogue takes one subcommand: rebuild");
-    if (values.database ?? env.OMS_DATABASE_URL)
+    const database = values.database ?? (env.OMS_DATABASE_URL || undefined);
+    if (database !== undefined && !isPostgresUrl(database))
       fail(
-        "catalogue rebuild works on the embedded SQLite store only: a relay on PostgreSQL keeps no catalogue yet (docs/scale-out.md)",
+        "--database (OMS_DATABASE_URL) takes a PostgreSQL URL, postgres://user@host:5432/db; leave it out for the embedded SQLite file in --data",
       );
-    const { rows, skipped } = rebuildCatalogue(dataDir);
+    const { rows, skipped } = await rebuildCatalogue(dataDir, database);
     process.stdout.write(
       `${JSON.stringify({ rebuilt: rows, skipped: skipped.length, skippedIds: skipped.slice(0, 20) })}\n`,
     );
