@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { SqliteStorageAdapter } from "../../src/adapters/storage-sqlite.js";
 import { type CatalogueKind, catalogueKinds, catalogueSorts } from "../../src/docs/catalogue.js";
 import type { OrganizationId, UserId } from "../../src/docs/ids.js";
 import {
@@ -13,9 +14,8 @@ import {
   type CatalogueCursor,
   searchCatalogue,
 } from "../../src/relay/catalogue/catalogue-query.js";
-import { SqliteStorageAdapter } from "../../src/adapters/storage-sqlite.js";
-import { SqliteCatalogueStore } from "../../src/relay/store/sqlite/catalogue-store.js";
 import { openDatabase, type RelayDatabase } from "../../src/relay/database.js";
+import { SqliteCatalogueStore } from "../../src/relay/store/sqlite/catalogue-store.js";
 import {
   arbOrganizationId,
   arbPrincipal,

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { SqliteStorageAdapter } from "../../src/adapters/storage-sqlite.js";
 import { asOrganizationId, asUserId } from "../../src/docs/index.js";
 import { defaultAccessPolicy, type Principal } from "../../src/policy/index.js";
 import { coveringTrigrams, searchCatalogue } from "../../src/relay/catalogue/catalogue-query.js";
 import { searchText } from "../../src/relay/catalogue/catalogue-row.js";
-import { SqliteStorageAdapter } from "../../src/adapters/storage-sqlite.js";
-import { SqliteCatalogueStore } from "../../src/relay/store/sqlite/catalogue-store.js";
 import { openDatabase } from "../../src/relay/database.js";
+import { SqliteCatalogueStore } from "../../src/relay/store/sqlite/catalogue-store.js";
 import { propertyRuns } from "../../src/testing/index.js";
 
 const runs = propertyRuns(80);

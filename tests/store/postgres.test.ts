@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { pgMigrations } from "../../src/relay/store/postgres/migrations.js";
 import { PostgresStore } from "../../src/relay/store/postgres/postgres-store.js";
 import { runStoreConformance } from "./conformance.js";
 import { createTestDatabase, postgresAvailable } from "./postgres-test-database.js";
@@ -33,7 +34,7 @@ describe.skipIf(!available)("PostgreSQL", () => {
     const { rows } = await (stores[0] as PostgresStore).db.query<{ version: number }>(
       "SELECT version FROM schema_migrations ORDER BY version",
     );
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version)).toEqual(pgMigrations.map((_, i) => i + 1));
     await Promise.all(stores.map((s) => s.close()));
   });
 });

@@ -4,8 +4,8 @@ import type { SqliteStorageAdapter } from "../../adapters/storage-sqlite.js";
 import type { OrganizationId, UserId } from "../../docs/ids.js";
 import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
 import type { RelayDatabase } from "../database.js";
-import { defaultCatalogueLimits } from "./catalogue-params.js";
 import { SqliteCatalogueStore } from "../store/sqlite/catalogue-store.js";
+import { defaultCatalogueLimits } from "./catalogue-params.js";
 import { type DerivedRow, deriveRow } from "./catalogue-row.js";
 
 /**

@@ -1,7 +1,12 @@
 import * as A from "@automerge/automerge";
 import type { DocHandle, DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import type { DocumentMeta } from "../../docs/kinds.js";
-import type { CatalogueRowInput, CatalogueStore, ChunkStore, RegistryStore } from "../store/types.js";
+import type {
+  CatalogueRowInput,
+  CatalogueStore,
+  ChunkStore,
+  RegistryStore,
+} from "../store/types.js";
 import { defaultCatalogueLimits } from "./catalogue-params.js";
 import { deriveRow } from "./catalogue-row.js";
 
