@@ -1,6 +1,8 @@
+import * as A from "@automerge/automerge";
 import { runStorageAdapterTests } from "@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OrganizationId, UserId } from "../../src/docs/ids.js";
+import { rebuildStoreCatalogue } from "../../src/relay/catalogue/store-catalogue.js";
 import type {
   CatalogueRowInput,
   CatalogueSearch,
@@ -558,6 +560,21 @@ export function runStoreConformance(name: string, fixture: () => Promise<StoreFi
         expect(await ids(store, { access: [{ organization: "mark" }] })).toEqual([]);
         expect(await ids(store, { access: [{ organization: "cat" }] })).toEqual([]);
         expect(await store.catalogue.pending()).toEqual([]);
+      });
+
+      it("rebuilds every row from the stored documents, naming the ones with nothing stored", async () => {
+        const meta = { kind: "assistance", organization: "rb", owner: alice } as const;
+        await store.registry.register("rb1", { ...meta, organization: org }, 1);
+        await store.registry.register("rb2", { ...meta, organization: org }, 2);
+        const doc = A.from({ subject: "Leaking valve", createdAt: 5 });
+        await store.chunks.save(["rb1", "snapshot", "k"], A.save(doc));
+        const rebuilt = await rebuildStoreCatalogue(other);
+        expect(rebuilt.skipped).toContain("rb2");
+        const [found] = await other.catalogue.search(
+          search({ kind: "assistance", q: "valve", access: [{ organization: org }] }),
+        );
+        expect(found).toMatchObject({ documentId: "rb1", project: "Leaking valve", createdAt: 5 });
+        expect(await other.catalogue.rowHeads("rb1")).toBe(A.getHeads(doc).join(","));
       });
     });
   });
