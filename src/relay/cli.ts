@@ -20,9 +20,10 @@ Usage:
   oms-relay token --sub ID --org ID --roles a,b [--offline] [--ttl 8h]
                                      print a token signed with the relay's secret (development);
                                      finds it like the relay does, and never generates one
-  oms-relay catalogue rebuild [--data DIR]
+  oms-relay catalogue rebuild [--data DIR | --database URL]
                                      derive the document catalogue again from the stored
-                                     documents (after an upgrade or a restore; relay stopped)
+                                     documents (after an upgrade or a restore; SQLite: relay
+                                     stopped; PostgreSQL: nodes may keep running)
   oms-relay --help
 
 Options (flag / environment variable / default):
