@@ -109,20 +109,6 @@ export async function searchCatalogue(
 }
 
 function toEntry(r: CatalogueRowOutput): CatalogueEntry {
-  return {
-    id: r.documentId,
-    kind: r.kind,
-    organization: r.organization,
-    owner: r.owner,
-    customer: r.customer,
-    project: r.project,
-    currency: r.currency,
-    total: r.totalMinor,
-    lines: r.lineCount,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    state: r.state,
-    orderNumber: r.orderNumber,
-    revision: r.revision,
-  };
+  const { documentId, totalMinor, lineCount, sortValue: _, ...same } = r;
+  return { id: documentId, total: totalMinor, lines: lineCount, ...same };
 }

@@ -7,6 +7,7 @@ import type { RelayDatabase } from "../database.js";
 import { SqliteCatalogueStore } from "../store/sqlite/catalogue-store.js";
 import { defaultCatalogueLimits } from "./catalogue-params.js";
 import { type DerivedRow, deriveRow } from "./catalogue-row.js";
+import { changedHandles, headsKey } from "./store-catalogue.js";
 
 /**
  * A document's pending mark is kept while it is being edited and removed once it has been quiet
@@ -166,14 +167,7 @@ export class Catalogue {
     };
     const flush = repo.flush.bind(repo);
     repo.flush = async (documents?: DocumentId[]) => {
-      const changed: { id: DocumentId; heads: string }[] = [];
-      for (const id of documents ?? (Object.keys(repo.handles) as DocumentId[])) {
-        const handle = repo.handles[id];
-        if (!handle?.isReady() || !this.#listed(id)) continue;
-        // Hex heads straight from the document: `handle.heads()` encodes them (base58check).
-        const heads = headsKey(A.getHeads(handle.doc() as A.Doc<unknown>));
-        if (this.#memo.get(id) !== heads) changed.push({ id, heads });
-      }
+      const changed = changedHandles(repo, documents, this.#memo, (id) => this.#listed(id));
       await flush(documents);
       for (const { id, heads } of changed) {
         const handle = repo.handles[id];
@@ -310,8 +304,4 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
-}
-
-function headsKey(hexHeads: readonly string[]): string {
-  return [...hexHeads].sort().join(",");
 }

@@ -22,6 +22,27 @@ export function headsKey(hexHeads: readonly string[]): string {
   return [...hexHeads].sort().join(",");
 }
 
+/**
+ * The ready documents among `documents` (every handle when undefined) whose heads differ from the
+ * heads their row was last written at (`memo`), with those heads, taken before a flush.
+ */
+export function changedHandles(
+  repo: Repo,
+  documents: DocumentId[] | undefined,
+  memo: ReadonlyMap<string, string>,
+  listed: (documentId: string) => boolean,
+): { id: DocumentId; heads: string }[] {
+  const changed: { id: DocumentId; heads: string }[] = [];
+  for (const id of documents ?? (Object.keys(repo.handles) as DocumentId[])) {
+    const handle = repo.handles[id];
+    if (!handle?.isReady() || !listed(id)) continue;
+    // Hex heads straight from the document: `handle.heads()` encodes them (base58check).
+    const heads = headsKey(A.getHeads(handle.doc() as A.Doc<unknown>));
+    if (memo.get(id) !== heads) changed.push({ id, heads });
+  }
+  return changed;
+}
+
 /** The row of a document from its stored chunks; undefined when nothing is stored. */
 export async function deriveStoredRow(
   chunks: ChunkStore,
@@ -113,13 +134,8 @@ export class StoreCatalogue {
     };
     const flush = repo.flush.bind(repo);
     repo.flush = async (documents?: DocumentId[]) => {
-      const changed: { id: DocumentId; heads: string }[] = [];
-      for (const id of documents ?? (Object.keys(repo.handles) as DocumentId[])) {
-        const handle = repo.handles[id];
-        if (!handle?.isReady()) continue;
-        const heads = headsKey(A.getHeads(handle.doc() as A.Doc<unknown>));
-        if (this.#memo.get(id) !== heads) changed.push({ id, heads });
-      }
+      // Unlisted documents are skipped when their rows are derived (their kind needs a lookup).
+      const changed = changedHandles(repo, documents, this.#memo, () => true);
       await flush(documents);
       for (const { id, heads } of changed) {
         const handle = repo.handles[id];

@@ -59,6 +59,15 @@ export function searchConditions(
   return { where, orderBy: `${column} ${dir}, doc_id ${dir}`, column };
 }
 
+/** The SELECT of one page, `limit` being the engine's placeholder for the page size. */
+export function pageSql(
+  built: { where: string[]; orderBy: string; column: string },
+  limit: string,
+) {
+  return `SELECT ${catalogueSelectColumns}, ${built.column} AS sort_value FROM catalogue
+    WHERE ${built.where.join(" AND ")} ORDER BY ${built.orderBy} LIMIT ${limit}`;
+}
+
 /** A catalogue row as both engines select it (`sort_value` is the sort column). */
 export interface CatalogueSqlRow {
   doc_id: string;

@@ -2,7 +2,7 @@ import type pg from "pg";
 import {
   type CatalogueSqlRow,
   catalogueRowOf,
-  catalogueSelectColumns,
+  pageSql,
   rowKeys,
   searchBase,
   searchConditions,
@@ -98,11 +98,7 @@ export class PgCatalogueStore implements CatalogueStore {
     });
     if (!built) return [];
     args.push(query.limit);
-    const { rows } = await this.#db.query<CatalogueSqlRow>(
-      `SELECT ${catalogueSelectColumns}, ${built.column} AS sort_value FROM catalogue
-       WHERE ${built.where.join(" AND ")} ORDER BY ${built.orderBy} LIMIT $${args.length}`,
-      args,
-    );
+    const { rows } = await this.#db.query<CatalogueSqlRow>(pageSql(built, `$${args.length}`), args);
     return rows.map((r) => catalogueRowOf(r, query.sort !== "customer"));
   }
 }

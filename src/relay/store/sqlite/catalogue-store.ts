@@ -3,7 +3,7 @@ import type { RelayDatabase } from "../../database.js";
 import {
   type CatalogueSqlRow,
   catalogueRowOf,
-  catalogueSelectColumns,
+  pageSql,
   rowKeys,
   searchBase,
   searchConditions,
@@ -246,10 +246,7 @@ export class SqliteCatalogueStore implements CatalogueStore {
       }
     }
     return this.#db
-      .prepare<(string | number)[], CatalogueSqlRow>(
-        `SELECT ${catalogueSelectColumns}, ${built.column} AS sort_value FROM catalogue
-         WHERE ${built.where.join(" AND ")} ORDER BY ${built.orderBy} LIMIT ?`,
-      )
+      .prepare<(string | number)[], CatalogueSqlRow>(pageSql(built, "?"))
       .all(...args, query.limit)
       .map((r) => catalogueRowOf(r, query.sort !== "customer"));
   }
