@@ -126,9 +126,11 @@ describe.skipIf(!available)("three relay processes on PostgreSQL and NATS", () =
     const aliceToken = await token("alice");
     const quoteId = quote.url.replace("automerge:", "");
     const listed = async (node: (typeof nodes)[0]) => {
+      // A node just back from losing PostgreSQL may drop a connection: waitFor asks again.
       const res = await fetch(`${node.process.httpUrl}/v1/documents?kind=quote`, {
         headers: { authorization: `Bearer ${aliceToken}` },
-      });
+      }).catch(() => undefined);
+      if (res?.status !== 200) return undefined;
       const page = (await res.json()) as { rows: { id: string; lines: number }[] };
       return page.rows.find((r) => r.id === quoteId)?.lines;
     };
