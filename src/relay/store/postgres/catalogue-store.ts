@@ -28,9 +28,11 @@ type RowWrite = { documentId: string; row: CatalogueRowInput };
  */
 export class PgCatalogueStore implements CatalogueStore {
   readonly #db: PgDatabase;
+  readonly #closed: () => boolean;
 
-  constructor(db: PgDatabase) {
+  constructor(db: PgDatabase, closed: () => boolean = () => false) {
     this.#db = db;
+    this.#closed = closed;
   }
 
   async rowHeads(documentId: string): Promise<string | undefined> {
@@ -53,16 +55,17 @@ export class PgCatalogueStore implements CatalogueStore {
     key: string[],
     data: Uint8Array,
   ): Promise<void> {
-    await this.#db.tx(async (c) => {
-      await c.query("INSERT INTO catalogue_pending (doc_id) VALUES ($1) ON CONFLICT DO NOTHING", [
-        documentId,
-      ]);
-      await c.query(
-        `INSERT INTO chunks (key, doc_id, data) VALUES ($1, $2, $3)
-         ON CONFLICT (key) DO UPDATE SET data = excluded.data`,
-        [key, documentId, Buffer.from(data.buffer, data.byteOffset, data.byteLength)],
-      );
-    });
+    // As PgChunkStore.save: the Repo's debounced saves after close carry nothing new.
+    if (this.#closed()) return;
+    // One statement is one transaction, and one round trip (a chunk is saved on every edit).
+    await this.#db.query(
+      `WITH marked AS (
+         INSERT INTO catalogue_pending (doc_id) VALUES ($2) ON CONFLICT DO NOTHING
+       )
+       INSERT INTO chunks (key, doc_id, data) VALUES ($1, $2, $3)
+       ON CONFLICT (key) DO UPDATE SET data = excluded.data`,
+      [key, documentId, Buffer.from(data.buffer, data.byteOffset, data.byteLength)],
+    );
   }
 
   async pending(): Promise<string[]> {

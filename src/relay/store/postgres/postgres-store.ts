@@ -53,7 +53,7 @@ export class PostgresStore implements RelayStore {
     this.access = timed("access", new PgAccessStore(db), onTiming);
     this.submissions = timed("submissions", new PgSubmissionStore(db), onTiming);
     this.restore = timed("restore", new PgRestoreStore(db), onTiming);
-    this.catalogue = timed("catalogue", new PgCatalogueStore(db), onTiming);
+    this.catalogue = timed("catalogue", new PgCatalogueStore(db, () => this.#closed), onTiming);
   }
 
   /** Connects, applies the migrations not applied yet, and answers the store. */
