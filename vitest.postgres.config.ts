@@ -3,7 +3,8 @@ import { postgresAvailable } from "./tests/store/postgres-test-database.js";
 
 /**
  * A representative set of the relay's integration tests, run a second time with the relay on
- * PostgreSQL (each data folder gets a fresh database): sync, submissions, admin, bulk and digest.
+ * PostgreSQL (each data folder gets a fresh database): sync, submissions, admin, bulk, digest
+ * and the catalogue.
  * Without a reachable PostgreSQL this says so and runs nothing (CI sets OMS_REQUIRE_SERVICES=1,
  * which makes that a failure).
  */
@@ -18,6 +19,7 @@ export default defineConfig(async () => {
             "tests/integration/relay-admin.test.ts",
             "tests/integration/relay-bulk.test.ts",
             "tests/integration/client-digest.test.ts",
+            "tests/integration/catalogue.test.ts",
           ]
         : [],
       passWithNoTests: true,

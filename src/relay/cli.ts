@@ -20,9 +20,10 @@ Usage:
   oms-relay token --sub ID --org ID --roles a,b [--offline] [--ttl 8h]
                                      print a token signed with the relay's secret (development);
                                      finds it like the relay does, and never generates one
-  oms-relay catalogue rebuild [--data DIR]
+  oms-relay catalogue rebuild [--data DIR | --database URL]
                                      derive the document catalogue again from the stored
-                                     documents (after an upgrade or a restore; relay stopped)
+                                     documents (after an upgrade or a restore; SQLite: relay
+                                     stopped; PostgreSQL: nodes may keep running)
   oms-relay --help
 
 Options (flag / environment variable / default):
@@ -133,11 +134,12 @@ async function main(argv: string[]): Promise<void> {
   }
   if (command === "catalogue") {
     if (positionals[1] !== "rebuild") fail("catalogue takes one subcommand: rebuild");
-    if (values.database ?? env.OMS_DATABASE_URL)
+    const database = values.database ?? (env.OMS_DATABASE_URL || undefined);
+    if (database !== undefined && !isPostgresUrl(database))
       fail(
-        "catalogue rebuild works on the embedded SQLite store only: a relay on PostgreSQL keeps no catalogue yet (docs/scale-out.md)",
+        "--database (OMS_DATABASE_URL) takes a PostgreSQL URL, postgres://user@host:5432/db; leave it out for the embedded SQLite file in --data",
       );
-    const { rows, skipped } = rebuildCatalogue(dataDir);
+    const { rows, skipped } = await rebuildCatalogue(dataDir, database);
     process.stdout.write(
       `${JSON.stringify({ rebuilt: rows, skipped: skipped.length, skippedIds: skipped.slice(0, 20) })}\n`,
     );

@@ -24,6 +24,7 @@ import { BulkExport } from "./bulk-export.js";
 import { Catalogue } from "./catalogue/catalogue.js";
 import { checkCatalogueLimits } from "./catalogue/catalogue-params.js";
 import { CatalogueService } from "./catalogue/catalogue-service.js";
+import { StoreCatalogue } from "./catalogue/store-catalogue.js";
 import { Cluster, defaultClusterConfig } from "./cluster/cluster.js";
 import { createClusterMetrics } from "./cluster/cluster-metrics.js";
 import { resolveNodeId } from "./cluster/node-id.js";
@@ -295,15 +296,31 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
   const cacheRef: { cache?: DocumentCache } = {};
   const headsIndex = new HeadsIndex(store.heads);
   headsIndex.recordOnFlush(repo);
-  // The catalogue is on SQLite only until it moves behind the store interface (CatalogueStore).
-  const catalogue = sqlite
-    ? new Catalogue(sqlite.db, (id) => registry.peek(id) ?? sqlite.metaNow(id), sqlite.storage, {
-        settleMs: limits.catalogueSettleMs,
-      })
-    : undefined;
-  catalogue?.keepOnFlush(repo, (documentId, err) =>
-    log.warn({ documentId, err }, "catalogue row not derived; the document is stored"),
-  );
+  // SQLite keeps its catalogue in the commits that store chunks (synchronously, as tuned);
+  // PostgreSQL through the store interface, every node writing the rows of what it stores.
+  const catalogueError = (documentId: string, err: unknown) =>
+    log.warn({ documentId, err }, "catalogue row not derived; the document is stored");
+  let catalogue: Catalogue | StoreCatalogue;
+  if (sqlite) {
+    const kept = new Catalogue(
+      sqlite.db,
+      (id) => registry.peek(id) ?? sqlite.metaNow(id),
+      sqlite.storage,
+      { settleMs: limits.catalogueSettleMs },
+    );
+    kept.keepOnFlush(repo, catalogueError);
+    catalogue = kept;
+  } else {
+    const kept = new StoreCatalogue({
+      store: store.catalogue,
+      chunks: store.chunks,
+      meta: (id) => registry.get(id),
+      settleMs: limits.catalogueSettleMs,
+    });
+    await kept.recoverPending();
+    kept.keepOnFlush(repo, storage, catalogueError);
+    catalogue = kept;
+  }
   gateRef.gate = new WriteGate({
     repo,
     registry,
@@ -473,9 +490,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       maxBytes: limits.maxBulkResponseBytes,
       onSent: () => metrics.bulkDocuments.inc(),
     }),
-    ...(sqlite && catalogue
-      ? { catalogue: new CatalogueService({ db: sqlite.db, catalogue, policy, limits }) }
-      : {}),
+    catalogue: new CatalogueService({ store: store.catalogue, catalogue, policy, limits }),
     receipts: new ReceiptLearner({
       store: store.restore,
       secret,
@@ -623,7 +638,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
             `shutdown: ${report.failed.length} document(s) could not be stored, ${report.stored} were; the devices that made the unstored changes send them again after the restart (docs/operations.md)`,
           );
         }
-        catalogue?.close();
+        await catalogue.close();
         wss.close();
         await store.close();
         log.info({ stored: report.stored, failed: report.failed.length }, "relay stopped");

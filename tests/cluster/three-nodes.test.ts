@@ -121,6 +121,22 @@ describe.skipIf(!available)("three relay processes on PostgreSQL and NATS", () =
     edit(lateHandle, "P-after-recovery");
     await waitFor(converged, "an edit made on the recovered node to reach everyone", 15_000);
 
+    // The catalogue is shared: every node lists the quote, its row written by whichever node
+    // stored it last, with every line once the edits have settled.
+    const aliceToken = await token("alice");
+    const quoteId = quote.url.replace("automerge:", "");
+    const listed = async (node: (typeof nodes)[0]) => {
+      // A node just back from losing PostgreSQL may drop a connection: waitFor asks again.
+      const res = await fetch(`${node.process.httpUrl}/v1/documents?kind=quote`, {
+        headers: { authorization: `Bearer ${aliceToken}` },
+      }).catch(() => undefined);
+      if (res?.status !== 200) return undefined;
+      const page = (await res.json()) as { rows: { id: string; lines: number }[] };
+      return page.rows.find((r) => r.id === quoteId)?.lines;
+    };
+    for (const node of nodes)
+      await waitFor(async () => (await listed(node)) === items, "the quote's row on every node");
+
     // A revocation made on node a closes bob's socket on node b, and node c refuses him.
     const bob = await device(b, "bob");
     cleanups.push(() => bob.close());

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { SqliteStorageAdapter } from "../../src/adapters/storage-sqlite.js";
 import { type CatalogueKind, catalogueKinds, catalogueSorts } from "../../src/docs/catalogue.js";
 import type { OrganizationId, UserId } from "../../src/docs/ids.js";
 import {
@@ -14,6 +15,7 @@ import {
   searchCatalogue,
 } from "../../src/relay/catalogue/catalogue-query.js";
 import { openDatabase, type RelayDatabase } from "../../src/relay/database.js";
+import { SqliteCatalogueStore } from "../../src/relay/store/sqlite/catalogue-store.js";
 import {
   arbOrganizationId,
   arbPrincipal,
@@ -92,7 +94,7 @@ function load(docs: Doc[]): RelayDatabase {
 }
 
 /** Every row the query answers, page after page, in order. */
-function allPages(
+async function allPages(
   db: RelayDatabase,
   policy: AccessPolicy,
   principal: Principal,
@@ -100,11 +102,12 @@ function allPages(
   sort: (typeof catalogueSorts)[number],
   order: "asc" | "desc",
   q: string | undefined,
-): string[] {
+): Promise<string[]> {
+  const store = new SqliteCatalogueStore(db, new SqliteStorageAdapter(db));
   const seen: string[] = [];
   let after: CatalogueCursor | undefined;
   for (;;) {
-    const page = searchCatalogue(db, policy, principal, {
+    const page = await searchCatalogue(store, policy, principal, {
       kind,
       sort,
       order,
@@ -125,10 +128,10 @@ describe("a policy's query form and its canRead", () => {
     ["role only", roleOnlyPolicy],
   ];
   for (const [name, policy] of policies) {
-    it(`agree through the real SQL, page after page, with and without a search text (${name} policy, and the same canRead without a query form)`, () => {
+    it(`agree through the real SQL, page after page, with and without a search text (${name} policy, and the same canRead without a query form)`, async () => {
       const { readFilter: _, ...withoutFilter } = policy;
-      fc.assert(
-        fc.property(
+      await fc.assert(
+        fc.asyncProperty(
           arbDocs,
           arbPrincipal(),
           fc.constantFrom(...catalogueKinds),
@@ -136,7 +139,7 @@ describe("a policy's query form and its canRead", () => {
           fc.constantFrom("asc" as const, "desc" as const),
           // Through the trigram index (3+ characters), the plain scan (shorter, or a wildcard).
           fc.constantFrom(undefined, "acm", "ACME", "birch", "me", "%", "zzz"),
-          (docs, principal, kind, sort, order, q) => {
+          async (docs, principal, kind, sort, order, q) => {
             const db = load(docs);
             try {
               const expected = docs
@@ -145,7 +148,7 @@ describe("a policy's query form and its canRead", () => {
                 .map((d) => d.id)
                 .sort();
               for (const p of [policy, withoutFilter as AccessPolicy]) {
-                const seen = allPages(db, p, principal, kind, sort, order, q);
+                const seen = await allPages(db, p, principal, kind, sort, order, q);
                 expect(new Set(seen).size).toBe(seen.length);
                 expect([...seen].sort()).toEqual(expected);
               }

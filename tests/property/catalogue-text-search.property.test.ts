@@ -1,10 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { SqliteStorageAdapter } from "../../src/adapters/storage-sqlite.js";
 import { asOrganizationId, asUserId } from "../../src/docs/index.js";
 import { defaultAccessPolicy, type Principal } from "../../src/policy/index.js";
 import { coveringTrigrams, searchCatalogue } from "../../src/relay/catalogue/catalogue-query.js";
 import { searchText } from "../../src/relay/catalogue/catalogue-row.js";
 import { openDatabase } from "../../src/relay/database.js";
+import { SqliteCatalogueStore } from "../../src/relay/store/sqlite/catalogue-store.js";
 import { propertyRuns } from "../../src/testing/index.js";
 
 const runs = propertyRuns(80);
@@ -22,12 +24,12 @@ const manager: Principal = {
 };
 
 describe("the catalogue's text search", () => {
-  it("answers exactly the rows whose customer, project or order number contain q, whether it starts from the trigram index or scans", () => {
-    fc.assert(
-      fc.property(
+  it("answers exactly the rows whose customer, project or order number contain q, whether it starts from the trigram index or scans", async () => {
+    await fc.assert(
+      fc.asyncProperty(
         fc.array(fc.tuple(text, text, fc.option(text, { nil: null })), { maxLength: 30 }),
         text.filter((q) => q.trim().length > 0),
-        (rows, rawQ) => {
+        async (rows, rawQ) => {
           const q = rawQ.trim();
           const db = openDatabase(":memory:");
           try {
@@ -52,7 +54,8 @@ describe("the catalogue's text search", () => {
               .filter((r) => r.text.includes(q.toLowerCase()))
               .map((r) => r.id)
               .sort();
-            const page = searchCatalogue(db, defaultAccessPolicy, manager, {
+            const store = new SqliteCatalogueStore(db, new SqliteStorageAdapter(db));
+            const page = await searchCatalogue(store, defaultAccessPolicy, manager, {
               kind: "order",
               q,
               sort: "updated",

@@ -1,7 +1,11 @@
+import * as A from "@automerge/automerge";
 import { runStorageAdapterTests } from "@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OrganizationId, UserId } from "../../src/docs/ids.js";
+import { rebuildStoreCatalogue } from "../../src/relay/catalogue/store-catalogue.js";
 import type {
+  CatalogueRowInput,
+  CatalogueSearch,
   DecisionInput,
   LearnedOutcome,
   NumberFormat,
@@ -424,6 +428,197 @@ export function runStoreConformance(name: string, fixture: () => Promise<StoreFi
         const [x, y] = results.filter((o) => o.outcome.requestId === r.requestId);
         expect(x?.outcome).toEqual(y?.outcome);
       }
+    });
+
+    describe("the catalogue", () => {
+      const row = (more: Partial<CatalogueRowInput> = {}): CatalogueRowInput => ({
+        kind: "quote",
+        organization: "cat",
+        owner: "alice",
+        customer: "Acme",
+        project: "Roof",
+        currency: "USD",
+        totalMinor: 100,
+        lineCount: 1,
+        createdAt: 1,
+        updatedAt: 1,
+        requestCount: 0,
+        heads: "h",
+        ...more,
+      });
+      const search = (more: Partial<CatalogueSearch> = {}): CatalogueSearch => ({
+        kind: "quote",
+        sort: "updated",
+        order: "asc",
+        limit: 100,
+        access: [{ organization: "cat" }],
+        ...more,
+      });
+      const ids = async (s: RelayStore, q: Partial<CatalogueSearch>) =>
+        (await s.catalogue.search(search(q))).map((r) => r.documentId);
+
+      it("searches customer, project and order number: case-insensitive, prefix and substring, wildcards literal", async () => {
+        await store.catalogue.write([
+          { documentId: "c1", row: row({ customer: "Birch & Sons", project: "Attic" }) },
+          { documentId: "c2", row: row({ customer: "ÉCOLE 100%", project: "Gym_Hall" }) },
+          { documentId: "c3", row: row({ customer: "Oak", project: "Birchwood deck" }) },
+        ]);
+        expect(await ids(other, { q: "birch" })).toEqual(["c1", "c3"]);
+        expect(await ids(other, { q: "SONS" })).toEqual(["c1"]);
+        expect(await ids(other, { q: "école" })).toEqual(["c2"]);
+        expect(await ids(other, { q: "100%" })).toEqual(["c2"]);
+        expect(await ids(other, { q: "m_h" })).toEqual(["c2"]);
+        expect(await ids(other, { q: "%" })).toEqual(["c2"]);
+        expect(await ids(other, { q: "zzz" })).toEqual([]);
+        expect(await other.catalogue.rowHeads("c1")).toBe("h");
+        expect(await other.catalogue.rowHeads("nope")).toBeUndefined();
+
+        // An order's number comes from the outcome, whichever node decides it.
+        await store.catalogue.write([
+          { documentId: "co1", row: row({ kind: "order", customer: "Elm", requestCount: 1 }) },
+        ]);
+        expect(await ids(other, { kind: "order", state: "pending" })).toEqual(["co1"]);
+        await other.submissions.noteRequests("co1", ["cr1"], 5);
+        await other.submissions.decide(
+          request("cr1", "co1", ["h"], { organization: "cat", owner: alice }),
+          (_o, n) => `CAT-${n}`,
+        );
+        await store.catalogue.applyOutcomes();
+        const [order] = await store.catalogue.search(search({ kind: "order", q: "cat-1" }));
+        expect(order).toMatchObject({
+          documentId: "co1",
+          state: "submitted",
+          orderNumber: "CAT-1",
+          revision: 1,
+        });
+        // Written again (an edit), the row keeps its submission columns.
+        await other.catalogue.write([
+          { documentId: "co1", row: row({ kind: "order", customer: "Elm Ltd", requestCount: 1 }) },
+        ]);
+        expect(await ids(store, { kind: "order", state: "submitted", q: "elm ltd" })).toEqual([
+          "co1",
+        ]);
+      });
+
+      it("applies the access clauses, owner and state filters in the query", async () => {
+        await store.catalogue.write([
+          { documentId: "a1", row: row({ organization: "acc", owner: "ann" }) },
+          { documentId: "a2", row: row({ organization: "acc", owner: "bob" }) },
+          { documentId: "a3", row: row({ organization: "acc2", owner: "ann" }) },
+        ]);
+        const org = (organization: string, owners?: string[]) => ({
+          organization,
+          ...(owners ? { owners } : {}),
+        });
+        expect(await ids(other, { access: [org("acc")] })).toEqual(["a1", "a2"]);
+        expect(await ids(other, { access: [org("acc", ["bob"])] })).toEqual(["a2"]);
+        expect(await ids(other, { access: [org("acc", [])] })).toEqual([]);
+        expect(await ids(other, { access: [] })).toEqual([]);
+        expect(await ids(other, { access: [org("acc", ["ann"]), org("acc2")] })).toEqual([
+          "a1",
+          "a3",
+        ]);
+        expect(await ids(other, { access: [org("acc")], owner: "ann" })).toEqual(["a1"]);
+        expect(await ids(other, { access: [org("acc")], state: "draft" })).toEqual([]);
+      });
+
+      it("pages in every sort with ties broken by id; concurrent inserts neither skip nor repeat a row", async () => {
+        const base = Array.from({ length: 30 }, (_, i) => ({
+          documentId: `p${String(i).padStart(2, "0")}`,
+          row: row({
+            organization: "page",
+            customer: ["b", "A", "ä", "B"][i % 4] as string,
+            totalMinor: i % 3 === 0 ? null : (i % 5) * 10,
+            updatedAt: i % 4,
+            createdAt: 100 - (i % 6),
+          }),
+        }));
+        await store.catalogue.write(base);
+        for (const sort of ["updated", "created", "customer", "total"] as const) {
+          for (const order of ["asc", "desc"] as const) {
+            const q = { access: [{ organization: "page" }], sort, order };
+            const all = await store.catalogue.search(search(q));
+            const seen: string[] = [];
+            let after: CatalogueSearch["after"];
+            let round = 0;
+            for (;;) {
+              const page = await other.catalogue.search(
+                search({ ...q, limit: 7, ...(after ? { after } : {}) }),
+              );
+              seen.push(...page.map((r) => r.documentId));
+              // Another node inserts rows before and after the cursor while we page.
+              await store.catalogue.write([
+                {
+                  documentId: `p-${sort}-${order}-${round++}`,
+                  row: row({ organization: "page", customer: "a", updatedAt: 2, createdAt: 97 }),
+                },
+              ]);
+              const last = page.at(-1);
+              if (page.length < 7 || !last) break;
+              after = { value: last.sortValue, id: last.documentId };
+            }
+            expect(new Set(seen).size).toBe(seen.length);
+            // Every row there when paging began is seen once, in the one order both engines use.
+            const before = all.map((r) => r.documentId);
+            expect(seen.filter((id) => before.includes(id))).toEqual(before);
+          }
+        }
+        // The order itself: customer by lowercase bytes ("ä" after "b"), then id; no total last.
+        const page = { organization: "page" };
+        expect(
+          await ids(store, { access: [page], sort: "customer", order: "desc", limit: 7 }),
+        ).toEqual(["p26", "p22", "p18", "p14", "p10", "p06", "p02"]);
+        expect(
+          await ids(store, { access: [page], sort: "total", order: "desc", limit: 3 }),
+        ).toEqual(["p27", "p24", "p21"]);
+      });
+
+      it("marks a document pending with its chunk, unmarks it with its row, and replaces every row at once", async () => {
+        await store.catalogue.saveChunkMarkingPending(
+          "m1",
+          ["m1", "incremental", "x"],
+          new Uint8Array([7]),
+        );
+        expect(await other.catalogue.pending()).toContain("m1");
+        expect(await other.chunks.load(["m1", "incremental", "x"])).toEqual(new Uint8Array([7]));
+        await other.catalogue.write([{ documentId: "m1", row: row({ organization: "mark" }) }]);
+        expect(await store.catalogue.pending()).not.toContain("m1");
+        await store.catalogue.saveChunkMarkingPending(
+          "m2",
+          ["m2", "snapshot", "y"],
+          new Uint8Array([8]),
+        );
+        await store.catalogue.clearPending("m2");
+        expect(await store.catalogue.pending()).not.toContain("m2");
+
+        await store.catalogue.saveChunkMarkingPending(
+          "m3",
+          ["m3", "snapshot", "y"],
+          new Uint8Array([9]),
+        );
+        await other.catalogue.replaceAll([
+          { documentId: "r1", row: row({ organization: "rebuilt", customer: "Zed" }) },
+        ]);
+        expect(await ids(store, { access: [{ organization: "rebuilt" }] })).toEqual(["r1"]);
+        expect(await ids(store, { access: [{ organization: "mark" }] })).toEqual([]);
+        expect(await ids(store, { access: [{ organization: "cat" }] })).toEqual([]);
+        expect(await store.catalogue.pending()).toEqual([]);
+      });
+
+      it("rebuilds every row from the stored documents, naming the ones with nothing stored", async () => {
+        const meta = { kind: "assistance", organization: "rb", owner: alice } as const;
+        await store.registry.register("rb1", { ...meta, organization: org }, 1);
+        await store.registry.register("rb2", { ...meta, organization: org }, 2);
+        const doc = A.from({ subject: "Leaking valve", createdAt: 5 });
+        await store.chunks.save(["rb1", "snapshot", "k"], A.save(doc));
+        const rebuilt = await rebuildStoreCatalogue(other);
+        expect(rebuilt.skipped).toContain("rb2");
+        const [found] = await other.catalogue.search(
+          search({ kind: "assistance", q: "valve", access: [{ organization: org }] }),
+        );
+        expect(found).toMatchObject({ documentId: "rb1", project: "Leaking valve", createdAt: 5 });
+        expect(await other.catalogue.rowHeads("rb1")).toBe(A.getHeads(doc).join(","));
+      });
     });
   });
 }

@@ -1,5 +1,8 @@
 import { randomBytes } from "node:crypto";
+import * as A from "@automerge/automerge";
 import { afterAll, describe, expect, it } from "vitest";
+import { rebuildCatalogue } from "../../src/relay/catalogue/rebuild.js";
+import { pgMigrations } from "../../src/relay/store/postgres/migrations.js";
 import { PostgresStore } from "../../src/relay/store/postgres/postgres-store.js";
 import { runStoreConformance } from "./conformance.js";
 import { createTestDatabase, postgresAvailable } from "./postgres-test-database.js";
@@ -33,8 +36,36 @@ describe.skipIf(!available)("PostgreSQL", () => {
     const { rows } = await (stores[0] as PostgresStore).db.query<{ version: number }>(
       "SELECT version FROM schema_migrations ORDER BY version",
     );
-    expect(rows.map((r) => r.version)).toEqual([1]);
+    expect(rows.map((r) => r.version)).toEqual(pgMigrations.map((_, i) => i + 1));
     await Promise.all(stores.map((s) => s.close()));
+  });
+});
+
+describe.skipIf(!available)("oms-relay catalogue rebuild on PostgreSQL", () => {
+  it("derives every row again from the documents stored in the database", async () => {
+    const url = database?.url as string;
+    const store = await PostgresStore.open(url, { poolSize: 2 });
+    const meta = { kind: "assistance", organization: "cli", owner: "ann" } as never;
+    await store.registry.register("cli1", meta, 1);
+    await store.chunks.save(
+      ["cli1", "snapshot", "k"],
+      A.save(A.from({ subject: "Rebuilt from storage", createdAt: 3 })),
+    );
+    await store.close();
+    expect(await rebuildCatalogue("/nonexistent", url)).toEqual({ rows: 1, skipped: [] });
+    const after = await PostgresStore.open(url, { poolSize: 1 });
+    const rows = await after.catalogue.search({
+      kind: "assistance",
+      q: "rebuilt",
+      sort: "updated",
+      order: "asc",
+      limit: 10,
+    });
+    expect(rows.map((r) => r.documentId)).toEqual(["cli1"]);
+    await after.close();
+    await expect(rebuildCatalogue("/nonexistent", "mysql://x")).rejects.toMatchObject({
+      code: "INVALID_INPUT",
+    });
   });
 });
 

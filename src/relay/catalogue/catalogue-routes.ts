@@ -39,7 +39,7 @@ export async function handleDocuments(
   }
   const params = new URL(req.url ?? "/", "http://relay").searchParams;
   try {
-    return json(res, 200, service.page(principal, params));
+    return json(res, 200, await service.page(principal, params));
   } catch (err) {
     if (!(err instanceof OmsError) || err.code !== "INVALID_INPUT") throw err;
     return sendError(res, 400, err.code, err.message);

@@ -1,8 +1,7 @@
 import type { CataloguePage } from "../../docs/catalogue.js";
 import type { AccessPolicy } from "../../policy/access.js";
 import type { Principal } from "../../policy/principal.js";
-import type { RelayDatabase } from "../database.js";
-import type { Catalogue } from "./catalogue.js";
+import type { CatalogueStore } from "../store/types.js";
 import {
   type CatalogueLimits,
   checkCatalogueLimits,
@@ -21,8 +20,9 @@ export class CatalogueService {
   /** Throws INVALID_INPUT naming a limit that is out of range (see `checkCatalogueLimits`). */
   constructor(
     private readonly o: {
-      db: RelayDatabase;
-      catalogue: Catalogue;
+      store: CatalogueStore;
+      /** Writes rows still waiting (`Catalogue.settle`), so that a page sees every store. */
+      catalogue: { settle(): void | Promise<void> };
       policy: AccessPolicy;
       limits?: CatalogueLimits;
     },
@@ -37,11 +37,11 @@ export class CatalogueService {
   }
 
   /** One page for `principal`; throws INVALID_INPUT naming a bad parameter. */
-  page(principal: Principal, params: URLSearchParams): CataloguePage {
+  async page(principal: Principal, params: URLSearchParams): Promise<CataloguePage> {
     const query = parseCatalogueQuery(params, this.limits);
     // Every completed store and committed outcome shows in this answer already.
-    this.o.catalogue.settle();
-    const { entries, last } = searchCatalogue(this.o.db, this.o.policy, principal, query);
+    await this.o.catalogue.settle();
+    const { entries, last } = await searchCatalogue(this.o.store, this.o.policy, principal, query);
     return { rows: entries, next: last ? encodeCursor(last) : null };
   }
 }

@@ -4,8 +4,10 @@ import type { SqliteStorageAdapter } from "../../adapters/storage-sqlite.js";
 import type { OrganizationId, UserId } from "../../docs/ids.js";
 import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
 import type { RelayDatabase } from "../database.js";
+import { SqliteCatalogueStore } from "../store/sqlite/catalogue-store.js";
 import { defaultCatalogueLimits } from "./catalogue-params.js";
-import { type DerivedRow, deriveRow, searchText } from "./catalogue-row.js";
+import { type DerivedRow, deriveRow } from "./catalogue-row.js";
+import { changedHandles, headsKey } from "./store-catalogue.js";
 
 /**
  * A document's pending mark is kept while it is being edited and removed once it has been quiet
@@ -13,38 +15,8 @@ import { type DerivedRow, deriveRow, searchText } from "./catalogue-row.js";
  */
 const markIdleMs = 10_000;
 
-/** The sequence that remembers the last submission outcome the catalogue has applied. */
-const OUTCOMES_SEEN = "catalogue:outcomes";
-
-interface OutcomeRow {
-  status: "accepted" | "duplicate" | "rejected";
-  revision: number | null;
-  order_number: string | null;
-}
-
-/** Where an order stands for the catalogue, from its requests and the relay's outcomes. */
-export interface SubmissionColumns {
-  state: "draft" | "pending" | "submitted" | "rejected";
-  orderNumber: string | null;
-  revision: number | null;
-}
-
-/**
- * The same rule as `submissionState` (src/policy/submission-state.ts), read from the relay's
- * tables instead of a ledger: pending while a request has no outcome, otherwise the latest
- * outcome that is not a duplicate decides.
- */
-export function submissionColumns(requests: number, outcomes: OutcomeRow[]): SubmissionColumns {
-  let last: OutcomeRow | undefined;
-  for (const o of outcomes) {
-    if (o.status === "accepted" && (!last || (o.revision ?? 0) > (last.revision ?? 0))) last = o;
-  }
-  const numbered = { orderNumber: last?.order_number ?? null, revision: last?.revision ?? null };
-  if (requests > outcomes.length) return { state: "pending", ...numbered };
-  const latest = outcomes.filter((o) => o.status !== "duplicate").at(-1);
-  if (latest?.status === "rejected") return { state: "rejected", ...numbered };
-  return { state: last ? "submitted" : "draft", ...numbered };
-}
+export type { SubmissionColumns } from "../store/sqlite/catalogue-store.js";
+export { submissionColumns } from "../store/sqlite/catalogue-store.js";
 
 /**
  * The relay's catalogue: one row per quote, order and assistance request, so that a connected
@@ -68,19 +40,9 @@ export class Catalogue {
   /** Marked documents with a chunk stored after their row was last written. */
   readonly #aheadOfRow = new Set<string>();
   #lastSweep = 0;
-  readonly #storedHeads;
-  readonly #upsert;
-  readonly #outcomesOf;
-  readonly #newOutcomes;
-  readonly #setSubmission;
-  readonly #seen;
-  readonly #current;
-  readonly #setSeen;
-  #outcomesSeen: number;
-
   readonly #storage: SqliteStorageAdapter;
-  readonly #markPending;
-  readonly #clearPending;
+  /** The catalogue's SQL (src/relay/store/sqlite/catalogue-store.ts). */
+  readonly #rows: SqliteCatalogueStore;
 
   /** How long stored documents wait for their rows (`limits.catalogueSettleMs`). */
   readonly #settleMs: number;
@@ -95,46 +57,7 @@ export class Catalogue {
     this.#db = db;
     this.#meta = meta;
     this.#storage = storage;
-    this.#markPending = db.prepare("INSERT OR IGNORE INTO catalogue_pending (doc_id) VALUES (?)");
-    this.#clearPending = db.prepare("DELETE FROM catalogue_pending WHERE doc_id = ?");
-    this.#storedHeads = db.prepare<[string], { heads: string }>(
-      "SELECT heads FROM catalogue WHERE doc_id = ?",
-    );
-    this.#upsert = db.prepare(
-      `INSERT INTO catalogue (doc_id, kind, organization, owner, customer, customer_key, project,
-         currency, total_minor, total_key, line_count, created_at, updated_at, request_count,
-         search, heads)
-       VALUES (@id, @kind, @organization, @owner, @customer, @customerKey, @project, @currency,
-         @totalMinor, @totalKey, @lineCount, @createdAt, @updatedAt, @requestCount, @search, @heads)
-       ON CONFLICT(doc_id) DO UPDATE SET kind = excluded.kind, organization = excluded.organization,
-         owner = excluded.owner, customer = excluded.customer, customer_key = excluded.customer_key,
-         project = excluded.project, currency = excluded.currency,
-         total_minor = excluded.total_minor, total_key = excluded.total_key,
-         line_count = excluded.line_count, created_at = excluded.created_at,
-         updated_at = excluded.updated_at, request_count = excluded.request_count,
-         search = excluded.search, heads = excluded.heads`,
-    );
-    this.#outcomesOf = db.prepare<[string], OutcomeRow>(
-      "SELECT status, revision, order_number FROM submission_outcomes WHERE order_id = ? ORDER BY processed_at, rowid",
-    );
-    this.#newOutcomes = db.prepare<[number], { order_id: string; seen: number }>(
-      "SELECT order_id, max(rowid) AS seen FROM submission_outcomes WHERE rowid > ? GROUP BY order_id",
-    );
-    this.#setSubmission = db.prepare(
-      `UPDATE catalogue SET state = @state, order_number = @orderNumber, revision = @revision,
-         search = @search WHERE doc_id = @id`,
-    );
-    this.#seen = db.prepare<[string], { value: number }>(
-      "SELECT value FROM sequences WHERE name = ?",
-    );
-    this.#setSeen = db.prepare(
-      "INSERT INTO sequences (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-    );
-    this.#current = db.prepare<
-      [string],
-      { customer: string; project: string; request_count: number }
-    >("SELECT customer, project, request_count FROM catalogue WHERE doc_id = ?");
-    this.#outcomesSeen = this.#seen.get(OUTCOMES_SEEN)?.value ?? 0;
+    this.#rows = new SqliteCatalogueStore(db, storage);
     this.#recoverPending();
   }
 
@@ -146,12 +69,9 @@ export class Catalogue {
 
   #recoverPending(): void {
     this.#recovering = true;
-    const pending = this.#db
-      .prepare<[], { doc_id: string }>("SELECT doc_id FROM catalogue_pending")
-      .all();
-    for (const { doc_id } of pending) {
-      const meta = this.#meta(doc_id);
-      if (!meta || !this.#deriveStored(doc_id, meta)) this.#clearPending.run(doc_id);
+    for (const docId of this.#rows.pendingNow()) {
+      const meta = this.#meta(docId);
+      if (!meta || !this.#deriveStored(docId, meta)) this.#rows.clearPendingNow(docId);
     }
     this.#recovering = false;
   }
@@ -187,7 +107,7 @@ export class Catalogue {
     if (!meta || (meta.kind !== "quote" && meta.kind !== "order" && meta.kind !== "assistance"))
       return false;
     // The memo holds the row's heads when set; only a document not seen since start is looked up.
-    if (!this.#memo.has(docId) && this.#storedHeads.get(docId)?.heads === heads) {
+    if (!this.#memo.has(docId) && this.#rows.rowHeadsNow(docId) === heads) {
       this.#clean(docId);
       this.#memo.set(docId, heads);
       return false;
@@ -201,28 +121,9 @@ export class Catalogue {
 
   #write(docId: string, row: DerivedRow, heads: string): void {
     this.#db.transaction(() => {
-      this.#upsert.run({
-        id: docId,
-        ...row,
-        customerKey: row.customer.toLowerCase(),
-        totalKey: row.totalMinor ?? Number.MAX_SAFE_INTEGER,
-        search: searchText(row.customer, row.project, null),
-        heads,
-      });
-      if (row.kind === "order") this.#refreshSubmission(docId);
+      this.#rows.upsertNow(docId, { ...row, heads });
       this.#clean(docId);
     })();
-  }
-
-  #refreshSubmission(orderId: string): void {
-    const current = this.#current.get(orderId);
-    if (!current) return;
-    const s = submissionColumns(current.request_count, this.#outcomesOf.all(orderId));
-    this.#setSubmission.run({
-      id: orderId,
-      ...s,
-      search: searchText(current.customer, current.project, s.orderNumber),
-    });
   }
 
   /**
@@ -230,14 +131,7 @@ export class Catalogue {
    * position is kept in the database). Cheap when there are none: one indexed lookup.
    */
   applyOutcomes(): void {
-    const fresh = this.#newOutcomes.all(this.#outcomesSeen);
-    if (fresh.length === 0) return;
-    const seen = Math.max(...fresh.map((f) => f.seen));
-    this.#db.transaction(() => {
-      for (const { order_id } of fresh) this.#refreshSubmission(order_id);
-      this.#setSeen.run(OUTCOMES_SEEN, seen);
-    })();
-    this.#outcomesSeen = seen;
+    this.#rows.applyOutcomesNow();
   }
 
   /**
@@ -265,7 +159,7 @@ export class Catalogue {
       // The adapter writes synchronously inside the call: mark and chunk share one commit.
       let saved: Promise<void> = Promise.resolve();
       this.#db.transaction(() => {
-        this.#markPending.run(id);
+        this.#rows.markPendingNow(id);
         saved = save(key, data);
       })();
       this.#pending.set(id, Date.now());
@@ -273,14 +167,7 @@ export class Catalogue {
     };
     const flush = repo.flush.bind(repo);
     repo.flush = async (documents?: DocumentId[]) => {
-      const changed: { id: DocumentId; heads: string }[] = [];
-      for (const id of documents ?? (Object.keys(repo.handles) as DocumentId[])) {
-        const handle = repo.handles[id];
-        if (!handle?.isReady() || !this.#listed(id)) continue;
-        // Hex heads straight from the document: `handle.heads()` encodes them (base58check).
-        const heads = headsKey(A.getHeads(handle.doc() as A.Doc<unknown>));
-        if (this.#memo.get(id) !== heads) changed.push({ id, heads });
-      }
+      const changed = changedHandles(repo, documents, this.#memo, (id) => this.#listed(id));
       await flush(documents);
       for (const { id, heads } of changed) {
         const handle = repo.handles[id];
@@ -341,7 +228,7 @@ export class Catalogue {
   /** The row now holds everything stored of `docId`. */
   #clean(docId: string): void {
     this.#aheadOfRow.delete(docId);
-    if (this.#recovering && !this.#pending.has(docId)) this.#clearPending.run(docId);
+    if (this.#recovering && !this.#pending.has(docId)) this.#rows.clearPendingNow(docId);
   }
 
   /**
@@ -353,7 +240,7 @@ export class Catalogue {
     this.#lastSweep = now;
     for (const [id, storedAt] of this.#pending) {
       if (this.#aheadOfRow.has(id) || (!all && now - storedAt < markIdleMs)) continue;
-      this.#clearPending.run(id);
+      this.#rows.clearPendingNow(id);
       this.#pending.delete(id);
     }
   }
@@ -383,7 +270,7 @@ export class Catalogue {
     const begin = this.#db.prepare("BEGIN");
     begin.run();
     try {
-      this.#db.prepare("DELETE FROM catalogue").run();
+      this.#rows.clearAllNow();
       this.#memo.clear();
       for (const d of documents) {
         const meta: DocumentMeta = {
@@ -394,19 +281,12 @@ export class Catalogue {
         if (this.#deriveStored(d.doc_id, meta)) rows++;
         else skipped.push(d.doc_id);
       }
-      this.#db.prepare("DELETE FROM catalogue_pending").run();
       this.#pending.clear();
       this.#aheadOfRow.clear();
       // Every order's state was just read from the outcomes: nothing before now is left to apply.
-      const seen =
-        this.#db
-          .prepare<[], { seen: number | null }>(
-            "SELECT max(rowid) AS seen FROM submission_outcomes",
-          )
-          .get()?.seen ?? 0;
-      this.#setSeen.run(OUTCOMES_SEEN, seen);
+      const seen = this.#rows.rebuiltNow();
       this.#db.prepare("COMMIT").run();
-      this.#outcomesSeen = seen;
+      this.#rows.outcomesSeen = seen;
     } catch (err) {
       if (this.#db.inTransaction) this.#db.prepare("ROLLBACK").run();
       this.#memo.clear();
@@ -424,8 +304,4 @@ function concat(parts: Uint8Array[]): Uint8Array {
     at += p.byteLength;
   }
   return out;
-}
-
-function headsKey(hexHeads: readonly string[]): string {
-  return [...hexHeads].sort().join(",");
 }

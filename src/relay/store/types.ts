@@ -20,12 +20,8 @@ export interface RelayStore {
   readonly access: AccessStore;
   readonly submissions: SubmissionStore;
   readonly restore: RestoreStore;
-  /**
-   * The catalogue (the interface below; not implemented by either engine yet: the relay keeps
-   * its catalogue on the SQLite database directly, and a relay on PostgreSQL keeps none, so
-   * `GET /v1/documents` answers 404 "this relay keeps no catalogue" there).
-   */
-  readonly catalogue?: CatalogueStore;
+  /** The catalogue (the interface below), on both engines. */
+  readonly catalogue: CatalogueStore;
   /** Answers when the store can be reached (healthz); throws when it cannot. */
   ping(): Promise<void>;
   /** Waits for running operations, then releases the file or the connection pool. */

@@ -114,6 +114,83 @@ export const pgMigrations: readonly string[] = [
      until bigint NOT NULL,
      PRIMARY KEY (kind, id)
    );`,
+  // The catalogue (src/relay/catalogue/, PgCatalogueStore). Text columns that sort or break ties
+  // compare bytes (COLLATE "C"), as SQLite does; `search` is matched with LIKE through a
+  // pg_trgm GIN index. The extension lives in public so that dropping a node's schema never
+  // drops it from under another. Submission columns are kept by a trigger on outcomes, in the
+  // transaction that commits the outcome, whichever node decides it.
+  `CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+   CREATE TABLE catalogue (
+     doc_id        text COLLATE "C" PRIMARY KEY,
+     kind          text NOT NULL,
+     organization  text NOT NULL,
+     owner         text NOT NULL,
+     customer      text NOT NULL,
+     customer_key  text COLLATE "C" NOT NULL,
+     project       text NOT NULL,
+     currency      text,
+     total_minor   bigint,
+     total_key     bigint NOT NULL,
+     line_count    integer NOT NULL,
+     created_at    bigint NOT NULL,
+     updated_at    bigint NOT NULL,
+     request_count integer NOT NULL,
+     state         text,
+     order_number  text,
+     revision      integer,
+     search_base   text NOT NULL,
+     search        text GENERATED ALWAYS AS (search_base || lower(coalesce(order_number, ''))) STORED,
+     heads         text NOT NULL,
+     seq           bigserial NOT NULL
+   );
+   CREATE INDEX catalogue_by_updated ON catalogue (organization, kind, updated_at, doc_id);
+   CREATE INDEX catalogue_by_created ON catalogue (organization, kind, created_at, doc_id);
+   CREATE INDEX catalogue_by_customer ON catalogue (organization, kind, customer_key, doc_id);
+   CREATE INDEX catalogue_by_total ON catalogue (organization, kind, total_key, doc_id);
+   CREATE INDEX catalogue_by_owner ON catalogue (organization, kind, owner, updated_at, doc_id);
+   CREATE INDEX catalogue_search_trgm ON catalogue USING gin (search public.gin_trgm_ops);
+   CREATE TABLE catalogue_pending (
+     doc_id text PRIMARY KEY
+   );
+   -- The rule of submissionColumns (src/relay/catalogue/catalogue.ts), read from the tables.
+   CREATE FUNCTION catalogue_refresh_submission(p_order text) RETURNS void
+   LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+   DECLARE
+     n_requests integer;
+     n_outcomes integer;
+     acc_revision integer;
+     acc_number text;
+     has_accepted boolean;
+     latest text;
+   BEGIN
+     SELECT request_count INTO n_requests FROM catalogue WHERE doc_id = p_order AND kind = 'order';
+     IF NOT FOUND THEN RETURN; END IF;
+     SELECT count(*) INTO n_outcomes FROM submission_outcomes WHERE order_id = p_order;
+     SELECT revision, order_number INTO acc_revision, acc_number FROM submission_outcomes
+       WHERE order_id = p_order AND status = 'accepted'
+       ORDER BY coalesce(revision, 0) DESC, processed_at, seq LIMIT 1;
+     has_accepted := FOUND;
+     SELECT status INTO latest FROM submission_outcomes
+       WHERE order_id = p_order AND status <> 'duplicate'
+       ORDER BY processed_at DESC, seq DESC LIMIT 1;
+     UPDATE catalogue SET
+       state = CASE
+         WHEN n_requests > n_outcomes THEN 'pending'
+         WHEN latest = 'rejected' THEN 'rejected'
+         WHEN has_accepted THEN 'submitted'
+         ELSE 'draft' END,
+       order_number = acc_number,
+       revision = acc_revision
+     WHERE doc_id = p_order;
+   END $$;
+   CREATE FUNCTION catalogue_on_outcome() RETURNS trigger
+   LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+   BEGIN
+     PERFORM catalogue_refresh_submission(NEW.order_id);
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER catalogue_outcome AFTER INSERT OR UPDATE ON submission_outcomes
+     FOR EACH ROW EXECUTE FUNCTION catalogue_on_outcome();`,
 ];
 
 /** Any constant: the advisory lock every relay node takes while it migrates. */

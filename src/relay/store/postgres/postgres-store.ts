@@ -3,6 +3,7 @@ import { redactUrl } from "../redact.js";
 import { timed } from "../timed.js";
 import type {
   AccessStore,
+  CatalogueStore,
   ChunkStore,
   HeadsStore,
   MemberStore,
@@ -13,6 +14,7 @@ import type {
   SubmissionStore,
 } from "../types.js";
 import { PgAccessStore } from "./access-store.js";
+import { PgCatalogueStore } from "./catalogue-store.js";
 import { PgChunkStore } from "./chunk-store.js";
 import { createPgDatabase, type PgDatabase, type PgOptions } from "./database.js";
 import { migrate } from "./migrations.js";
@@ -37,6 +39,7 @@ export class PostgresStore implements RelayStore {
   readonly access: AccessStore;
   readonly submissions: SubmissionStore;
   readonly restore: RestoreStore;
+  readonly catalogue: CatalogueStore;
   #closed = false;
 
   constructor(
@@ -50,6 +53,7 @@ export class PostgresStore implements RelayStore {
     this.access = timed("access", new PgAccessStore(db), onTiming);
     this.submissions = timed("submissions", new PgSubmissionStore(db), onTiming);
     this.restore = timed("restore", new PgRestoreStore(db), onTiming);
+    this.catalogue = timed("catalogue", new PgCatalogueStore(db, () => this.#closed), onTiming);
   }
 
   /** Connects, applies the migrations not applied yet, and answers the store. */

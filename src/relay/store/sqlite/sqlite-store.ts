@@ -4,6 +4,7 @@ import { openDatabase, type RelayDatabase } from "../../database.js";
 import { timed } from "../timed.js";
 import type {
   AccessStore,
+  CatalogueStore,
   ChunkStore,
   HeadsStore,
   MemberStore,
@@ -14,6 +15,7 @@ import type {
   SubmissionStore,
 } from "../types.js";
 import { SqliteAccessStore } from "./access-store.js";
+import { SqliteCatalogueStore } from "./catalogue-store.js";
 import { SqliteHeadsStore, SqliteMemberStore, SqliteRegistryStore } from "./registry-store.js";
 import { SqliteRestoreStore } from "./restore-store.js";
 import { SqliteSubmissionStore } from "./submission-store.js";
@@ -34,6 +36,7 @@ export class SqliteStore implements RelayStore {
   readonly access: AccessStore;
   readonly submissions: SubmissionStore;
   readonly restore: RestoreStore;
+  readonly catalogue: CatalogueStore;
   readonly #registry: SqliteRegistryStore;
 
   constructor(
@@ -50,6 +53,7 @@ export class SqliteStore implements RelayStore {
     this.access = timed("access", new SqliteAccessStore(db), onTiming);
     this.submissions = timed("submissions", new SqliteSubmissionStore(db), onTiming);
     this.restore = timed("restore", new SqliteRestoreStore(db), onTiming);
+    this.catalogue = timed("catalogue", new SqliteCatalogueStore(db, this.storage), onTiming);
   }
 
   /** Opens (creating and migrating) the file; ":memory:" for tests. */
