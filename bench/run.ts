@@ -466,6 +466,22 @@ async function sideBench(key: string, script: string, args: string[] = []): Prom
   process.stderr.write(`scenario 7: ${JSON.stringify(extra.scenario7)}\n`);
 }
 
+// Device storage against the floor of writing the same bytes durably, and a resumable,
+// prioritised first sync (bench/storage-floor.ts, bench/first-sync.ts; each writes its own
+// bench/results/ files on a full run).
+for (const [key, script] of [
+  ["storageFloor", "bench/storage-floor.ts"],
+  ["firstSync", "bench/first-sync.ts"],
+] as const) {
+  const [exe, base] = node(script);
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 900_000,
+    maxBuffer: 1 << 22,
+  });
+  extra[key] = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`${key}: ${JSON.stringify(extra[key])}\n`);
+}
+
 // Scenario 8: what a rep feels while typing and listing, with 10 to 10,000 documents in My
 // (bench/client-typing.ts, one process per size; its own table in docs/performance.md).
 {

@@ -1,4 +1,5 @@
 import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo/slim";
+import { OmsError } from "../docs/errors.js";
 import { MemoryStorageAdapter } from "./storage-memory.js";
 
 /**
@@ -66,7 +67,8 @@ export class ScopedStorageAdapter implements StorageAdapterInterface {
 
   /** Writes straight to the device: for documents known to be in scope before "My" says so. */
   async saveOnDevice(key: StorageKey, data: Uint8Array): Promise<void> {
-    if (this.#closed) return;
+    // Its caller records what it wrote: a write skipped must not look done.
+    if (this.#closed) throw new OmsError("OFFLINE", "the client was closed during the write");
     await this.#track(this.#device.save(key, data));
     this.#stored(key, false);
   }

@@ -1,6 +1,5 @@
 import { getHeads, type Patch } from "@automerge/automerge";
 import {
-  cbor,
   type DocHandle,
   type DocumentId,
   decodeHeads,
@@ -47,6 +46,7 @@ import {
 } from "../policy/submission-state.js";
 import { validateWrite } from "../policy/write-validation.js";
 import type { RefusalNotice } from "../relay/protocol.js";
+import { type BulkFetchContext, fetchMissing, resumeBulk } from "./bulk-fetch.js";
 import { type CatalogueSearch, searchCatalogue } from "./catalogue-search.js";
 import { ClientGate } from "./client-gate.js";
 import { type Clock, systemClock } from "./clock.js";
@@ -61,6 +61,7 @@ import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./docume
 import { WriteRefusedError } from "./errors.js";
 import { type MyRow, MyRows, myDelta } from "./my-rows.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
+import { QuietDocuments } from "./quiet-documents.js";
 import { reconcileRelayRestore } from "./relay-restore.js";
 import { fetchSession, httpUrlOf, type SessionResponse } from "./session.js";
 import { standingRequest } from "./standing-request.js";
@@ -210,9 +211,6 @@ function withToken(url: string, token: string): string {
   return u.toString();
 }
 
-/** Documents asked for per bulk request. */
-const BULK_PAGE = 500;
-
 const randomId = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 /**
@@ -360,6 +358,8 @@ class OmsClientImpl implements OmsClient {
   readonly #httpUrl: string;
   readonly #refusing = new Map<string, Promise<void>>();
   readonly #ctx: HandleContext;
+  readonly #quiet: QuietDocuments;
+  readonly #bulkPage: number;
   readonly #rows: MyRows;
 
   static async start(o: StartOptions): Promise<OmsClientImpl> {
@@ -424,7 +424,14 @@ class OmsClientImpl implements OmsClient {
       network: [this.#adapter],
       ...(this.#scoped ? { storage: this.#scoped } : {}),
       peerId: `oms-client-${randomId()}` as PeerId,
+      shareConfig: {
+        // A quiet document opened from the device is not offered to the relay (quiet-documents.ts).
+        announce: (_peer, id) =>
+          id === undefined ? Promise.resolve(true) : this.#quiet.announce(id),
+        access: async () => true,
+      },
     });
+    this.#quiet = new QuietDocuments(this.#repo);
     engine = new SyncEngine({
       repo: this.#repo,
       adapter: this.#adapter,
@@ -436,7 +443,12 @@ class OmsClientImpl implements OmsClient {
       background: this.#offline,
       scope: () => this.#scopeIds(),
       onSession: (session) => this.#onSession(session),
-      ...(this.#offline ? { inSync: (ids: string[]) => this.#inSync(ids) } : {}),
+      ...(this.#offline
+        ? {
+            inSync: (ids: string[], progress?: (done: number, total: number) => void) =>
+              this.#inSync(ids, progress),
+          }
+        : {}),
       onComplete: async (relayTime, localTime, synced, receipt) => {
         await this.#gate.recordCompleteSync(relayTime, localTime, receipt);
         if (this.#offline) await this.#recordSynced(synced);
@@ -444,6 +456,7 @@ class OmsClientImpl implements OmsClient {
       },
     });
     this.#engine = engine;
+    this.#bulkPage = o.schedule?.bulkPageDocuments ?? defaultSchedule.bulkPageDocuments;
     this.#quarantine = new Quarantine(this.#store);
     this.#synced = new SyncedHeads(this.#store);
     this.#fetch = o.fetch;
@@ -656,7 +669,12 @@ class OmsClientImpl implements OmsClient {
    * of the unchanged ones goes up; the relay answers with its documents in the buckets that
    * differ. The rest need no loading this run.
    */
-  async #inSync(ids: string[]): Promise<Set<string>> {
+  async #inSync(
+    ids: string[],
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Set<string>> {
+    // A first sync killed while it wrote a page: what it wrote counts as synced (bulk-fetch.ts).
+    if (this.#scoped) await resumeBulk(this.#bulkContext(this.#scoped));
     // Every document this device holds as synced, not only the scope it knows now: "My" may not
     // be loaded, and need not be when nothing changed.
     const candidates = new Map<string, string>();
@@ -681,7 +699,9 @@ class OmsClientImpl implements OmsClient {
       else if (!theirs && !ids.includes(id)) gone.push(id);
     }
     if (gone.length > 0) await this.#synced.forget(gone);
-    for (const id of await this.#fetchMissing(differing.differing, candidates)) confirmed.add(id);
+    for (const id of await this.#fetchMissing(differing.differing, candidates, onProgress))
+      confirmed.add(id);
+    this.#quiet.set(confirmed, [...this.#ownIds(), ...this.#departing]);
     this.#differing = new Set(
       Object.values(differing.differing)
         .flat()
@@ -698,6 +718,7 @@ class OmsClientImpl implements OmsClient {
   async #fetchMissing(
     differing: Record<string, [string, string][]>,
     candidates: ReadonlyMap<string, string>,
+    onProgress?: (done: number, total: number) => void,
   ): Promise<string[]> {
     const scoped = this.#scoped;
     if (!scoped) return [];
@@ -709,28 +730,21 @@ class OmsClientImpl implements OmsClient {
         missing.push(id);
       }
     }
-    const fetched: string[] = [];
-    while (missing.length > 0) {
-      const ids = missing.splice(0, BULK_PAGE);
-      const page = await this.#post<{
-        docs: { id: string; heads: string[]; data: Uint8Array }[];
-        more?: string[];
-      }>("/v1/sync/bulk", { ids }, async (r) => cbor.decode(new Uint8Array(await r.arrayBuffer())));
-      if (!page) break;
-      // The relay caps the bytes of one answer: the ids it left out are asked for again.
-      const more = (page.more ?? []).filter((id) => ids.includes(id));
-      if (page.docs.length > 0) missing.unshift(...more);
-      const synced = new Map<string, string>();
-      for (const doc of page.docs) {
-        // A handle opened meanwhile syncs the usual way; its storage is the Repo's.
-        if (this.#repo.handles[doc.id as DocumentId]) continue;
-        await scoped.saveOnDevice([doc.id, "snapshot", "bulk"], doc.data);
-        synced.set(doc.id, await headsHash(doc.heads));
-        fetched.push(doc.id);
-      }
-      await this.#synced.record(synced);
-    }
-    return fetched;
+    return fetchMissing(
+      { ...this.#bulkContext(scoped), ...(onProgress ? { onProgress } : {}) },
+      missing,
+    );
+  }
+
+  #bulkContext(scoped: ScopedStorageAdapter): BulkFetchContext {
+    return {
+      device: scoped,
+      store: this.#store,
+      synced: this.#synced,
+      loaded: (id) => this.#repo.handles[id as DocumentId] !== undefined,
+      post: (path, body, read) => this.#post(path, body, read),
+      pageSize: this.#bulkPage,
+    };
   }
 
   /** POSTs JSON to the relay; undefined when it answers anything but 2xx. */
@@ -965,8 +979,10 @@ class OmsClientImpl implements OmsClient {
     this.#tracked.add(handle);
     handle.on("heads-changed", () => {
       // Only a document kept on the device (a manager's look at a rep's quote is not).
-      if (!this.#engine.isSynced(handle) && this.#inScope(handle.documentId))
+      if (!this.#engine.isSynced(handle) && this.#inScope(handle.documentId)) {
         this.#synced.markDirty(handle.documentId);
+        this.#quiet.wake(handle.documentId);
+      }
     });
   }
 

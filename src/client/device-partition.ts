@@ -76,11 +76,18 @@ export async function openPartition(
     await migrateIndexedDb(base, own, principal);
     return own;
   }
-  const shared = "folder" in option ? new FileStorageAdapter(option.folder) : option;
+  const shared = "folder" in option ? await openFolder(option.folder) : option;
   const prefix = [PARTITION_MARKER, principal.organization, principal.userId];
   const own = new PrefixedStorageAdapter(shared, prefix);
   await migrateShared(shared, own, principal);
   return own;
+}
+
+/** A folder storage, rid first of the temporary files a killed process left in it. */
+async function openFolder(folder: string): Promise<FileStorageAdapter> {
+  const storage = new FileStorageAdapter(folder);
+  await storage.open();
+  return storage;
 }
 
 async function ownedBy(storage: StorageAdapterInterface, principal: Principal): Promise<boolean> {

@@ -26,6 +26,8 @@ export interface SyncSchedule {
   connectTimeoutMs: number;
   /** Documents loaded at once during a run. */
   maxDocumentsInFlight: number;
+  /** Documents asked for per request of a first sync's bulk fetch. Default 500. */
+  bulkPageDocuments: number;
 }
 
 export const defaultSchedule: SyncSchedule = {
@@ -35,6 +37,7 @@ export const defaultSchedule: SyncSchedule = {
   syncTimeoutMs: 120_000,
   connectTimeoutMs: 10_000,
   maxDocumentsInFlight: 50,
+  bulkPageDocuments: 500,
 };
 
 export interface TokenSource {
@@ -60,7 +63,7 @@ export interface SyncEngineOptions {
    * Of these ids in scope, those the relay confirms it stores at the heads this device last
    * synced (and which did not change here since): they are not loaded in this run.
    */
-  inSync?(ids: string[]): Promise<Set<string>>;
+  inSync?(ids: string[], progress?: (done: number, total: number) => void): Promise<Set<string>>;
   /** The run completed; `synced` are the documents it loaded, each stored at its heads now. */
   onComplete(
     relayTime: number,
@@ -81,6 +84,14 @@ class ConnectionLost extends OmsError {
   }
 }
 
+/** fetch's failures to reach the relay (TypeError), and its timeouts and aborts. */
+function isNetworkFailure(err: unknown): boolean {
+  return (
+    err instanceof TypeError ||
+    (err instanceof Error && (err.name === "AbortError" || err.name === "TimeoutError"))
+  );
+}
+
 /**
  * Drives the connection and the sync runs. A run fetches the session (the relay's signed time),
  * loads every document in scope, and ends `complete` when each one's heads equal the heads the
@@ -97,6 +108,10 @@ export class SyncEngine {
   #connected = false;
   #connectWaiters: Waiter[] = [];
   #run: Promise<void> | undefined;
+  /** The current run is connected and at work (not waiting for a connection). */
+  #runBegun = false;
+  /** Closed: no status is published any more. */
+  #silent = false;
   #followUp: Promise<void> | undefined;
   #runBytes = { sent: 0, received: 0 };
   #watched = new Map<string, () => void>();
@@ -122,6 +137,7 @@ export class SyncEngine {
   }
 
   #set(patch: Partial<SyncStatus>): void {
+    if (this.#silent) return;
     this.#status = { ...this.#status, ...patch };
     for (const listener of this.#listeners) listener(this.#status);
   }
@@ -160,7 +176,11 @@ export class SyncEngine {
     this.#rejectWaiters(new OmsError("OFFLINE", "the client was closed"));
     // A run in progress sees the state change and ends.
     this.#set({ state: "offline" });
+    // Nothing is published after this: a listener hears "offline" last.
+    this.#silent = true;
+    this.#listeners.clear();
     await this.#run?.catch(() => undefined);
+    await this.#followUp?.catch(() => undefined);
   }
 
   #scheduleBackground(): void {
@@ -241,6 +261,8 @@ export class SyncEngine {
       this.#connected = true;
       this.#backoff = this.#o.schedule.backoffInitialMs;
       for (const w of this.#connectWaiters.splice(0)) w.resolve();
+      // A run waiting for this connection covers it: no second run right after it.
+      if (this.#run && !this.#runBegun) return;
       void this.now().catch(() => undefined);
     } else if (event.type === "refused") {
       // The token was refused at the upgrade: the next attempt starts with a session check,
@@ -320,6 +342,7 @@ export class SyncEngine {
     if (!this.#run) {
       this.#run = this.#syncRun().finally(() => {
         this.#run = undefined;
+        this.#runBegun = false;
       });
       return this.#run;
     }
@@ -347,7 +370,9 @@ export class SyncEngine {
   }
 
   async #attempt(): Promise<void> {
+    this.#runBegun = false;
     await this.#whenConnected();
+    this.#runBegun = true;
     this.#runBytes = { sent: 0, received: 0 };
     const localTime = this.#o.clock.now();
     const session = await this.#session();
@@ -362,8 +387,16 @@ export class SyncEngine {
     const loaded = new Set<string>();
     // Documents the relay confirms are in sync need no loading: a reconnect that changed
     // nothing costs one exchange, not a round of messages per document.
+    // A first sync shows its progress as the bulk pages are written.
+    const bulkProgress = (done: number, total: number) =>
+      this.#set({ progress: this.#progressOf(done, total) });
     const confirmed = this.#o.inSync
-      ? await this.#o.inSync(this.#o.scope()).catch(() => new Set<string>())
+      ? await this.#o.inSync(this.#o.scope(), bulkProgress).catch((err) => {
+          // The network failed: the run is tried again and resumes where the device is. Any
+          // other trouble (an older relay): everything syncs the usual way.
+          if (isNetworkFailure(err)) throw new ConnectionLost();
+          return new Set<string>();
+        })
       : new Set<string>();
     for (const id of confirmed) loaded.add(id);
     this.#confirmed = confirmed.size;
@@ -411,17 +444,16 @@ export class SyncEngine {
 
   #progress(handles: DocHandle<unknown>[], total: number): number {
     const done = handles.filter((h) => this.isSynced(h)).length;
-    const withConfirmed = done + this.#confirmed;
     this.#set({
-      progress: {
-        documentsDone: withConfirmed,
-        documentsTotal: total,
-        bytesSent: this.#runBytes.sent,
-        bytesReceived: this.#runBytes.received,
-      },
+      progress: this.#progressOf(done + this.#confirmed, total),
       pendingDocuments: handles.length - done,
     });
     return done;
+  }
+
+  #progressOf(documentsDone: number, documentsTotal: number): SyncStatus["progress"] {
+    const { sent, received } = this.#runBytes;
+    return { documentsDone, documentsTotal, bytesSent: sent, bytesReceived: received };
   }
 
   #untilSynced(

@@ -44,6 +44,8 @@ export class BulkExport {
       index: HeadsIndex;
       gate: WriteGate;
       maxBytes: number;
+      /** Called for each document sent (the relay counts them). */
+      onSent?: () => void;
     },
   ) {}
 
@@ -81,6 +83,7 @@ export class BulkExport {
       }
       bytes += doc.data.byteLength;
       sent++;
+      this.o.onSent?.();
       yield cbor.encode(doc);
     }
     yield Uint8Array.of(0xff);

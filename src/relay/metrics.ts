@@ -98,6 +98,11 @@ export function createRelayMetrics(sources: {
         this.set(sources.isolatedDocuments?.() ?? 0);
       },
     }),
+    bulkDocuments: new Counter({
+      name: "oms_relay_bulk_documents_total",
+      help: "Documents sent in answers to POST /v1/sync/bulk (first syncs)",
+      registers: [registry],
+    }),
     trialCopies: new Counter({
       name: "oms_relay_trial_copies_total",
       help: "Copies of documents the write gate made to judge a message, and freed",

@@ -367,6 +367,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       index: headsIndex,
       gate: gateRef.gate,
       maxBytes: limits.maxBulkResponseBytes,
+      onSent: () => metrics.bulkDocuments.inc(),
     }),
     ...(sqlite && catalogue
       ? { catalogue: new CatalogueService({ db: sqlite.db, catalogue, policy }) }

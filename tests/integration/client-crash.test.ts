@@ -1,9 +1,7 @@
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { createClient } from "../../src/client/index.js";
 import { mintToken } from "../../src/relay/auth.js";
-import { TEST_SECRET, tempDir } from "./helpers.js";
+import { spawnClientProcess, TEST_SECRET, tempDir } from "./helpers.js";
 import { type RelayProcess, spawnRelay } from "./relay-process.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -32,24 +30,15 @@ describe("a Node client killed mid-sync", () => {
       offline: true,
     });
     const run = (count: number, killAt?: number) => {
-      const child = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          "tests/integration/client-process.ts",
-          url,
-          token,
-          device.dir,
-          String(count),
-          ...(killAt ? [String(killAt)] : []),
-        ],
-        { stdio: ["ignore", "pipe", "inherit"] },
-      );
-      cleanups.push(() => void child.kill("SIGKILL"));
-      const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_c, s) => r(s)));
-      const lines = createInterface({ input: child.stdout });
-      return { child, exited, lines };
+      const spawned = spawnClientProcess([
+        url,
+        token,
+        device.dir,
+        String(count),
+        ...(killAt ? [String(killAt)] : []),
+      ]);
+      cleanups.push(() => void spawned.child.kill("SIGKILL"));
+      return spawned;
     };
     // A first start needs the relay; then the rep works offline.
     await run(0).exited;

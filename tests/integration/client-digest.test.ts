@@ -33,6 +33,17 @@ async function open(
   return c;
 }
 
+/** A relay, and alice on a first device folder; a second, empty device folder. */
+async function twoDevices(): Promise<{ relay: Relay; alice: OmsClient; second: { dir: string } }> {
+  const relayData = tempDir();
+  const first = tempDir();
+  const second = tempDir();
+  cleanups.push(relayData.remove, first.remove, second.remove);
+  const relay = await startRelay(relayData.dir);
+  cleanups.push(() => relay.close());
+  return { relay, alice: await open(relay, first.dir), second };
+}
+
 describe("a reconnect that changed nothing", () => {
   it("is settled by one digest exchange, not a sync per document; what changed on either side still syncs", async () => {
     const relayData = tempDir();
@@ -77,13 +88,7 @@ describe("a reconnect that changed nothing", () => {
   });
 
   it("a first sync brings the documents in bulk, written to the device without a sync per document", async () => {
-    const relayData = tempDir();
-    const first = tempDir();
-    const second = tempDir();
-    cleanups.push(relayData.remove, first.remove, second.remove);
-    const relay = await startRelay(relayData.dir);
-    cleanups.push(() => relay.close());
-    const alice = await open(relay, first.dir);
+    const { relay, alice, second } = await twoDevices();
     for (let i = 0; i < 40; i++) {
       const q = await alice.quotes.create({ currency: "USD", projectName: `Q${i}` });
       q.change((d) => {
@@ -110,5 +115,41 @@ describe("a reconnect that changed nothing", () => {
     cleanups.push(() => offline.close());
     const notes = (await offline.quotes.list()).map((q) => q.doc.notes).sort();
     expect(notes).toEqual(Array.from({ length: 40 }, (_, i) => `note ${i}`).sort());
+  });
+
+  it("opens documents a first sync wrote to the folder without a message each; a change still syncs, and a change on the relay arrives with the next run", async () => {
+    const { relay, alice, second } = await twoDevices();
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++)
+      ids.push((await alice.quotes.create({ currency: "USD", projectName: `Q${i}` })).id);
+    await alice.sync.now();
+    await alice.close();
+
+    const device = await open(relay, second.dir);
+    await device.sync.now();
+    const before = await documentMessages(relay);
+    for (const id of ids.slice(0, 10)) await device.quotes.open(id);
+    // Whatever the opening would send has had time to arrive.
+    await device.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await documentMessages(relay)) - before).toBe(0);
+
+    // A change here goes to the relay at once, as before.
+    const mine = await device.quotes.open(ids[2] as string);
+    mine.change((q) => {
+      q.notes = "changed on the second device";
+    });
+    await device.sync.now();
+    expect(relayDoc<Quote>(relay, ids[2] as string).notes).toBe("changed on the second device");
+
+    // A manager's change to an opened, quiet quote arrives with the next run.
+    const manager = await open(relay, "memory", "mona", ["manager"]);
+    const managed = await manager.quotes.open(ids[5] as string);
+    managed.change((q) => {
+      q.notes = "checked by Mona";
+    });
+    await manager.sync.now();
+    await device.sync.now();
+    expect((await device.quotes.open(ids[5] as string)).doc().notes).toBe("checked by Mona");
   });
 });

@@ -100,6 +100,38 @@ describe("sync status", () => {
   });
 });
 
+describe("the end of a run", () => {
+  it("starts no second run after sync.now() resolves, and publishes nothing after close()", async () => {
+    const r = await relay();
+    const c = await client(r, "alice");
+    const after: SyncStatus[] = [];
+    let resolved = false;
+    c.sync.subscribe((s) => {
+      if (resolved) after.push(s);
+    });
+    // Called at once, while the client still connects: the connection's own run is this one.
+    await c.sync.now();
+    resolved = true;
+    await new Promise((done) => setTimeout(done, 1_000));
+    expect(after).toEqual([]);
+    // A later call runs once more, and the state stays complete after it.
+    await c.sync.now();
+    await new Promise((done) => setTimeout(done, 500));
+    expect(after.map((s) => s.state).at(-1)).toBe("complete");
+    expect(c.sync.status.state).toBe("complete");
+
+    const afterClose: SyncStatus[] = [];
+    c.sync.subscribe((s) => afterClose.push(s));
+    const run = c.sync.now().catch(() => undefined);
+    await c.close();
+    const atClose = afterClose.length;
+    await run;
+    await new Promise((done) => setTimeout(done, 500));
+    expect(afterClose).toHaveLength(atClose);
+    expect(afterClose.at(-1)?.state).toBe("offline");
+  });
+});
+
 describe("background sync", () => {
   it("runs on the schedule for offline users, not for online-only users", async () => {
     const r = await relay();

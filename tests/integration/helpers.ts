@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface, type Interface } from "node:readline";
 import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { afterAll } from "vitest";
@@ -148,4 +150,19 @@ export async function relayWithAliceQuote(): Promise<AliceWithQuote> {
       data.remove();
     },
   };
+}
+
+/** tests/integration/client-process.ts in a child process: its exit signal and output lines. */
+export function spawnClientProcess(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; exited: Promise<NodeJS.Signals | null>; lines: Interface } {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "tests/integration/client-process.ts", ...args],
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } },
+  );
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_c, s) => r(s)));
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  return { child, exited, lines };
 }
