@@ -194,10 +194,12 @@ async function start(d: {
   });
 }
 
-const progress = (what: string) => process.stderr.write(`client-typing n=${n}: ${what}\n`);
+const result: Record<string, unknown> = { n, storage: values.storage };
+// Each phase's figures go to stderr as they come: a run stopped half way still tells something.
+const progress = (what: string) =>
+  process.stderr.write(`client-typing n=${n}: ${what} ${JSON.stringify(result)}\n`);
 const seeded = await seedDevice();
 progress("seeded");
-const result: Record<string, unknown> = { n, storage: values.storage };
 
 // Opening one document from the device, the first time each (a fresh client).
 {
@@ -239,6 +241,7 @@ const result: Record<string, unknown> = { n, storage: values.storage };
     rows = await again.orders.rows();
     result.rowsWarm = { ms: +(performance.now() - t).toFixed(1) };
     await again.close();
+    progress("listed");
   } else await client.close();
   // list() opens every document (45 KB of heap each): minutes at 10,000, so measured up to 1,000.
   if (n <= 1_000) {
@@ -295,6 +298,7 @@ const result: Record<string, unknown> = { n, storage: values.storage };
     await client.flush();
   }
   result.add20Lines = both(adds);
+  progress("added lines");
   // The same 20 lines through addLineItems (one read of the existing lines), where it exists.
   const docs = (await import("../src/docs/index.js")) as unknown as {
     addLineItems?: (doc: Order, inputs: Parameters<typeof addLineItem>[1][]) => unknown;

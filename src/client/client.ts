@@ -41,6 +41,7 @@ import type { GateConfig, GatedFunction, GateState } from "../policy/staleness-g
 import {
   changesSinceSubmission,
   type SubmissionState,
+  standingAcceptance,
   submissionState,
   transmittedView,
 } from "../policy/submission-state.js";
@@ -1157,13 +1158,7 @@ class OmsClientImpl implements OmsClient {
   async #accepted(id: string): Promise<{ order: Order; accepted: AcceptedOutcome | null }> {
     const order = (await this.#findKind<Order>(id, "order")).doc();
     const state = submissionState(idOf(id) as DocId, order, await this.ledger.get());
-    const accepted =
-      state.status === "submitted"
-        ? state.accepted
-        : state.status === "draft"
-          ? null
-          : state.lastAccepted;
-    return { order, accepted };
+    return { order, accepted: standingAcceptance(state) };
   }
 
   readonly assistance: DocumentCollection<AssistanceRequest, NewAssistanceInput> = {

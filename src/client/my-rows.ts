@@ -10,7 +10,7 @@ import { type DerivedRow, deriveRow } from "../docs/catalogue-row.js";
 import type { DocId, RequestId } from "../docs/ids.js";
 import { documentMeta } from "../docs/kinds.js";
 import type { Ledger, Order, SubmissionOutcome, WorkspaceEntry } from "../docs/types.js";
-import { submissionState } from "../policy/submission-state.js";
+import { standingAcceptance, submissionState } from "../policy/submission-state.js";
 
 /**
  * One document of "My" as a list view shows it: the same shape as a catalogue search result
@@ -82,7 +82,7 @@ export class MyRows {
     const rows: MyRow[] = [];
     for (const [id, entry] of Object.entries(my)) {
       if (entry.kind !== kind) continue;
-      const row = await this.#current(id);
+      const row = this.#fresh(id) ?? (await this.#current(id));
       if (row?.kind === kind) rows.push(entryOf(id, row, outcomes));
     }
     return rows.sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1));
@@ -180,6 +180,15 @@ export class MyRows {
         this.changedKind(before.kind);
       }
     }
+  }
+
+  /** The kept row when it is known to be current (no await: a list of thousands stays fast). */
+  #fresh(id: string): StoredRow | undefined {
+    const cached = this.#cache.get(id);
+    if (!cached) return undefined;
+    const handle = this.#ctx.handle(id);
+    if (!handle?.isReady()) return cached;
+    return sameHeads(cached.heads, decodeHeads(handle.heads())) ? cached : undefined;
   }
 
   /** The row of a document as it is now, rebuilt when missing or out of date. */
@@ -295,12 +304,7 @@ function entryOf(
     { submissions: Object.fromEntries(row.requests.map((r) => [r, true])) } as unknown as Order,
     { submissions: outcomes.get(id) ?? {} } as Ledger,
   );
-  const accepted =
-    state.status === "submitted"
-      ? state.accepted
-      : state.status === "draft"
-        ? null
-        : state.lastAccepted;
+  const accepted = standingAcceptance(state);
   return {
     ...entry,
     state: state.status,

@@ -62,6 +62,12 @@ export function submissionState(
   return { status: "draft" };
 }
 
+/** The accepted revision that stands in a state: the submitted one, else the last accepted. */
+export function standingAcceptance(state: SubmissionState): AcceptedOutcome | null {
+  if (state.status === "submitted") return state.accepted;
+  return state.status === "draft" ? null : state.lastAccepted;
+}
+
 // `view` does not fail on heads it does not know: it must be asked first.
 function requireHeads(order: Doc<Order>, heads: readonly string[]): void {
   if (!hasHeads(order, [...heads])) {
