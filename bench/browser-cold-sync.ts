@@ -153,7 +153,14 @@ async function inBrowser(
     return result;
   } finally {
     await context.close().catch(() => undefined);
-    if (process.env.BENCH_DU) log(execFileSync("du", ["-a", "-k", join(profile, "Default")]).toString().split("\n").filter((l) => /IndexedDB|File System|blob/.test(l)).join("\n"));
+    if (process.env.BENCH_DU)
+      log(
+        execFileSync("du", ["-a", "-k", join(profile, "Default")])
+          .toString()
+          .split("\n")
+          .filter((l) => /IndexedDB|File System|blob/.test(l))
+          .join("\n"),
+      );
     rmSync(profile, { recursive: true, force: true });
   }
 }

@@ -74,7 +74,11 @@ function traceIndexedDb() {
     const t = performance.now();
     const response = await fetch(input, init);
     const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
-    fetches.push({ path, at: Math.round(performance.now()), ms: Math.round(performance.now() - t) });
+    fetches.push({
+      path,
+      at: Math.round(performance.now()),
+      ms: Math.round(performance.now() - t),
+    });
     return response;
   };
   return (start: number) => {
