@@ -127,12 +127,12 @@ export class DeviceIndexedDbStorageAdapter implements StorageAdapterInterface {
   }
 
   async loadRange(prefix: StorageKey): Promise<Chunk[]> {
-    // Two requests queued together: the same transaction, no write between them.
-    const [keys, values] = await Promise.all([
-      this.#enqueue<StorageKey[]>(false, (store) => store.getAllKeys(rangeOf(prefix))),
-      this.#enqueue<{ binary?: Uint8Array }[]>(false, (store) => store.getAll(rangeOf(prefix))),
-    ]);
-    return keys.map((key, i) => ({ key, data: values[i]?.binary }));
+    // Each value carries its key (both adapters write `{ key, binary }`): one request, not a
+    // second one for the keys, which halves the cost of thousands of lookups issued together.
+    const values = await this.#enqueue<{ key: StorageKey; binary?: Uint8Array }[]>(false, (store) =>
+      store.getAll(rangeOf(prefix)),
+    );
+    return values.map((value) => ({ key: value.key, data: value.binary }));
   }
 
   removeRange(prefix: StorageKey): Promise<void> {
