@@ -37,10 +37,13 @@ const { values } = parseArgs({
     n: { type: "string", default: "10" },
     storage: { type: "string", default: "memory" },
     samples: { type: "string", default: "200" },
+    // Which measurements to run, e.g. `--phases typing` (all by default).
+    phases: { type: "string", default: "open,rows,typing" },
   },
 });
 const n = Number(values.n);
 const samples = Number(values.samples);
+const phases = new Set(values.phases.split(","));
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const owner = asUserId("alice");
 const organization = asOrganizationId("acme");
@@ -202,7 +205,7 @@ const seeded = await seedDevice();
 progress("seeded");
 
 // Opening one document from the device, the first time each (a fresh client).
-{
+if (phases.has("open")) {
   const client = await start(seeded);
   const opens = samplesOf();
   await client.orders.open(seeded.big); // loads the workspace once; not counted
@@ -217,7 +220,7 @@ progress("seeded");
 
 // Listing "My": rows() on a fresh client (index missing: rebuilt), then again on a fresh client
 // (index stored), then warm; list() (every document opened) for comparison.
-{
+if (phases.has("rows")) {
   const rowsOf = (c: OmsClient) => (c.orders as { rows?: () => Promise<unknown[]> }).rows;
   const client = await start(seeded);
   if (rowsOf(client)) {
@@ -261,7 +264,7 @@ progress("seeded");
 
 // Typing: one-field edits of the 50-line order through the client (validation included), a
 // checked change adding 20 lines, creating quotes.
-{
+if (phases.has("typing")) {
   const client = await start(seeded);
   const handle = await client.orders.open(seeded.big);
   const lineIds = Object.keys(handle.doc().lineItems) as LineItemId[];

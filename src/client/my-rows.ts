@@ -203,9 +203,14 @@ export class MyRows {
     if (cached) return cached;
     const bytes = await this.#ctx.stored(id).catch(() => undefined);
     if (bytes) {
-      // Loaded for the row only: nothing keeps the document afterwards.
+      // Loaded for the row only, and freed at once: its memory in Automerge's WebAssembly heap
+      // would otherwise wait for the garbage collector, and a rebuild of thousands grows it.
       const doc = A.loadIncremental(A.init(), bytes);
-      return this.#keep(id, doc, A.getHeads(doc));
+      try {
+        return this.#keep(id, doc, A.getHeads(doc));
+      } finally {
+        A.free(doc);
+      }
     }
     const opened = await this.#ctx.open(id).catch(() => undefined);
     if (!opened?.isReady()) return undefined;
