@@ -1,4 +1,4 @@
-// `tsx bench/browser-cold-sync.ts [--quick] [--full-stock]`: a cold sync in Chromium to an empty
+// `tsx bench/browser-cold-sync.ts [--quick] [--full-stock] [--oms 1000,5000]`: a cold sync in Chromium to an empty
 // IndexedDB, the built oms-sync package (dist/) against the oms-sync relay and the stock
 // automerge-repo browser client against the stock relay, both on 127.0.0.1, in one run. Then
 // oms-sync alone at 20,000 orders, to see where it breaks. Prints one JSON line (with `md`).
@@ -16,6 +16,10 @@ import { rssMb, startOmsRelay, startStockRelay } from "./processes.js";
 
 const quick = process.argv.includes("--quick");
 const fullStock = process.argv.includes("--full-stock");
+/** `--oms 1000,5000`: oms-sync (and its floor) alone at those sizes, no stock, no md row. */
+const omsOnly = process.argv.includes("--oms")
+  ? (process.argv[process.argv.indexOf("--oms") + 1] ?? "").split(",").map(Number)
+  : undefined;
 /** The headline size, the size the stock client is tuned at, and the size meant to break. */
 const N = quick ? 200 : 5_000;
 const TUNE_N = quick ? 200 : 1_000;
@@ -149,6 +153,14 @@ async function inBrowser(
     return result;
   } finally {
     await context.close().catch(() => undefined);
+    if (process.env.BENCH_DU)
+      log(
+        execFileSync("du", ["-a", "-k", join(profile, "Default")])
+          .toString()
+          .split("\n")
+          .filter((l) => /IndexedDB|File System|blob/.test(l))
+          .join("\n"),
+      );
     rmSync(profile, { recursive: true, force: true });
   }
 }
@@ -185,6 +197,16 @@ async function omsAt(n: number) {
   } finally {
     relay.child.kill("SIGTERM");
   }
+}
+
+if (omsOnly) {
+  try {
+    for (const n of omsOnly) await omsAt(n);
+  } finally {
+    pages.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+  process.exit(0);
 }
 
 const result: Record<string, unknown> = { n: N, tuneN: TUNE_N, bigN: BIG_N };

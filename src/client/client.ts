@@ -724,14 +724,17 @@ class OmsClientImpl implements OmsClient {
   ): Promise<string[]> {
     const scoped = this.#scoped;
     if (!scoped) return [];
-    const missing: string[] = [];
+    const unknown: string[] = [];
     for (const list of Object.values(differing)) {
       for (const [id] of list) {
-        if (candidates.has(id) || this.#repo.handles[id as DocumentId]) continue;
-        if ((await scoped.loadRange([id])).length > 0) continue;
-        missing.push(id);
+        if (!candidates.has(id) && !this.#repo.handles[id as DocumentId]) unknown.push(id);
       }
     }
+    // Asked together: the IndexedDB adapter answers them in one transaction, not one each.
+    const stored = await Promise.all(
+      unknown.map(async (id) => (await scoped.loadRange([id])).length > 0),
+    );
+    const missing = unknown.filter((_, i) => !stored[i]);
     return fetchMissing(
       { ...this.#bulkContext(scoped), ...(onProgress ? { onProgress } : {}) },
       missing,
