@@ -110,3 +110,45 @@ export function catalogueRowOf(r: CatalogueSqlRow, numericSort: boolean): Catalo
     sortValue: numericSort ? Number(r.sort_value) : r.sort_value,
   };
 }
+
+/** The written columns of a row, as `currentRows` selects them on both engines. */
+export const writtenColumns = `doc_id, kind, organization, owner, customer, project, currency,
+  total_minor, line_count, created_at, updated_at, request_count, heads`;
+
+/** A row's written columns as both engines select them. */
+export interface WrittenSqlRow {
+  doc_id: string;
+  kind: CatalogueRowInput["kind"];
+  organization: string;
+  owner: string;
+  customer: string;
+  project: string;
+  currency: string | null;
+  total_minor: number | string | null;
+  line_count: number;
+  created_at: number | string;
+  updated_at: number | string;
+  request_count: number;
+  heads: string;
+}
+
+/** Rows keyed by document (numbers come back as strings from PostgreSQL's bigint columns). */
+export function writtenRowsOf(rows: readonly WrittenSqlRow[]): Map<string, CatalogueRowInput> {
+  const out = new Map<string, CatalogueRowInput>();
+  for (const r of rows)
+    out.set(r.doc_id, {
+      kind: r.kind,
+      organization: r.organization,
+      owner: r.owner,
+      customer: r.customer,
+      project: r.project,
+      currency: r.currency,
+      totalMinor: r.total_minor === null ? null : Number(r.total_minor),
+      lineCount: r.line_count,
+      createdAt: Number(r.created_at),
+      updatedAt: Number(r.updated_at),
+      requestCount: r.request_count,
+      heads: r.heads,
+    });
+  return out;
+}
