@@ -39,7 +39,7 @@ const withoutRows: typeof fetch = async (input, init) => {
     docs: { row?: unknown }[];
   };
   for (const doc of answer.docs) delete doc.row;
-  return new Response(cbor.encode(answer), { status: 200 });
+  return new Response(new Uint8Array(cbor.encode(answer)), { status: 200 });
 };
 
 const data = tempDir();
