@@ -311,6 +311,21 @@ function encodeRow(row: StoredRow): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(row));
 }
 
+/**
+ * The device record of a document's row, as `received` writes it: for benches and tests that
+ * seed a device as a bulk first sync with rows leaves it.
+ */
+export function rowRecord(
+  id: string,
+  heads: readonly string[],
+  row: DerivedRow,
+): { key: string[]; data: Uint8Array } {
+  return {
+    key: [ROWS, id],
+    data: encodeRow({ v: ROW_VERSION, ...row, heads: [...heads], requests: [] }),
+  };
+}
+
 const rowKinds: readonly string[] = ["quote", "order", "assistance"];
 const isText = (v: unknown) => typeof v === "string";
 const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
