@@ -392,29 +392,32 @@ function entryOf(
     revision: null,
   };
   if (row.kind !== "order" || !outcomes) return entry;
+  const mine = outcomes.get(id);
+  // Never submitted, as most orders in a list: a draft, without the rule's work per row.
+  if (!mine && row.requestCount === 0 && row.requests.length === 0) {
+    entry.state = "draft";
+    return entry;
+  }
   // The same rule as `orders.state(id)`, from the row's request ids and this order's outcomes.
-  const mine = outcomes.get(id) ?? {};
   const requests = [...row.requests];
   // A row from the relay counts requests without naming them (`requestCount`): those answered
   // are this order's outcomes, the rest pending, the relay's own rule (submissionColumns).
   if (row.requestCount > requests.length) {
     const unnamed = row.requestCount - requests.length;
-    const answered = Object.keys(mine).filter((r) => !requests.includes(r));
+    const answered = Object.keys(mine ?? {}).filter((r) => !requests.includes(r));
     requests.push(...answered.slice(0, unnamed));
     for (let i = answered.length; i < unnamed; i++) requests.push(`unanswered ${i}`);
   }
   const state = submissionState(
     id as DocId,
     { submissions: Object.fromEntries(requests.map((r) => [r, true])) } as unknown as Order,
-    { submissions: mine } as Ledger,
+    { submissions: mine ?? {} } as Ledger,
   );
   const accepted = standingAcceptance(state);
-  return {
-    ...entry,
-    state: state.status,
-    orderNumber: accepted?.orderNumber ?? null,
-    revision: accepted?.revision ?? null,
-  };
+  entry.state = state.status;
+  entry.orderNumber = accepted?.orderNumber ?? null;
+  entry.revision = accepted?.revision ?? null;
+  return entry;
 }
 
 /**
