@@ -141,6 +141,13 @@ export class MyRows {
       this.#listeners.set(kind, set);
     }
     set.add(listener);
+    // Listings start from the kept list of My ids, which may be behind the workspace (changed on
+    // another device while this one was closed): once the workspace is read, listeners hear.
+    if (this.#ctx.myIds)
+      void this.#ctx.my().then(
+        () => this.changedKind(kind),
+        () => undefined,
+      );
     return () => {
       set.delete(listener);
     };
