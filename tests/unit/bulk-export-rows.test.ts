@@ -82,19 +82,8 @@ describe("BulkExport with catalogue rows", () => {
     const docs = new Map(
       (await answer(true, ["current", "older", "pending", "no-row"])).docs.map((d) => [d.id, d]),
     );
-    expect(docs.get("current")?.row).toEqual({
-      kind: "quote",
-      organization: "acme",
-      owner: "alice",
-      customer: "Hansen",
-      project: "New",
-      currency: "USD",
-      totalMinor: 100,
-      lineCount: 1,
-      createdAt: 1,
-      updatedAt: 2,
-      requestCount: 0,
-    });
+    const { heads: _, ...derived } = row("", "New");
+    expect(docs.get("current")?.row).toEqual(derived);
     expect(docs.get("older")?.row).toBeUndefined();
     expect(docs.get("pending")?.row).toBeUndefined();
     expect(docs.get("no-row")?.row).toBeUndefined();

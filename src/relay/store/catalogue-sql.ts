@@ -90,10 +90,9 @@ export interface CatalogueSqlRow {
 export const catalogueSelectColumns = `doc_id, kind, organization, owner, customer, project,
   currency, total_minor, line_count, created_at, updated_at, state, order_number, revision`;
 
-/** Numbers come back as strings from PostgreSQL's bigint columns. */
-export function catalogueRowOf(r: CatalogueSqlRow, numericSort: boolean): CatalogueRowOutput {
+/** The derived columns both reads return (bigint columns come back as strings from PostgreSQL). */
+function derivedColumnsOf(r: CatalogueSqlRow | WrittenSqlRow) {
   return {
-    documentId: r.doc_id,
     kind: r.kind,
     organization: r.organization,
     owner: r.owner,
@@ -104,6 +103,14 @@ export function catalogueRowOf(r: CatalogueSqlRow, numericSort: boolean): Catalo
     lineCount: r.line_count,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+  };
+}
+
+/** Numbers come back as strings from PostgreSQL's bigint columns. */
+export function catalogueRowOf(r: CatalogueSqlRow, numericSort: boolean): CatalogueRowOutput {
+  return {
+    documentId: r.doc_id,
+    ...derivedColumnsOf(r),
     state: r.state,
     orderNumber: r.order_number,
     revision: r.revision,
@@ -137,16 +144,7 @@ export function writtenRowsOf(rows: readonly WrittenSqlRow[]): Map<string, Catal
   const out = new Map<string, CatalogueRowInput>();
   for (const r of rows)
     out.set(r.doc_id, {
-      kind: r.kind,
-      organization: r.organization,
-      owner: r.owner,
-      customer: r.customer,
-      project: r.project,
-      currency: r.currency,
-      totalMinor: r.total_minor === null ? null : Number(r.total_minor),
-      lineCount: r.line_count,
-      createdAt: Number(r.created_at),
-      updatedAt: Number(r.updated_at),
+      ...derivedColumnsOf(r),
       requestCount: r.request_count,
       heads: r.heads,
     });
