@@ -123,21 +123,10 @@ export const writtenColumns = `doc_id, kind, organization, owner, customer, proj
   total_minor, line_count, created_at, updated_at, request_count, heads`;
 
 /** A row's written columns as both engines select them. */
-export interface WrittenSqlRow {
-  doc_id: string;
-  kind: CatalogueRowInput["kind"];
-  organization: string;
-  owner: string;
-  customer: string;
-  project: string;
-  currency: string | null;
-  total_minor: number | string | null;
-  line_count: number;
-  created_at: number | string;
-  updated_at: number | string;
-  request_count: number;
-  heads: string;
-}
+export type WrittenSqlRow = Omit<
+  CatalogueSqlRow,
+  "state" | "order_number" | "revision" | "sort_value"
+> & { request_count: number; heads: string };
 
 /** Rows keyed by document (numbers come back as strings from PostgreSQL's bigint columns). */
 export function writtenRowsOf(rows: readonly WrittenSqlRow[]): Map<string, CatalogueRowInput> {
