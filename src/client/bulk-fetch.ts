@@ -27,10 +27,13 @@ export interface BulkFetchContext {
   pageSize: number;
   /** Documents written so far of those missing. */
   onProgress?(done: number, total: number): void;
+  /** A document written with the row the relay derived from its bytes (the "My" rows keep it). */
+  keepRow?(id: string, heads: string[], row: unknown): void;
 }
 
 interface Page {
-  docs: { id: string; heads: string[]; data: Uint8Array }[];
+  /** `row` is absent from older relays, and for documents whose row is not current there. */
+  docs: { id: string; heads: string[]; data: Uint8Array; row?: unknown }[];
   more?: string[];
 }
 
@@ -98,11 +101,12 @@ export async function fetchMissing(ctx: BulkFetchContext, missing: string[]): Pr
         if (!ctx.loaded(doc.id)) hashes.set(doc.id, await headsHash(doc.heads));
       }
       await ctx.store.set(PENDING, Object.fromEntries(hashes));
-      await Promise.all(
-        page.docs
-          .filter((doc) => hashes.has(doc.id))
-          .map((doc) => ctx.device.saveOnDevice(bulkKey(doc.id), doc.data)),
-      );
+      const written = page.docs.filter((doc) => hashes.has(doc.id));
+      await Promise.all(written.map((doc) => ctx.device.saveOnDevice(bulkKey(doc.id), doc.data)));
+      // After the bytes: a row on the device always describes bytes that are there. A row not
+      // written (a crash now) is derived from the bytes when listed.
+      for (const doc of written)
+        if (doc.row !== undefined) ctx.keepRow?.(doc.id, doc.heads, doc.row);
       await ctx.synced.record(hashes);
       fetched.push(...hashes.keys());
       ctx.onProgress?.(fetched.length, total);

@@ -476,6 +476,8 @@ class OmsClientImpl implements OmsClient {
       stored: (id) => this.#storedBytes(id),
       open: (id) => this.#find(id, `document ${id}`),
       my: async () => (await this.#workspace()).doc().my,
+      // The list of My ids kept on the device (and with the workspace once it is loaded).
+      myIds: () => this.#myKnown,
       ledger: () => this.#ledgerForRows(),
     });
     this.#watchPageExit();
@@ -749,6 +751,7 @@ class OmsClientImpl implements OmsClient {
       loaded: (id) => this.#repo.handles[id as DocumentId] !== undefined,
       post: (path, body, read) => this.#post(path, body, read),
       pageSize: this.#bulkPage,
+      keepRow: (id, heads, row) => this.#rows.received(id, heads, row),
     };
   }
 

@@ -43,6 +43,11 @@ export interface MyRowsContext {
   open(id: string): Promise<DocHandle<unknown>>;
   /** The "My" entries of the user's workspace. */
   my(): Promise<Record<string, WorkspaceEntry>>;
+  /**
+   * The ids in "My" as the client knows them without loading the workspace (the list it keeps
+   * on the device), or undefined when it has none: listing then reads the workspace.
+   */
+  myIds?(): Iterable<string> | undefined;
   ledger(): Promise<Ledger | undefined>;
 }
 
@@ -66,6 +71,7 @@ export class MyRows {
   #emit: ReturnType<typeof setTimeout> | undefined;
   readonly #writes = new Set<Promise<unknown>>();
   #closed = false;
+  #rebuilt = 0;
 
   constructor(ctx: MyRowsContext) {
     this.#ctx = ctx;
@@ -73,19 +79,58 @@ export class MyRows {
 
   /** The rows of one kind in "My", most recently updated first. */
   async rows(kind: CatalogueKind): Promise<MyRow[]> {
-    await this.#load();
-    const [my, ledger] = await Promise.all([
-      this.#ctx.my(),
+    const [ids, ledger] = await Promise.all([
+      this.#myOf(kind),
       kind === "order" ? this.#ctx.ledger().catch(() => undefined) : undefined,
+      this.#load(),
     ]);
     const outcomes = kind === "order" ? outcomesByOrder(ledger) : undefined;
     const rows: MyRow[] = [];
-    for (const [id, entry] of Object.entries(my)) {
-      if (entry.kind !== kind) continue;
+    for (const id of ids) {
       const row = this.#fresh(id) ?? (await this.#current(id));
       if (row?.kind === kind) rows.push(entryOf(id, row, outcomes));
     }
     return rows.sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1));
+  }
+
+  /** Rows derived from stored bytes (each document loaded and dropped) since the start. */
+  get rebuilt(): number {
+    return this.#rebuilt;
+  }
+
+  /**
+   * The ids of "My" that may be of `kind`: from the list the client keeps when it has one (no
+   * workspace to load; a kept row tells the kind), else from the workspace's entries.
+   */
+  async #myOf(kind: CatalogueKind): Promise<Iterable<string>> {
+    const known = this.#ctx.myIds?.();
+    // A copy: the list may change while rows are rebuilt.
+    if (known) return [...known];
+    const ids: string[] = [];
+    for (const [id, entry] of Object.entries(await this.#ctx.my()))
+      if (entry.kind === kind) ids.push(id);
+    return ids;
+  }
+
+  /**
+   * A document written with the row the relay derived from exactly its bytes (a bulk first
+   * sync): kept as if derived here, so listing it loads nothing. A document open here keeps
+   * the row of its handle.
+   */
+  received(id: string, heads: readonly string[], row: unknown): void {
+    if (this.#closed || !isDerivedRow(row) || this.#ctx.handle(id)?.isReady()) return;
+    // Its write was heard as a change without a handle, which would drop the row: not needed.
+    this.#touched.delete(id);
+    const kept: StoredRow = {
+      v: ROW_VERSION,
+      ...row,
+      heads: [...heads],
+      // The relay sends how many requests an order has, not their ids (see entryOf).
+      requests: [],
+    };
+    this.#cache.set(id, kept);
+    this.#write(this.#ctx.device?.save([ROWS, id], encodeRow(kept)));
+    this.changedKind(kept.kind);
   }
 
   /** Calls `listener` with the rows of `kind` whenever they may have changed. */
@@ -96,6 +141,13 @@ export class MyRows {
       this.#listeners.set(kind, set);
     }
     set.add(listener);
+    // Listings start from the kept list of My ids, which may be behind the workspace (changed on
+    // another device while this one was closed): once the workspace is read, listeners hear.
+    if (this.#ctx.myIds)
+      void this.#ctx.my().then(
+        () => this.changedKind(kind),
+        () => undefined,
+      );
     return () => {
       set.delete(listener);
     };
@@ -206,6 +258,7 @@ export class MyRows {
       // Loaded for the row only, and freed at once: its memory in Automerge's WebAssembly heap
       // would otherwise wait for the garbage collector, and a rebuild of thousands grows it.
       const doc = A.loadIncremental(A.init(), bytes);
+      this.#rebuilt++;
       try {
         return this.#keep(id, doc, A.getHeads(doc));
       } finally {
@@ -230,7 +283,7 @@ export class MyRows {
         derived.kind === "order" ? Object.keys((doc as Partial<Order>).submissions ?? {}) : [],
     };
     this.#cache.set(id, row);
-    this.#write(this.#ctx.device?.save([ROWS, id], new TextEncoder().encode(JSON.stringify(row))));
+    this.#write(this.#ctx.device?.save([ROWS, id], encodeRow(row)));
     return row;
   }
 
@@ -259,6 +312,49 @@ export class MyRows {
     })();
     return this.#loaded;
   }
+}
+
+function encodeRow(row: StoredRow): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(row));
+}
+
+/**
+ * The device record of a document's row, as `received` writes it: for benches and tests that
+ * seed a device as a bulk first sync with rows leaves it.
+ */
+export function rowRecord(
+  id: string,
+  heads: readonly string[],
+  row: DerivedRow,
+): { key: string[]; data: Uint8Array } {
+  return {
+    key: [ROWS, id],
+    data: encodeRow({ v: ROW_VERSION, ...row, heads: [...heads], requests: [] }),
+  };
+}
+
+const rowKinds: readonly string[] = ["quote", "order", "assistance"];
+const isText = (v: unknown) => typeof v === "string";
+const isCount = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+const isTime = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+
+/** A row as the relay sends it: checked field by field, since the device keeps and shows it. */
+function isDerivedRow(row: unknown): row is DerivedRow {
+  if (typeof row !== "object" || row === null) return false;
+  const r = row as Record<string, unknown>;
+  return (
+    rowKinds.includes(r.kind as string) &&
+    isText(r.organization) &&
+    isText(r.owner) &&
+    isText(r.customer) &&
+    isText(r.project) &&
+    (r.currency === null || isText(r.currency)) &&
+    (r.totalMinor === null || Number.isSafeInteger(r.totalMinor)) &&
+    isCount(r.lineCount) &&
+    isTime(r.createdAt) &&
+    isTime(r.updatedAt) &&
+    isCount(r.requestCount)
+  );
 }
 
 function sameHeads(a: readonly string[], b: readonly string[]): boolean {
@@ -303,19 +399,32 @@ function entryOf(
     revision: null,
   };
   if (row.kind !== "order" || !outcomes) return entry;
+  const mine = outcomes.get(id);
+  // Never submitted, as most orders in a list: a draft, without the rule's work per row.
+  if (!mine && row.requestCount === 0 && row.requests.length === 0) {
+    entry.state = "draft";
+    return entry;
+  }
   // The same rule as `orders.state(id)`, from the row's request ids and this order's outcomes.
+  const requests = [...row.requests];
+  // A row from the relay counts requests without naming them (`requestCount`): those answered
+  // are this order's outcomes, the rest pending, the relay's own rule (submissionColumns).
+  if (row.requestCount > requests.length) {
+    const unnamed = row.requestCount - requests.length;
+    const answered = Object.keys(mine ?? {}).filter((r) => !requests.includes(r));
+    requests.push(...answered.slice(0, unnamed));
+    for (let i = answered.length; i < unnamed; i++) requests.push(`unanswered ${i}`);
+  }
   const state = submissionState(
     id as DocId,
-    { submissions: Object.fromEntries(row.requests.map((r) => [r, true])) } as unknown as Order,
-    { submissions: outcomes.get(id) ?? {} } as Ledger,
+    { submissions: Object.fromEntries(requests.map((r) => [r, true])) } as unknown as Order,
+    { submissions: mine ?? {} } as Ledger,
   );
   const accepted = standingAcceptance(state);
-  return {
-    ...entry,
-    state: state.status,
-    orderNumber: accepted?.orderNumber ?? null,
-    revision: accepted?.revision ?? null,
-  };
+  entry.state = state.status;
+  entry.orderNumber = accepted?.orderNumber ?? null;
+  entry.revision = accepted?.revision ?? null;
+  return entry;
 }
 
 /**

@@ -10,6 +10,8 @@ export class SyncedHeads {
   #hashes = new Map<string, string>();
   #dirty = new Set<string>();
   #saving: Promise<void> = Promise.resolve();
+  /** A write of the dirty list is queued and has not started: it will include new marks. */
+  #dirtyQueued = false;
 
   constructor(store: DeviceStore) {
     this.#store = store;
@@ -60,7 +62,14 @@ export class SyncedHeads {
   markDirty(documentId: string): void {
     if (this.#dirty.has(documentId)) return;
     this.#dirty.add(documentId);
-    this.#saving = this.#saving.then(() => this.#store.set("dirty", [...this.#dirty]));
+    // One write for every document marked before it starts: a burst of new documents offline
+    // rewrote the whole list once per document.
+    if (this.#dirtyQueued) return;
+    this.#dirtyQueued = true;
+    this.#saving = this.#saving.then(() => {
+      this.#dirtyQueued = false;
+      return this.#store.set("dirty", [...this.#dirty]);
+    });
   }
 
   /** After a complete sync: these documents are stored by the relay at these hashes. */

@@ -1,8 +1,10 @@
 import * as A from "@automerge/automerge";
 import { cbor } from "@automerge/automerge-repo/slim";
+import type { DerivedRow } from "../docs/catalogue-row.js";
 import type { Principal } from "../policy/principal.js";
+import { headsKey } from "./catalogue/store-catalogue.js";
 import type { HeadsIndex } from "./heads-index.js";
-import type { ChunkStore } from "./store/types.js";
+import type { CatalogueStore, ChunkStore } from "./store/types.js";
 import type { WriteGate } from "./write-gate.js";
 
 /** Documents one bulk request may ask for. */
@@ -22,6 +24,12 @@ export interface BulkDocument {
   heads: string[];
   /** Load with `Automerge.loadIncremental(Automerge.init(), data)`, or store as a snapshot chunk. */
   data: Uint8Array;
+  /**
+   * The document's catalogue row, derived from exactly `data` (at `heads`), so that the device can
+   * list it without loading it; absent when the relay has no row at these heads (not derived
+   * yet, or an older relay). See docs/protocol.md.
+   */
+  row?: DerivedRow;
 }
 
 /**
@@ -53,6 +61,8 @@ export class BulkExport {
       index: HeadsIndex;
       gate: WriteGate;
       maxBytes: number;
+      /** The catalogue's rows, sent with the documents they were derived from (none without). */
+      rows?: Pick<CatalogueStore, "currentRows">;
       /** Called for each document sent (the relay counts them). */
       onSent?: () => void;
     },
@@ -117,6 +127,10 @@ export class BulkExport {
     // chunks read next hold at least those heads (a store in between only adds to them).
     const entries = await this.o.index.entries(ids);
     const chunks = await this.o.storage.loadDocuments(ids);
+    // After the chunks: a store since then marks its document pending, or gives its row other
+    // heads, so a row read now and at the heads sent describes the bytes sent. Rows are an extra:
+    // a failure to read them leaves the devices to derive them.
+    const rows = await this.o.rows?.currentRows(ids).catch(() => undefined);
     for (const id of ids) {
       const list = chunks.get(id);
       if (!list || list.length === 0) continue;
@@ -129,10 +143,22 @@ export class BulkExport {
         A.free(doc);
         await this.o.index.record(id, heads);
       }
-      out.set(id, { id, heads, data });
+      const row = rows?.get(id);
+      out.set(
+        id,
+        row && row.heads === headsKey(heads)
+          ? { id, heads, data, row: derivedOf(row) }
+          : { id, heads, data },
+      );
     }
     return out;
   }
+}
+
+/** The derived columns of a written row, without its heads (the document's are sent beside). */
+function derivedOf(row: DerivedRow & { heads: string }): DerivedRow {
+  const { heads: _, ...derived } = row;
+  return derived;
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -488,6 +488,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       index: headsIndex,
       gate: gateRef.gate,
       maxBytes: limits.maxBulkResponseBytes,
+      rows: store.catalogue,
       onSent: () => metrics.bulkDocuments.inc(),
     }),
     catalogue: new CatalogueService({ store: store.catalogue, catalogue, policy, limits }),

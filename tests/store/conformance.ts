@@ -619,6 +619,29 @@ export function runStoreConformance(name: string, fixture: () => Promise<StoreFi
         expect(found).toMatchObject({ documentId: "rb1", project: "Leaking valve", createdAt: 5 });
         expect(await other.catalogue.rowHeads("rb1")).toBe(A.getHeads(doc).join(","));
       });
+
+      it("reads the rows of many documents at once, leaving out those pending or without a row", async () => {
+        await store.catalogue.write([
+          {
+            documentId: "cr1",
+            row: row({ organization: "cr", totalMinor: 2 ** 40, heads: "a,b" }),
+          },
+          { documentId: "cr2", row: row({ organization: "cr", kind: "order", requestCount: 2 }) },
+          { documentId: "cr3", row: row({ organization: "cr", totalMinor: null }) },
+        ]);
+        await store.catalogue.saveChunkMarkingPending(
+          "cr3",
+          ["cr3", "incremental", "z"],
+          new Uint8Array([1]),
+        );
+        const rows = await other.catalogue.currentRows(["cr1", "cr2", "cr3", "cr-none"]);
+        expect([...rows.keys()].sort()).toEqual(["cr1", "cr2"]);
+        expect(rows.get("cr1")).toEqual(
+          row({ organization: "cr", totalMinor: 2 ** 40, heads: "a,b" }),
+        );
+        expect(rows.get("cr2")).toMatchObject({ kind: "order", requestCount: 2, heads: "h" });
+        expect((await other.catalogue.currentRows([])).size).toBe(0);
+      });
     });
   });
 }

@@ -90,10 +90,9 @@ export interface CatalogueSqlRow {
 export const catalogueSelectColumns = `doc_id, kind, organization, owner, customer, project,
   currency, total_minor, line_count, created_at, updated_at, state, order_number, revision`;
 
-/** Numbers come back as strings from PostgreSQL's bigint columns. */
-export function catalogueRowOf(r: CatalogueSqlRow, numericSort: boolean): CatalogueRowOutput {
+/** The derived columns both reads return (bigint columns come back as strings from PostgreSQL). */
+function derivedColumnsOf(r: CatalogueSqlRow | WrittenSqlRow) {
   return {
-    documentId: r.doc_id,
     kind: r.kind,
     organization: r.organization,
     owner: r.owner,
@@ -104,9 +103,39 @@ export function catalogueRowOf(r: CatalogueSqlRow, numericSort: boolean): Catalo
     lineCount: r.line_count,
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
+  };
+}
+
+/** Numbers come back as strings from PostgreSQL's bigint columns. */
+export function catalogueRowOf(r: CatalogueSqlRow, numericSort: boolean): CatalogueRowOutput {
+  return {
+    documentId: r.doc_id,
+    ...derivedColumnsOf(r),
     state: r.state,
     orderNumber: r.order_number,
     revision: r.revision,
     sortValue: numericSort ? Number(r.sort_value) : r.sort_value,
   };
+}
+
+/** The written columns of a row, as `currentRows` selects them on both engines. */
+export const writtenColumns = `doc_id, kind, organization, owner, customer, project, currency,
+  total_minor, line_count, created_at, updated_at, request_count, heads`;
+
+/** A row's written columns as both engines select them. */
+export type WrittenSqlRow = Omit<
+  CatalogueSqlRow,
+  "state" | "order_number" | "revision" | "sort_value"
+> & { request_count: number; heads: string };
+
+/** Rows keyed by document (numbers come back as strings from PostgreSQL's bigint columns). */
+export function writtenRowsOf(rows: readonly WrittenSqlRow[]): Map<string, CatalogueRowInput> {
+  const out = new Map<string, CatalogueRowInput>();
+  for (const r of rows)
+    out.set(r.doc_id, {
+      ...derivedColumnsOf(r),
+      requestCount: r.request_count,
+      heads: r.heads,
+    });
+  return out;
 }

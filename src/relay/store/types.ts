@@ -374,6 +374,12 @@ export interface CatalogueStore {
   /** Replaces every row, in one transaction (rebuild). */
   replaceAll(rows: readonly { documentId: string; row: CatalogueRowInput }[]): Promise<void>;
   search(query: CatalogueSearch): Promise<CatalogueRowOutput[]>;
+  /**
+   * The rows of these documents as written (derived columns and heads), in one round trip; a
+   * document without a row, or marked pending (its storage may be ahead of its row), is left
+   * out. The bulk first sync sends them with the documents (src/relay/bulk-export.ts).
+   */
+  currentRows(documentIds: readonly string[]): Promise<Map<string, CatalogueRowInput>>;
 }
 
 /** A catalogue row as read, with the value it sorted by (for the next page's cursor). */

@@ -6,6 +6,9 @@ import {
   rowKeys,
   searchBase,
   searchConditions,
+  type WrittenSqlRow,
+  writtenColumns,
+  writtenRowsOf,
 } from "../catalogue-sql.js";
 import type {
   CatalogueRowInput,
@@ -103,6 +106,17 @@ export class PgCatalogueStore implements CatalogueStore {
     args.push(query.limit);
     const { rows } = await this.#db.query<CatalogueSqlRow>(pageSql(built, `$${args.length}`), args);
     return rows.map((r) => catalogueRowOf(r, query.sort !== "customer"));
+  }
+
+  async currentRows(documentIds: readonly string[]): Promise<Map<string, CatalogueRowInput>> {
+    if (documentIds.length === 0) return new Map();
+    const { rows } = await this.#db.query<WrittenSqlRow>(
+      `SELECT ${writtenColumns} FROM catalogue c
+       WHERE doc_id = ANY($1::text[])
+         AND NOT EXISTS (SELECT 1 FROM catalogue_pending p WHERE p.doc_id = c.doc_id)`,
+      [documentIds],
+    );
+    return writtenRowsOf(rows);
   }
 }
 

@@ -7,6 +7,9 @@ import {
   rowKeys,
   searchBase,
   searchConditions,
+  type WrittenSqlRow,
+  writtenColumns,
+  writtenRowsOf,
 } from "../catalogue-sql.js";
 import type {
   CatalogueRowInput,
@@ -300,5 +303,18 @@ export class SqliteCatalogueStore implements CatalogueStore {
 
   async search(query: CatalogueSearch): Promise<CatalogueRowOutput[]> {
     return this.searchNow(query);
+  }
+
+  async currentRows(documentIds: readonly string[]): Promise<Map<string, CatalogueRowInput>> {
+    if (documentIds.length === 0) return new Map();
+    return writtenRowsOf(
+      this.#db
+        .prepare<[string], WrittenSqlRow>(
+          `SELECT ${writtenColumns} FROM catalogue
+           WHERE doc_id IN (SELECT value FROM json_each(?))
+             AND doc_id NOT IN (SELECT doc_id FROM catalogue_pending)`,
+        )
+        .all(JSON.stringify(documentIds)),
+    );
   }
 }
