@@ -34,7 +34,15 @@ import type {
   Workspace,
   WorkspaceEntry,
 } from "../docs/types.js";
-import { addToMy, markRead, removeFromMy } from "../docs/workspace.js";
+import {
+  addToMy,
+  markRead,
+  myChanges,
+  myEntries,
+  myEntry,
+  myIds,
+  removeFromMy,
+} from "../docs/workspace.js";
 import { type AccessPolicy, defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import type { GateConfig, GatedFunction, GateState } from "../policy/staleness-gate.js";
@@ -60,7 +68,7 @@ import {
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
-import { type MyRow, MyRows, myDelta } from "./my-rows.js";
+import { type MyRow, MyRows } from "./my-rows.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { QuietDocuments } from "./quiet-documents.js";
 import { reconcileRelayRestore } from "./relay-restore.js";
@@ -475,7 +483,7 @@ class OmsClientImpl implements OmsClient {
       handle: (id) => this.#repo.handles[id as DocumentId],
       stored: (id) => this.#storedBytes(id),
       open: (id) => this.#find(id, `document ${id}`),
-      my: async () => (await this.#workspace()).doc().my,
+      my: async () => myEntries((await this.#workspace()).doc()),
       ledger: () => this.#ledgerForRows(),
     });
     this.#watchPageExit();
@@ -628,7 +636,7 @@ class OmsClientImpl implements OmsClient {
 
   #myIds(): string[] {
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-    const listed = workspace?.isReady() ? Object.keys((workspace.doc() as Workspace).my) : [];
+    const listed = workspace?.isReady() ? myIds(workspace.doc() as Workspace) : [];
     return [...new Set([...listed, ...this.#addedToMy])];
   }
 
@@ -643,7 +651,8 @@ class OmsClientImpl implements OmsClient {
       return true;
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
     return (
-      workspace?.isReady() === true && Object.hasOwn((workspace.doc() as Workspace).my, documentId)
+      workspace?.isReady() === true &&
+      myEntry(workspace.doc() as Workspace, documentId) !== undefined
     );
   }
 
@@ -801,7 +810,7 @@ class OmsClientImpl implements OmsClient {
     workspace.on("change", ({ doc, patches }) => {
       // The patches name the entries a change added or removed: a create costs the same with
       // 10 or 10,000 documents in My. Only a change they cannot describe compares all of My.
-      const delta = myDelta(patches);
+      const delta = myChanges(patches);
       if (delta && this.#myKnown) void this.#noticeDelta(delta);
       else void this.#noticeDepartures(doc as Workspace);
     });
@@ -850,7 +859,7 @@ class OmsClientImpl implements OmsClient {
    * arrived while the client was closed, or before it looked, is noticed too).
    */
   async #noticeDepartures(workspace: Workspace): Promise<void> {
-    const now = Object.keys(workspace.my);
+    const now = myIds(workspace);
     const known = this.#myKnown;
     this.#myKnown = new Set(now);
     if (known && known.size === now.length && now.every((id) => known.has(id))) return;
@@ -880,7 +889,7 @@ class OmsClientImpl implements OmsClient {
 
   #inScopeViaMy(id: string): boolean {
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-    return workspace?.isReady() === true && Object.hasOwn((workspace.doc() as Workspace).my, id);
+    return workspace?.isReady() === true && myEntry(workspace.doc() as Workspace, id) !== undefined;
   }
 
   /** The relay refused this device's changes to a document: keep them, tell the user, move on. */
@@ -914,7 +923,7 @@ class OmsClientImpl implements OmsClient {
     if (accessLost) {
       this.#addedToMy.delete(id);
       const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-      if (workspace?.isReady() && Object.hasOwn((workspace.doc() as Workspace).my, id)) {
+      if (workspace?.isReady() && myEntry(workspace.doc() as Workspace, id) !== undefined) {
         workspace.change((w) => removeFromMy(w as Workspace, id as DocId));
         this.#persist(workspace as DocHandle<unknown>);
       }
@@ -997,7 +1006,8 @@ class OmsClientImpl implements OmsClient {
     if (!this.#rowsHeard.has(handle as DocHandle<unknown>)) {
       this.#rowsHeard.add(handle as DocHandle<unknown>);
       handle.on("change", ({ patches }) => {
-        if (patches.some((p) => p.path[0] === "my")) this.#rows.changedKind();
+        if (patches.some((p) => p.path[0] === "my" || p.path[0] === "myParts"))
+          this.#rows.changedKind();
       });
     }
     return handle;
@@ -1005,7 +1015,7 @@ class OmsClientImpl implements OmsClient {
 
   async #list<T>(kind: WorkspaceEntry["kind"]): Promise<Listed<T>[]> {
     const workspace = (await this.#workspace()).doc();
-    const ids = Object.entries(workspace.my)
+    const ids = Object.entries(myEntries(workspace))
       .filter(([, entry]) => entry.kind === kind)
       .map(([id]) => id);
     const listed: Listed<T>[] = [];
