@@ -206,7 +206,8 @@ export interface OmsClient {
   };
   /**
    * Resolves when every change made through this client so far is stored on the device. Each
-   * change is written as soon as it is made (a reload right after it keeps it); await this where
+   * change is written right after the call that made it returns (a page going away stores what
+   * is pending first); await this where
    * a caller must know, before closing a window or handing the device over, say.
    */
   flush(): Promise<void>;
@@ -475,7 +476,7 @@ class OmsClientImpl implements OmsClient {
       principal: () => this.#principal,
       policy: this.#policy,
       gate: this.#gate,
-      changed: (handle) => this.#persist(handle),
+      changed: (handle) => this.#persistSoon(handle),
       watched: (handle) => this.#quiet.watch(handle.documentId),
     };
     this.#rows = new MyRows({
@@ -545,14 +546,33 @@ class OmsClientImpl implements OmsClient {
    * Stores a document changed here now, not after the Repo's save throttle (100 ms): the write
    * is issued before the current task ends, so a page that unloads right after still has it.
    */
-  #persist(handle: DocHandle<unknown>): void {
-    if (!this.#offline) return;
+  #persist(handle: DocHandle<unknown>): Promise<void> {
+    if (!this.#offline) return Promise.resolve();
     const write = this.#repo
       .flush([handle.documentId])
       .then(() => this.#synced.flush())
       .catch((err) => {
         this.#saveError = err;
       });
+    this.#writes.add(write);
+    void write.finally(() => this.#writes.delete(write));
+    return write;
+  }
+
+  readonly #persisting = new Set<string>();
+
+  /**
+   * Stores an edit made through a handle right after the call that made it returns: the keystroke
+   * that typed it does not wait for Automerge's save (nor, now and then, for a compaction of the
+   * whole document), and a burst of edits in one tick is stored once. `flush()` waits for it.
+   */
+  #persistSoon(handle: DocHandle<unknown>): void {
+    if (!this.#offline || this.#persisting.has(handle.documentId)) return;
+    this.#persisting.add(handle.documentId);
+    const write = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
+      this.#persisting.delete(handle.documentId);
+      return this.#persist(handle);
+    });
     this.#writes.add(write);
     void write.finally(() => this.#writes.delete(write));
   }

@@ -7,6 +7,7 @@ import {
   asUserId,
   checkDocument,
   createWorkspace,
+  type MessageId,
   myChanges,
   myEntries,
   myEntry,
@@ -125,7 +126,7 @@ describe("myChanges: what a workspace change did to My, from its patches", () =>
     });
     expect(myChanges(dropped.patches)).toBeUndefined();
     const readOnly = patchesOf(w, (d) => {
-      d.read.m1 = 3;
+      d.read["m1" as MessageId] = 3;
     });
     expect(myChanges(readOnly.patches)).toEqual({ added: [], removed: [] });
   });
