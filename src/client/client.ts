@@ -559,22 +559,27 @@ class OmsClientImpl implements OmsClient {
     return write;
   }
 
-  readonly #persisting = new Set<string>();
+  readonly #persistPending = new Map<string, DocHandle<unknown>>();
+  #persistTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * Stores an edit made through a handle right after the call that made it returns: the keystroke
    * that typed it does not wait for Automerge's save (nor, now and then, for a compaction of the
-   * whole document), and a burst of edits in one tick is stored once. `flush()` waits for it.
+   * whole document), and a burst of edits in one task is stored once. `flush()` (and so a page
+   * going away) issues what is pending at once, in its own task.
    */
   #persistSoon(handle: DocHandle<unknown>): void {
-    if (!this.#offline || this.#persisting.has(handle.documentId)) return;
-    this.#persisting.add(handle.documentId);
-    const write = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => {
-      this.#persisting.delete(handle.documentId);
-      return this.#persist(handle);
-    });
-    this.#writes.add(write);
-    void write.finally(() => this.#writes.delete(write));
+    if (!this.#offline) return;
+    this.#persistPending.set(handle.documentId, handle);
+    this.#persistTimer ??= setTimeout(() => this.#persistNow(), 0);
+  }
+
+  #persistNow(): void {
+    clearTimeout(this.#persistTimer);
+    this.#persistTimer = undefined;
+    const handles = [...this.#persistPending.values()];
+    this.#persistPending.clear();
+    for (const handle of handles) void this.#persist(handle);
   }
 
   /** A page that goes away (closed, reloaded, hidden on a phone) stores what is pending first. */
@@ -596,6 +601,7 @@ class OmsClientImpl implements OmsClient {
   #unwatchPageExit: () => void = () => undefined;
 
   async flush(): Promise<void> {
+    this.#persistNow();
     await Promise.all([...this.#writes]);
     await flushReady(this.#repo);
     await this.#synced.flush();
@@ -1307,6 +1313,7 @@ class OmsClientImpl implements OmsClient {
 
   async close(): Promise<void> {
     this.#unwatchPageExit();
+    this.#persistNow();
     await Promise.all([...this.#writes]);
     await this.#engine.stop();
     await flushReady(this.#repo);
