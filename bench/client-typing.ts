@@ -201,7 +201,15 @@ const result: Record<string, unknown> = { n, storage: values.storage };
 // Each phase's figures go to stderr as they come: a run stopped half way still tells something.
 const progress = (what: string) =>
   process.stderr.write(`client-typing n=${n}: ${what} ${JSON.stringify(result)}\n`);
+// The set-up's own cost, so that a slow run says where its minutes went (not a measurement).
+const setupCpu = process.cpuUsage();
+const setupStart = performance.now();
 const seeded = await seedDevice();
+const setupUsage = process.cpuUsage(setupCpu);
+result.setup = {
+  wallMs: Math.round(performance.now() - setupStart),
+  cpuMs: Math.round((setupUsage.user + setupUsage.system) / 1000),
+};
 progress("seeded");
 
 // Opening one document from the device, the first time each (a fresh client).

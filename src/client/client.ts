@@ -34,7 +34,15 @@ import type {
   Workspace,
   WorkspaceEntry,
 } from "../docs/types.js";
-import { addToMy, markRead, removeFromMy } from "../docs/workspace.js";
+import {
+  addToMy,
+  markRead,
+  myChanges,
+  myEntries,
+  myEntry,
+  myIds,
+  removeFromMy,
+} from "../docs/workspace.js";
 import { type AccessPolicy, defaultAccessPolicy } from "../policy/access.js";
 import type { Principal } from "../policy/principal.js";
 import type { GateConfig, GatedFunction, GateState } from "../policy/staleness-gate.js";
@@ -60,7 +68,7 @@ import {
 import { DeviceStore } from "./device-store.js";
 import { type HandleContext, type OmsDocumentHandle, wrapHandle } from "./document-handle.js";
 import { WriteRefusedError } from "./errors.js";
-import { type MyRow, MyRows, myDelta } from "./my-rows.js";
+import { type MyRow, MyRows } from "./my-rows.js";
 import { Quarantine, type QuarantineEntry, type QuarantineExport } from "./quarantine.js";
 import { QuietDocuments } from "./quiet-documents.js";
 import { reconcileRelayRestore } from "./relay-restore.js";
@@ -198,7 +206,8 @@ export interface OmsClient {
   };
   /**
    * Resolves when every change made through this client so far is stored on the device. Each
-   * change is written as soon as it is made (a reload right after it keeps it); await this where
+   * change is written right after the call that made it returns (a page going away stores what
+   * is pending first); await this where
    * a caller must know, before closing a window or handing the device over, say.
    */
   flush(): Promise<void>;
@@ -467,7 +476,7 @@ class OmsClientImpl implements OmsClient {
       principal: () => this.#principal,
       policy: this.#policy,
       gate: this.#gate,
-      changed: (handle) => this.#persist(handle),
+      changed: (handle) => this.#persistSoon(handle),
       watched: (handle) => this.#quiet.watch(handle.documentId),
     };
     this.#rows = new MyRows({
@@ -475,7 +484,7 @@ class OmsClientImpl implements OmsClient {
       handle: (id) => this.#repo.handles[id as DocumentId],
       stored: (id) => this.#storedBytes(id),
       open: (id) => this.#find(id, `document ${id}`),
-      my: async () => (await this.#workspace()).doc().my,
+      my: async () => myEntries((await this.#workspace()).doc()),
       // The list of My ids kept on the device (and with the workspace once it is loaded).
       myIds: () => this.#myKnown,
       ledger: () => this.#ledgerForRows(),
@@ -539,8 +548,8 @@ class OmsClientImpl implements OmsClient {
    * Stores a document changed here now, not after the Repo's save throttle (100 ms): the write
    * is issued before the current task ends, so a page that unloads right after still has it.
    */
-  #persist(handle: DocHandle<unknown>): void {
-    if (!this.#offline) return;
+  #persist(handle: DocHandle<unknown>): Promise<void> {
+    if (!this.#offline) return Promise.resolve();
     const write = this.#repo
       .flush([handle.documentId])
       .then(() => this.#synced.flush())
@@ -549,6 +558,30 @@ class OmsClientImpl implements OmsClient {
       });
     this.#writes.add(write);
     void write.finally(() => this.#writes.delete(write));
+    return write;
+  }
+
+  readonly #persistPending = new Map<string, DocHandle<unknown>>();
+  #persistTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Stores an edit made through a handle right after the call that made it returns: the keystroke
+   * that typed it does not wait for Automerge's save (nor, now and then, for a compaction of the
+   * whole document), and a burst of edits in one task is stored once. `flush()` (and so a page
+   * going away) issues what is pending at once, in its own task.
+   */
+  #persistSoon(handle: DocHandle<unknown>): void {
+    if (!this.#offline) return;
+    this.#persistPending.set(handle.documentId, handle);
+    this.#persistTimer ??= setTimeout(() => this.#persistNow(), 0);
+  }
+
+  #persistNow(): void {
+    clearTimeout(this.#persistTimer);
+    this.#persistTimer = undefined;
+    const handles = [...this.#persistPending.values()];
+    this.#persistPending.clear();
+    for (const handle of handles) void this.#persist(handle);
   }
 
   /** A page that goes away (closed, reloaded, hidden on a phone) stores what is pending first. */
@@ -570,6 +603,7 @@ class OmsClientImpl implements OmsClient {
   #unwatchPageExit: () => void = () => undefined;
 
   async flush(): Promise<void> {
+    this.#persistNow();
     await Promise.all([...this.#writes]);
     await flushReady(this.#repo);
     await this.#synced.flush();
@@ -630,7 +664,7 @@ class OmsClientImpl implements OmsClient {
 
   #myIds(): string[] {
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-    const listed = workspace?.isReady() ? Object.keys((workspace.doc() as Workspace).my) : [];
+    const listed = workspace?.isReady() ? myIds(workspace.doc() as Workspace) : [];
     return [...new Set([...listed, ...this.#addedToMy])];
   }
 
@@ -645,7 +679,8 @@ class OmsClientImpl implements OmsClient {
       return true;
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
     return (
-      workspace?.isReady() === true && Object.hasOwn((workspace.doc() as Workspace).my, documentId)
+      workspace?.isReady() === true &&
+      myEntry(workspace.doc() as Workspace, documentId) !== undefined
     );
   }
 
@@ -804,7 +839,7 @@ class OmsClientImpl implements OmsClient {
     workspace.on("change", ({ doc, patches }) => {
       // The patches name the entries a change added or removed: a create costs the same with
       // 10 or 10,000 documents in My. Only a change they cannot describe compares all of My.
-      const delta = myDelta(patches);
+      const delta = myChanges(patches);
       if (delta && this.#myKnown) void this.#noticeDelta(delta);
       else void this.#noticeDepartures(doc as Workspace);
     });
@@ -853,7 +888,7 @@ class OmsClientImpl implements OmsClient {
    * arrived while the client was closed, or before it looked, is noticed too).
    */
   async #noticeDepartures(workspace: Workspace): Promise<void> {
-    const now = Object.keys(workspace.my);
+    const now = myIds(workspace);
     const known = this.#myKnown;
     this.#myKnown = new Set(now);
     if (known && known.size === now.length && now.every((id) => known.has(id))) return;
@@ -883,7 +918,7 @@ class OmsClientImpl implements OmsClient {
 
   #inScopeViaMy(id: string): boolean {
     const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-    return workspace?.isReady() === true && Object.hasOwn((workspace.doc() as Workspace).my, id);
+    return workspace?.isReady() === true && myEntry(workspace.doc() as Workspace, id) !== undefined;
   }
 
   /** The relay refused this device's changes to a document: keep them, tell the user, move on. */
@@ -917,7 +952,7 @@ class OmsClientImpl implements OmsClient {
     if (accessLost) {
       this.#addedToMy.delete(id);
       const workspace = this.#repo.handles[idOf(this.#session.documents.workspace) as DocumentId];
-      if (workspace?.isReady() && Object.hasOwn((workspace.doc() as Workspace).my, id)) {
+      if (workspace?.isReady() && myEntry(workspace.doc() as Workspace, id) !== undefined) {
         workspace.change((w) => removeFromMy(w as Workspace, id as DocId));
         this.#persist(workspace as DocHandle<unknown>);
       }
@@ -1000,7 +1035,8 @@ class OmsClientImpl implements OmsClient {
     if (!this.#rowsHeard.has(handle as DocHandle<unknown>)) {
       this.#rowsHeard.add(handle as DocHandle<unknown>);
       handle.on("change", ({ patches }) => {
-        if (patches.some((p) => p.path[0] === "my")) this.#rows.changedKind();
+        if (patches.some((p) => p.path[0] === "my" || p.path[0] === "myParts"))
+          this.#rows.changedKind();
       });
     }
     return handle;
@@ -1008,7 +1044,7 @@ class OmsClientImpl implements OmsClient {
 
   async #list<T>(kind: WorkspaceEntry["kind"]): Promise<Listed<T>[]> {
     const workspace = (await this.#workspace()).doc();
-    const ids = Object.entries(workspace.my)
+    const ids = Object.entries(myEntries(workspace))
       .filter(([, entry]) => entry.kind === kind)
       .map(([id]) => id);
     const listed: Listed<T>[] = [];
@@ -1280,6 +1316,7 @@ class OmsClientImpl implements OmsClient {
 
   async close(): Promise<void> {
     this.#unwatchPageExit();
+    this.#persistNow();
     await Promise.all([...this.#writes]);
     await this.#engine.stop();
     await flushReady(this.#repo);

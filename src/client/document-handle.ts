@@ -27,7 +27,7 @@ export interface OmsDocumentHandle<T> {
    * the relay will check it, and throws (writing nothing) if it would be refused: a
    * `ValidationError` for bad input, a `WriteRefusedError` for a write the policy refuses, a
    * `FeatureDisabledError` for a price change while the staleness gate disables it. The function
-   * may run twice (once on a copy), so it must do nothing but write the document.
+   * must do nothing but write the document (a refused change is undone in the document only).
    */
   change<R>(fn: (doc: T) => R): R;
 }
@@ -66,43 +66,49 @@ export function wrapHandle<T>(handle: DocHandle<T>, ctx: HandleContext): OmsDocu
     },
     change<R>(fn: (doc: T) => R): R {
       const before = handle.doc();
-      // The change is made once, on a copy with this device's actor, and checked there; if it
-      // passes, the copy becomes the document. Running `fn` a second time on the document itself
-      // would cost as much again (and give new random ids to what it adds).
+      // The change is made once, on the document itself, then checked; a change refused by the
+      // check is undone by going back to a fork at the heads before it. Making it on a copy first
+      // cost a fork of the whole document (its history included) on every keystroke; a refusal,
+      // which the check exists to make rare, is where that cost belongs. `fn` throwing is undone
+      // by Automerge itself.
       let result: R | undefined;
-      const after = A.change(A.clone(before, { actor: A.getActorId(before) }), (d) => {
+      const after = A.change(before, (d) => {
         result = fn(d as T);
       });
-      const kind = (before as { kind?: string }).kind;
-      if (
-        (kind === "quote" || kind === "order") &&
-        pricesChanged(
-          before as unknown as CommercialDocument,
-          after as unknown as CommercialDocument,
-        )
-      ) {
-        ctx.gate.assertEnabled("changePrices");
+      if (after === before) return result as R;
+      try {
+        const kind = (before as { kind?: string }).kind;
+        if (
+          (kind === "quote" || kind === "order") &&
+          pricesChanged(
+            before as unknown as CommercialDocument,
+            after as unknown as CommercialDocument,
+          )
+        ) {
+          ctx.gate.assertEnabled("changePrices");
+        }
+        const decision = validateWrite({
+          principal: ctx.principal(),
+          before,
+          after,
+          policy: ctx.policy,
+        });
+        if (!decision.ok) throw new WriteRefusedError(decision.reasons);
+      } catch (refused) {
+        // Nothing else ran since the change (all of this is synchronous): no sync message or save
+        // saw it. `before` is now a view at its heads; its fork is the document without it.
+        const restored = A.clone(before, { actor: A.getActorId(before) });
+        handle.update(() => restored);
+        throw refused;
       }
-      const decision = validateWrite({
-        principal: ctx.principal(),
-        before,
-        after,
-        policy: ctx.policy,
-      });
-      if (!decision.ok) throw new WriteRefusedError(decision.reasons);
-      const madeChanges = A.getHeads(after).some((h) => !A.getHeads(before).includes(h));
-      if (madeChanges) {
-        handle.update((doc) =>
-          // The checked copy becomes the document: it holds the document's history and the one
-          // change just made, by this device's actor. Applying that change to the document
-          // instead would cost as much as making it again. (`doc` is `before`: nothing can change
-          // it between; should it ever differ, the change is applied to it.)
-          doc === before
-            ? after
-            : (A.applyChanges(doc, A.getChanges(before, after))[0] as typeof doc),
-        );
-        ctx.changed(handle as DocHandle<unknown>);
-      }
+      // `doc` is `before`: nothing can change it between; should it ever differ, the change is
+      // applied to it.
+      handle.update((doc) =>
+        doc === before
+          ? after
+          : (A.applyChanges(doc, A.getChanges(before, after))[0] as typeof doc),
+      );
+      ctx.changed(handle as DocHandle<unknown>);
       return result as R;
     },
   };

@@ -1,4 +1,3 @@
-import type { Patch } from "@automerge/automerge";
 import * as A from "@automerge/automerge";
 import {
   type DocHandle,
@@ -425,26 +424,4 @@ function entryOf(
   entry.orderNumber = accepted?.orderNumber ?? null;
   entry.revision = accepted?.revision ?? null;
   return entry;
-}
-
-/**
- * The ids a workspace change added to and removed from "My", read from its patches; undefined
- * when the patches replace "My" (or the whole document) and only a full comparison can tell.
- */
-export function myDelta(
-  patches: readonly Patch[],
-): { added: string[]; removed: string[] } | undefined {
-  const added: string[] = [];
-  const removed: string[] = [];
-  for (const patch of patches) {
-    if (patch.path.length === 0) return undefined;
-    if (patch.path[0] !== "my") continue;
-    const id = patch.path[1];
-    if (typeof id !== "string") return undefined;
-    if (patch.path.length > 2) continue;
-    if (patch.action === "del") removed.push(id);
-    else if (patch.action === "put") added.push(id);
-    else return undefined;
-  }
-  return { added, removed };
 }

@@ -8,6 +8,7 @@ import {
 import { OmsError } from "../docs/errors.js";
 import { sameHeads } from "../docs/heads.js";
 import type { Ledger, Workspace, WorkspaceEntry } from "../docs/types.js";
+import { myEntries } from "../docs/workspace.js";
 import type { SessionResponse } from "./session.js";
 
 /** Receipts per request to `POST /v1/restore/receipts` (the relay takes at most 2 000). */
@@ -81,7 +82,7 @@ export async function reconcileRelayRestore(
   const carry: Record<string, WorkspaceEntry> = {};
   if (before.workspace !== now.workspace) {
     const workspace = await local<Workspace>(o.repo, before.workspace);
-    for (const [id, entry] of Object.entries(workspace?.doc().my ?? {}))
+    for (const [id, entry] of Object.entries(workspace ? myEntries(workspace.doc()) : {}))
       carry[id] = { kind: entry.kind, addedAt: entry.addedAt };
   }
   return { carry, drop };

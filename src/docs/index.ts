@@ -82,4 +82,14 @@ export {
 export type { DocumentTotals, LineTotals } from "./totals.js";
 export { documentTotals } from "./totals.js";
 export type * from "./types.js";
-export { addToMy, createWorkspace, markRead, removeFromMy } from "./workspace.js";
+export {
+  addToMy,
+  createWorkspace,
+  markRead,
+  myChanges,
+  myEntries,
+  myEntry,
+  myIds,
+  myPartOf,
+  removeFromMy,
+} from "./workspace.js";

@@ -122,16 +122,19 @@ export const assistanceSchema = v.looseObject({
   createdAt: timestamp("createdAt"),
 });
 
+const myMap = v.record(
+  id("document id"),
+  v.looseObject({
+    kind: picklist("entry kind", ["quote", "order", "assistance"] as const),
+    addedAt: timestamp("addedAt"),
+  }),
+);
+
 export const workspaceSchema = v.looseObject({
   kind: literal("kind", "workspace"),
   ...owned,
-  my: v.record(
-    id("document id"),
-    v.looseObject({
-      kind: picklist("entry kind", ["quote", "order", "assistance"] as const),
-      addedAt: timestamp("addedAt"),
-    }),
-  ),
+  my: myMap,
+  myParts: v.optional(v.record(text("part name", 1), myMap)),
   read: v.record(id("message id"), timestamp("read time")),
 });
 

@@ -102,7 +102,17 @@ export interface WorkspaceEntry {
 /** Per user, written by the user's devices (and the relay): the "My" index and read markers. */
 export interface Workspace extends Owned {
   kind: "workspace";
+  /**
+   * "My" as older workspaces keep it, one flat map. Read "My" with `myEntries`/`myEntry`, which
+   * also read `myParts`; write it with `addToMy`/`removeFromMy`.
+   */
   my: Record<DocId, WorkspaceEntry>;
+  /**
+   * "My" in parts named by the id's last character (`myPartOf`), created with the workspace:
+   * adding an entry then costs the same with 10 or 10,000 documents. Absent on workspaces
+   * created before the parts existed, which keep writing `my`.
+   */
+  myParts?: Record<string, Record<DocId, WorkspaceEntry>>;
   /** Inbox message id → when it was read (device clock). */
   read: Record<MessageId, number>;
 }

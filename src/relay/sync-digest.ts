@@ -1,6 +1,7 @@
 import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import { bucketDigests, bucketOf } from "../docs/heads-digest.js";
 import type { Workspace } from "../docs/types.js";
+import { myIds } from "../docs/workspace.js";
 import type { Principal } from "../policy/principal.js";
 import type { HeadsIndex } from "./heads-index.js";
 import type { DocumentRegistry } from "./registry.js";
@@ -49,7 +50,7 @@ export class SyncDigestService {
     const my: string[] = [];
     if (workspaceId) {
       const workspace = await repo.find<Workspace>(workspaceId as DocumentId);
-      my.push(...Object.keys(workspace.doc().my));
+      my.push(...myIds(workspace.doc()));
     }
     const excluded = new Set(request.exclude);
     const candidates = [...new Set([...own, ...my])].filter((id) => !excluded.has(id));

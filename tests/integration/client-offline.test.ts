@@ -118,6 +118,40 @@ describe("client-side validation", () => {
   });
 });
 
+describe("a refused change is undone in the document", () => {
+  it("leaves nothing of it to store or sync: the next change syncs, and another device never sees it", async () => {
+    const data = tempDir();
+    cleanups.push(data.remove);
+    const relay = await relayAt(data.dir);
+    const token = await relay.mintToken({
+      sub: "alice",
+      org: "acme",
+      roles: ["rep"],
+      offline: true,
+    });
+    const c = await client(relay.url, token, "memory");
+    const quote = await c.quotes.create({ currency: "USD", projectName: "Before" });
+    expect(() =>
+      quote.change((q) => {
+        q.projectName = "Refused with the owner";
+        q.owner = "bob" as never;
+      }),
+    ).toThrow(WriteRefusedError);
+    expect(quote.doc()).toMatchObject({ projectName: "Before", owner: "alice" });
+    quote.change((q) => {
+      q.projectName = "After";
+    });
+    await c.sync.now();
+    expect(c.sync.status).toMatchObject({ state: "complete", pendingDocuments: 0 });
+    expect(await c.quarantine.list()).toEqual([]);
+
+    const other = await client(relay.url, token, "memory");
+    await other.sync.now();
+    const seen = await other.quotes.open(quote.id);
+    expect(seen.doc()).toMatchObject({ projectName: "After", owner: "alice" });
+  });
+});
+
 describe("My documents from another device", () => {
   it("are kept on this device and open offline after a restart", async () => {
     const data = tempDir();

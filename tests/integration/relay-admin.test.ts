@@ -5,6 +5,7 @@ import {
   asOrganizationId,
   asUserId,
   createQuote,
+  myEntries,
   type Quote,
   type Workspace,
 } from "../../src/docs/index.js";
@@ -80,7 +81,7 @@ function myOf(sub: string): Promise<Record<string, unknown>> {
     .then((r) => r.json() as Promise<SessionResponse>)
     .then((s) => {
       const id = s.documents.workspace.slice("automerge:".length);
-      return relayDoc<Workspace>(relay, id).my;
+      return myEntries(relayDoc<Workspace>(relay, id));
     });
 }
 

@@ -9,6 +9,7 @@ import {
   asUserId,
   createQuote,
   type Inbox,
+  myIds,
   type Quote,
   type Workspace,
 } from "../../src/docs/index.js";
@@ -176,7 +177,7 @@ describe("reassigning across organizations", () => {
     expect(shape(toGlobex, "gina")).toEqual(shape(toNobody, "never-seen"));
     expect(relayDoc<Quote>(relay, quote.documentId).owner).toBe("alice");
     const ginasWorkspace = gina.documents.workspace.slice("automerge:".length);
-    expect(Object.keys(relayDoc<Workspace>(relay, ginasWorkspace).my)).toEqual([]);
+    expect(myIds(relayDoc<Workspace>(relay, ginasWorkspace))).toEqual([]);
 
     await sessionOf("bert", "acme");
     const toBert = await admin("POST", `documents/${quote.documentId}/reassign`, acmeAdmin, {
