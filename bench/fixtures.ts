@@ -2,6 +2,7 @@ import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import {
   type DocumentId,
+  decodeHeads,
   generateAutomergeUrl,
   parseAutomergeUrl,
   Repo,
@@ -105,6 +106,7 @@ export async function seedOms(dir: string, n: number, inMy = n): Promise<Documen
     for (const id of ids.slice(0, inMy)) addToMy(w, asDocId(id), "order", 1);
   });
   await repo.flush([workspace.documentId]);
+  await index.record(workspace.documentId, decodeHeads(workspace.heads()));
   await registry.registerUserDocument(workspace.documentId, {
     kind: "workspace",
     owner,
