@@ -4,7 +4,7 @@ import {
   parseAutomergeUrl,
 } from "@automerge/automerge-repo";
 import { afterEach, describe, expect, it } from "vitest";
-import type { SessionResponse } from "../../src/client/session.js";
+import { fetchSession, type SessionResponse } from "../../src/client/session.js";
 import { addToMy, asDocId, type Workspace } from "../../src/docs/index.js";
 import type { Relay } from "../../src/relay/index.js";
 import { startRelay, tempDir } from "./helpers.js";
@@ -24,11 +24,7 @@ describe("GET /v1/session for a user with a large My", () => {
       roles: ["rep"],
       offline: true,
     });
-    const res = await fetch(`${relay.httpUrl}/v1/session`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as SessionResponse;
+    return fetchSession(relay.httpUrl, token);
   }
 
   it("answers with the workspace's heads without loading the workspace", async () => {
