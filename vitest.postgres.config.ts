@@ -20,6 +20,7 @@ export default defineConfig(async () => {
             "tests/integration/relay-bulk.test.ts",
             "tests/integration/client-digest.test.ts",
             "tests/integration/catalogue.test.ts",
+            "tests/integration/relay-session-heads.test.ts",
           ]
         : [],
       passWithNoTests: true,

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import {
   type DocumentId,
+  decodeHeads,
   generateAutomergeUrl,
   parseAutomergeUrl,
   Repo,
@@ -54,6 +55,16 @@ function template(i: number): Uint8Array {
   return A.save(doc);
 }
 
+let made: { templates: Uint8Array[]; heads: string[][] } | undefined;
+/** The templates and their heads, made once per process (a second or more of CPU each time). */
+function templatesOnce(): { templates: Uint8Array[]; heads: string[][] } {
+  if (!made) {
+    const templates = Array.from({ length: TEMPLATES }, (_, i) => template(i));
+    made = { templates, heads: templates.map((bytes) => A.getHeads(A.load(bytes))) };
+  }
+  return made;
+}
+
 /**
  * Writes N orders straight into a storage adapter, as automerge-repo stores a snapshot: seeding
  * 10,000 documents takes seconds, not minutes.
@@ -62,23 +73,23 @@ export async function fill(
   storage: StorageAdapterInterface,
   n: number,
   onStored?: (id: DocumentId, heads: string[]) => Promise<void>,
+  concurrency = 1,
 ): Promise<DocumentId[]> {
-  const templates = Array.from({ length: TEMPLATES }, (_, i) => template(i));
-  const heads = templates.map((bytes) => A.getHeads(A.load(bytes)));
-  const ids: DocumentId[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = parseAutomergeUrl(generateAutomergeUrl()).documentId;
+  const { templates, heads } = templatesOnce();
+  const ids = Array.from({ length: n }, () => parseAutomergeUrl(generateAutomergeUrl()).documentId);
+  const store = async (id: DocumentId, i: number) => {
     const bytes = templates[i % TEMPLATES] as Uint8Array;
     await storage.save([id, "snapshot", `seed${i % TEMPLATES}`], bytes);
     await onStored?.(id, heads[i % TEMPLATES] as string[]);
-    ids.push(id);
-  }
+  };
+  for (let i = 0; i < n; i += concurrency)
+    await Promise.all(ids.slice(i, i + concurrency).map((id, j) => store(id, i + j)));
   return ids;
 }
 
-/** N orders in a stock relay's NodeFS folder. */
+/** N orders in a stock relay's NodeFS folder (a file and a folder each: written 32 at a time). */
 export async function seedStock(dir: string, n: number): Promise<DocumentId[]> {
-  return fill(new NodeFSStorageAdapter(dir), n);
+  return fill(new NodeFSStorageAdapter(dir), n, undefined, 32);
 }
 
 /**
@@ -92,9 +103,12 @@ export async function seedOms(dir: string, n: number, inMy = n): Promise<Documen
   const storage = new SqliteStorageAdapter(db);
   // The relay records each document's heads as it stores it; seeding does the same.
   const index = new HeadsIndex(store.heads);
+  // Each save and record commits inside its call: one transaction around them all, not 2 N.
+  db.exec("BEGIN");
   const ids = await fill(storage, n, async (id, heads) => {
     await index.record(id, heads);
   });
+  db.exec("COMMIT");
   // The SQLite store writes inside each call: the transaction holds them all.
   db.transaction(() => {
     for (const id of ids) void registry.register(id, { kind: "order", owner, organization });
@@ -105,6 +119,7 @@ export async function seedOms(dir: string, n: number, inMy = n): Promise<Documen
     for (const id of ids.slice(0, inMy)) addToMy(w, asDocId(id), "order", 1);
   });
   await repo.flush([workspace.documentId]);
+  await index.record(workspace.documentId, decodeHeads(workspace.heads()));
   await registry.registerUserDocument(workspace.documentId, {
     kind: "workspace",
     owner,

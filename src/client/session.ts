@@ -3,6 +3,17 @@ import type { SessionResponse } from "../relay/session.js";
 
 export type { SessionResponse };
 
+/**
+ * How long `GET /v1/session` may take before the device counts the relay as unreachable and
+ * starts offline from its cached session. Not longer for a first start: the relay answers from
+ * its heads index without loading the user's documents (a few milliseconds whatever the size of
+ * "My"), so a session that takes 10 s means an overloaded relay or a bad network, and a device with
+ * a cached session should not wait longer than this to work offline. Nor retried here: every
+ * sync run asks for the session again, and a first start (no cached session) that fails throws
+ * OFFLINE for the caller to retry.
+ */
+export const SESSION_TIMEOUT_MS = 10_000;
+
 /** The relay's HTTP base URL, from its WebSocket URL. */
 export function httpUrlOf(wsUrl: string): string {
   const url = new URL(wsUrl);
@@ -24,7 +35,7 @@ export async function fetchSession(
   try {
     response = await doFetch(`${httpUrl}/v1/session`, {
       headers: { authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? SESSION_TIMEOUT_MS),
     });
   } catch (cause) {
     throw new OmsError(

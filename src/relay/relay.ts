@@ -341,11 +341,17 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     isolated,
     onTrialCopy: (event) => metrics.trialCopies.inc({ event }),
   });
-  const sessions = new SessionService(repo, registry, secret, {
-    maxPayloadBytes: limits.maxPayloadBytes,
-    maxMessagesPerSecond: limits.maxMessagesPerSecond,
-    maxDocumentsPerConnection: limits.maxDocumentsPerConnection,
-  });
+  const sessions = new SessionService(
+    repo,
+    registry,
+    secret,
+    {
+      maxPayloadBytes: limits.maxPayloadBytes,
+      maxMessagesPerSecond: limits.maxMessagesPerSecond,
+      maxDocumentsPerConnection: limits.maxDocumentsPerConnection,
+    },
+    headsIndex,
+  );
   const processor = new SubmissionProcessor({
     store: store.submissions,
     // One process owns a SQLite file: a restart is the same node and takes its claims back.

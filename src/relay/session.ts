@@ -1,4 +1,10 @@
-import type { DocHandle, Repo } from "@automerge/automerge-repo/slim";
+import {
+  type DocHandle,
+  type DocumentId,
+  decodeHeads,
+  encodeHeads,
+  type Repo,
+} from "@automerge/automerge-repo/slim";
 import { deepEqual } from "../docs/deep-equal.js";
 import type { OrganizationId, UserId } from "../docs/ids.js";
 import { createInbox } from "../docs/inbox.js";
@@ -8,6 +14,7 @@ import type { Organization } from "../docs/types.js";
 import { createWorkspace } from "../docs/workspace.js";
 import type { Principal } from "../policy/principal.js";
 import { signRelayTime } from "./auth.js";
+import type { HeadsIndex } from "./heads-index.js";
 import type { DocumentRegistry } from "./registry.js";
 
 /** The body of `GET /v1/session`. */
@@ -44,31 +51,35 @@ export class SessionService {
   readonly #secret: Uint8Array;
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #limits: SessionResponse["limits"];
+  readonly #heads: HeadsIndex | undefined;
 
+  /**
+   * `heads`: the relay's heads index, read for the heads of documents this node has not loaded
+   * (a workspace whose "My" lists 20,000 orders takes seconds to load); without it they are loaded.
+   */
   constructor(
     repo: Repo,
     registry: DocumentRegistry,
     secret: Uint8Array,
     limits?: SessionResponse["limits"],
+    heads?: HeadsIndex,
   ) {
     this.#repo = repo;
     this.#registry = registry;
     this.#secret = secret;
     this.#limits = limits;
+    this.#heads = heads;
   }
 
   async session(principal: Principal, now = Date.now()): Promise<SessionResponse> {
-    const [workspace, ledger, inbox] = await Promise.all(
+    const own = await Promise.all(
       (["workspace", "ledger", "inbox"] as const).map((kind) =>
         this.#userDocument(principal, kind),
       ),
     );
+    const [workspace, ledger, inbox] = own;
     const organization = await this.#organizationDocument(principal);
-    const heads: Record<string, string[]> = {};
-    for (const id of [workspace, ledger, inbox, organization]) {
-      const handle = await this.#repo.find(id as never);
-      heads[`automerge:${id}`] = [...handle.heads()];
-    }
+    const heads = await this.#headsOf([...own, organization]);
     return {
       heads,
       user: {
@@ -90,6 +101,34 @@ export class SessionService {
       relay: { peerId: this.#repo.peerId, storageId: await this.#repo.storageId() },
       ...(this.#limits ? { limits: this.#limits } : {}),
     };
+  }
+
+  /**
+   * The relay's heads of each document (automerge-repo encoded): a loaded copy's own, else the
+   * heads index's (recorded whenever the relay stores a document, so never behind what a device
+   * was sent), else the document is loaded once and its heads recorded for the next session.
+   */
+  async #headsOf(ids: readonly string[]): Promise<Record<string, string[]>> {
+    const heads: Record<string, string[]> = {};
+    const loaded = (id: string) => {
+      const handle = this.#repo.handles[id as DocumentId];
+      return handle?.isReady() ? handle : undefined;
+    };
+    const indexed = this.#heads
+      ? await this.#heads.entries(ids.filter((id) => !loaded(id)))
+      : new Map<string, { heads: string[] }>();
+    for (const id of ids) {
+      const handle = loaded(id);
+      const entry = indexed.get(id);
+      if (handle) heads[`automerge:${id}`] = [...handle.heads()];
+      else if (entry) heads[`automerge:${id}`] = encodeHeads(entry.heads as never);
+      else {
+        const found = await this.#repo.find(id as never);
+        heads[`automerge:${id}`] = [...found.heads()];
+        await this.#heads?.record(id, decodeHeads(found.heads()));
+      }
+    }
+    return heads;
   }
 
   /** One creation at a time per key, so two concurrent first sessions make one document. */
