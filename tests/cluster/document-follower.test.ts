@@ -25,7 +25,9 @@ interface Node {
 function node(file: string): Node {
   const db = openDatabase(file);
   const stored: string[] = [];
-  const storage = new NotifyingStorage(new SqliteStorageAdapter(db), (id) => stored.push(id));
+  const storage = new NotifyingStorage(new SqliteStorageAdapter(db), {
+    onStored: (chunk) => stored.push(chunk.documentId),
+  });
   const repo = new Repo({ storage, network: [], saveDebounceRate: 5 });
   const follower = new DocumentFollower({ repo, storage, log });
   cleanups.push(async () => {
