@@ -30,6 +30,7 @@ interface Node {
   /** Chunk writes and range reads that reached the database, by document. */
   writes: (documentId: string) => number;
   reads: (documentId: string) => number;
+  storage: NotifyingStorage;
 }
 
 /** Counts what reaches the store (the rows a node writes, the reads it makes). */
@@ -85,7 +86,15 @@ function node(file: string): Node {
     await repo.shutdown();
     db.close();
   });
-  return { repo, follower, stored, committed, writes: chunks.writes, reads: chunks.reads };
+  return {
+    repo,
+    follower,
+    stored,
+    committed,
+    writes: chunks.writes,
+    reads: chunks.reads,
+    storage,
+  };
 }
 
 type Counter = { items: Record<string, number> };
@@ -194,13 +203,19 @@ describe("what a node stores and reads when another node's change reaches it", (
     expect(a.writes(onA.documentId)).toBeGreaterThanOrEqual(30);
     // Every one of B's saves (incremental chunks and compactions) held only A's stored changes.
     expect(b.writes(onB.documentId)).toBe(0);
+    // B has nothing of its own to store (its sync messages need no flush); A wrote all of it.
+    const headsOf = (h: DocHandle<unknown>) => decodeHeads(h.heads());
+    expect(b.storage.storedElsewhere(onB.documentId, headsOf(onB))).toBe(true);
+    expect(a.storage.storedElsewhere(onA.documentId, headsOf(onA))).toBe(false);
 
     // A change made on B is B's to store, and the store then holds both nodes' changes.
     onB.change((d) => {
       d.items.b = 1;
     });
+    expect(b.storage.storedElsewhere(onB.documentId, headsOf(onB))).toBe(false);
     await b.repo.flush();
     expect(b.writes(onB.documentId)).toBe(1);
+    expect(b.storage.storedElsewhere(onB.documentId, headsOf(onB))).toBe(false);
     await a.follower.catchUp(onA.documentId);
     expect(onA.doc().items.b).toBe(1);
     const c = node(file);

@@ -167,6 +167,17 @@ export class Cluster {
     }
   }
 
+  /**
+   * True when the document as loaded is made only of changes other nodes stored (applied from
+   * the store, nothing of this node's own since): a sync message about it can leave without a
+   * flush, whose save would be skipped and whose heads the storing node records.
+   */
+  storedElsewhere(documentId: string): boolean {
+    const handle = this.#repo?.handles[documentId as DocumentId];
+    if (!handle?.isReady() || !this.#notifying) return false;
+    return this.#notifying.storedElsewhere(documentId, decodeHeads(handle.heads()));
+  }
+
   /** A document was unloaded from this node. */
   forget(documentId: string): void {
     this.#follower?.forget(documentId);

@@ -42,7 +42,8 @@ const KNOWN_PER_DOCUMENT = 1_024;
 export class NotifyingStorage implements StorageAdapterInterface {
   readonly #inner: StorageAdapterInterface;
   readonly #o: NotifyingStorageOptions;
-  readonly #known = new Map<string, Set<string>>();
+  /** Per document: change hash → whether another node stored it (else this one did). */
+  readonly #known = new Map<string, Map<string, boolean>>();
   /** Keys of incremental chunks skipped: their removal is a no-op. */
   readonly #skipped = new Map<string, Set<string>>();
   /** Per document, incremental chunks this node wrote since it last wrote a snapshot. */
@@ -56,18 +57,30 @@ export class NotifyingStorage implements StorageAdapterInterface {
     this.#o = options;
   }
 
-  /** Changes of `documentId` known to be in the store (applied from it, or stored by it). */
-  alreadyStored(documentId: string, hashes: Iterable<string>): void {
-    const known = this.#known.get(documentId) ?? new Set<string>();
+  /**
+   * Changes of `documentId` known to be in the store: applied from it (`byOtherNode`), or
+   * stored through this adapter.
+   */
+  alreadyStored(documentId: string, hashes: Iterable<string>, byOtherNode = true): void {
+    const known = this.#known.get(documentId) ?? new Map<string, boolean>();
     this.#known.set(documentId, known);
     for (const hash of hashes) {
       known.delete(hash);
-      known.add(hash);
+      known.set(hash, byOtherNode);
     }
-    for (const oldest of known) {
+    for (const [oldest] of known) {
       if (known.size <= KNOWN_PER_DOCUMENT) break;
       known.delete(oldest);
     }
+  }
+
+  /**
+   * True when every head of the document (Automerge hex) is a change another node stored: this
+   * node has nothing of its own to store or to record for it.
+   */
+  storedElsewhere(documentId: string, heads: readonly string[]): boolean {
+    const known = this.#known.get(documentId);
+    return !!known && heads.length > 0 && heads.every((h) => known.get(h) === true);
   }
 
   /** The document was unloaded: what was remembered of it goes. */
@@ -95,7 +108,7 @@ export class NotifyingStorage implements StorageAdapterInterface {
       }
       await this.#inner.save(key, data);
       this.#ownIncrementals.set(documentId, (this.#ownIncrementals.get(documentId) ?? 0) + 1);
-      if (hashes) this.alreadyStored(documentId, hashes);
+      if (hashes) this.alreadyStored(documentId, hashes, false);
     } else {
       const heads = this.#o.headsOf?.(documentId);
       const current = heads !== undefined && heads.length > 0 && snapshotName(heads) === name;
@@ -111,7 +124,7 @@ export class NotifyingStorage implements StorageAdapterInterface {
       if (current) {
         if (order > (this.#snapshotSkippedAt.get(documentId) ?? 0))
           this.#snapshotSkippedAt.delete(documentId);
-        this.alreadyStored(documentId, heads);
+        this.alreadyStored(documentId, heads, false);
       }
     }
     this.#o.onStored({ documentId, kind, name, data });
