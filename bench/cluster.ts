@@ -2,7 +2,8 @@
 // PostgreSQL and NATS: edit propagation between two devices on different nodes of three, cold
 // sync from a PostgreSQL node against a SQLite node, and submissions per second on three nodes.
 // `tsx bench/cluster.ts [--quick]` prints one JSON line; bench/run.ts calls it. `--cold-only`
-// runs the cold-sync scenario alone (with the store operations each node counted).
+// runs the cold-sync scenario alone (with the store operations each node counted);
+// `--propagation-only` the cross-node propagation alone, with `--clients N` and `--samples N`.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,13 +32,18 @@ import { connectClient, stored, timeEdits } from "./relay-wait.js";
 
 const quick = process.argv.includes("--quick");
 const coldOnly = process.argv.includes("--cold-only");
+const propagationOnly = process.argv.includes("--propagation-only");
+const flag = (name: string): number | undefined => {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : Number(process.argv[at + 1]);
+};
 const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 const secret = new TextEncoder().encode(SECRET);
 const postgresUrl = process.env.OMS_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const natsUrl = process.env.OMS_TEST_NATS ?? "nats://127.0.0.1:4222";
 const sizes = {
-  clients: quick ? 30 : 600,
-  samples: quick ? 20 : 200,
+  clients: flag("--clients") ?? (quick ? 30 : 600),
+  samples: flag("--samples") ?? (quick ? 20 : 200),
   coldDocuments: quick ? 50 : 5_000,
   submitReps: quick ? 6 : 30,
   submitPerRep: quick ? 3 : 10,
@@ -308,12 +314,15 @@ try {
   nodes = await threeNodes(db.url);
   const crossNode = await propagation(nodes);
   process.stderr.write(`cluster bench: cross-node ${JSON.stringify(crossNode)}\n`);
-  const submitted = await submissions(nodes, db.url);
-  process.stderr.write(`cluster bench: submissions ${JSON.stringify(submitted)}\n`);
-  for (const n of nodes) n.child.kill("SIGTERM");
-  nodes = [];
-  const coldSyncs = await cold();
-  process.stdout.write(`${JSON.stringify({ crossNode, coldSyncs, submitted })}\n`);
+  if (propagationOnly) process.stdout.write(`${JSON.stringify({ crossNode })}\n`);
+  else {
+    const submitted = await submissions(nodes, db.url);
+    process.stderr.write(`cluster bench: submissions ${JSON.stringify(submitted)}\n`);
+    for (const n of nodes) n.child.kill("SIGTERM");
+    nodes = [];
+    const coldSyncs = await cold();
+    process.stdout.write(`${JSON.stringify({ crossNode, coldSyncs, submitted })}\n`);
+  }
 } finally {
   for (const n of nodes) n.child.kill("SIGKILL");
   await db.drop();

@@ -270,7 +270,9 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     onDocumentUsed: (documentId) => cacheRef.cache?.touch(documentId),
     beforeSync: async (documentId) => {
       const handle = repoRef.repo?.handles[documentId as never];
-      if (handle?.isReady()) await repoRef.repo?.flush([documentId as never]);
+      // A change another node stored is durable already: its sync message need not wait.
+      if (handle?.isReady() && !cluster.storedElsewhere(documentId))
+        await repoRef.repo?.flush([documentId as never]);
     },
   });
   const repo = new Repo({

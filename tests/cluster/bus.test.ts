@@ -3,7 +3,11 @@ import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Bus, type ResyncReason, startNatsBus } from "../../src/relay/cluster/bus.js";
-import type { Notice } from "../../src/relay/cluster/notices.js";
+import {
+  MAX_INLINE_BYTES,
+  MAX_NOTICE_BYTES,
+  type Notice,
+} from "../../src/relay/cluster/notices.js";
 import { waitFor } from "../integration/helpers.js";
 import { portOf, services, servicesAvailable } from "../integration/services.js";
 import { startTcpProxy, type TcpProxy } from "../integration/tcp-proxy.js";
@@ -104,5 +108,37 @@ describe.skipIf(!available)("the NATS bus between nodes (real NATS, through a TC
       () => a.notices.some((n) => n.type === "document" && n.documentId === "doc2"),
       "b's notice on a",
     );
+  });
+
+  it("carries a notice's small chunks, and drops notices whose chunks are malformed or too big", async () => {
+    const subject = `oms-test-${randomUUID().slice(0, 8)}`;
+    const a = node(services.natsUrl, "node-a", subject);
+    const b = node(services.natsUrl, "node-b", subject);
+    await waitFor(() => a.bus.connected && b.bus.connected, "both buses to connect");
+    const data = Buffer.alloc(MAX_INLINE_BYTES, 7).toString("base64");
+    const chunks = [{ kind: "incremental" as const, name: "c1", data }];
+    a.bus.publish({ type: "document", documentId: "doc1", heads: "h1", chunks });
+    const got = await waitFor(
+      () => b.notices.find((n) => n.type === "document"),
+      "the notice with its chunk",
+    );
+    expect(got).toMatchObject({ documentId: "doc1", chunks });
+
+    const raw = await connect({ servers: services.natsUrl });
+    cleanups.push(() => raw.close());
+    const send = (body: unknown) =>
+      raw.publish(`${subject}.notice.document`, new TextEncoder().encode(JSON.stringify(body)));
+    const base = { type: "document", node: "x", at: 1, documentId: "doc2", heads: "h2" };
+    send({ ...base, chunks: [{ kind: "sync", name: "c", data: "AA==" }] });
+    send({ ...base, chunks: "AA==" });
+    send({
+      ...base,
+      chunks: [{ kind: "snapshot", name: "c", data: "A".repeat(MAX_NOTICE_BYTES) }],
+    });
+    await raw.flush();
+    a.bus.publish({ type: "work" });
+    await waitFor(() => b.notices.some((n) => n.type === "work"), "the notice after the bad ones");
+    expect(b.invalid).toBe(3);
+    expect(b.notices.some((n) => n.type === "document" && n.documentId === "doc2")).toBe(false);
   });
 });

@@ -10,8 +10,13 @@ import { headsHash } from "../../docs/heads-digest.js";
 import { type Bus, type ResyncReason, startNatsBus } from "./bus.js";
 import type { ClusterMetrics } from "./cluster-metrics.js";
 import { DocumentFollower } from "./document-follower.js";
-import type { AccessNotice } from "./notices.js";
-import { NotifyingStorage } from "./notifying-storage.js";
+import {
+  type AccessNotice,
+  type InlineChunk,
+  MAX_INLINE_BYTES,
+  MAX_INLINE_CHUNKS,
+} from "./notices.js";
+import { NotifyingStorage, type StoredChunk } from "./notifying-storage.js";
 import { LocalWriterLock, type WriterLock } from "./writer-lock.js";
 
 /**
@@ -67,10 +72,12 @@ export class Cluster {
   readonly lock: WriterLock;
   #repo: Repo | undefined;
   #storage: StorageAdapterInterface | undefined;
+  #notifying: NotifyingStorage | undefined;
   #follower: DocumentFollower | undefined;
   #bus: Bus | undefined;
   readonly #timers: NodeJS.Timeout[] = [];
-  readonly #pendingNotices = new Set<string>();
+  /** Chunks committed in this turn, per document: one notice carries them all. */
+  readonly #pendingNotices = new Map<string, StoredChunk[]>();
   #closed = false;
 
   constructor(options: ClusterOptions) {
@@ -89,7 +96,14 @@ export class Cluster {
   /** The Repo's storage: the store's chunks, announcing each committed chunk to other nodes. */
   wrapStorage(chunks: StorageAdapterInterface): StorageAdapterInterface {
     this.#storage = chunks;
-    return new NotifyingStorage(chunks, (documentId) => this.#stored(documentId));
+    this.#notifying = new NotifyingStorage(chunks, {
+      onStored: (chunk) => this.#stored(chunk),
+      headsOf: (documentId) => {
+        const handle = this.#repo?.handles[documentId as DocumentId];
+        return handle?.isReady() ? decodeHeads(handle.heads()) : undefined;
+      },
+    });
+    return this.#notifying;
   }
 
   start(repo: Repo): void {
@@ -101,6 +115,7 @@ export class Cluster {
       storage: this.#storage,
       log,
       ...(this.#o.storedHashes ? { storedHashes: this.#o.storedHashes } : {}),
+      alreadyStored: (id, hashes) => this.#notifying?.alreadyStored(id, hashes),
       onApplied: (_id, _chunks, seconds) => {
         metrics.catchUps.inc();
         metrics.catchUpSeconds.observe(seconds);
@@ -116,7 +131,7 @@ export class Cluster {
           metrics.busNotices.inc({ type: notice.type, direction: "in" });
           if (notice.type === "document")
             void this.#follower
-              ?.notice(notice.documentId, notice.heads)
+              ?.notice(notice.documentId, notice.heads, notice.chunks)
               .catch((err) =>
                 log.warn({ err, documentId: notice.documentId }, "catch-up failed; re-check later"),
               );
@@ -152,9 +167,21 @@ export class Cluster {
     }
   }
 
+  /**
+   * True when the document as loaded is made only of changes other nodes stored (applied from
+   * the store, nothing of this node's own since): a sync message about it can leave without a
+   * flush, whose save would be skipped and whose heads the storing node records.
+   */
+  storedElsewhere(documentId: string): boolean {
+    const handle = this.#repo?.handles[documentId as DocumentId];
+    if (!handle?.isReady() || !this.#notifying) return false;
+    return this.#notifying.storedElsewhere(documentId, decodeHeads(handle.heads()));
+  }
+
   /** A document was unloaded from this node. */
   forget(documentId: string): void {
     this.#follower?.forget(documentId);
+    this.#notifying?.forget(documentId);
   }
 
   /**
@@ -195,16 +222,39 @@ export class Cluster {
     }
   }
 
-  /** A chunk of `documentId` is committed: announce its heads (once per burst of saves). */
-  #stored(documentId: string): void {
-    if (!this.#bus || this.#pendingNotices.has(documentId)) return;
-    this.#pendingNotices.add(documentId);
+  /**
+   * A chunk is committed: announce the document's heads (once per burst of saves), with the
+   * chunks of the burst when they are small enough to spare the receivers a read.
+   */
+  #stored(chunk: StoredChunk): void {
+    if (!this.#bus) return;
+    const { documentId } = chunk;
+    const pending = this.#pendingNotices.get(documentId);
+    if (pending) return void pending.push(chunk);
+    this.#pendingNotices.set(documentId, [chunk]);
     queueMicrotask(() => {
+      const chunks = this.#pendingNotices.get(documentId) ?? [];
       this.#pendingNotices.delete(documentId);
       const handle = this.#repo?.handles[documentId as DocumentId];
       if (!handle?.isReady()) return;
+      const size = chunks.reduce((n, c) => n + c.data.byteLength, 0);
+      const inline: InlineChunk[] | undefined =
+        size <= MAX_INLINE_BYTES && chunks.length <= MAX_INLINE_CHUNKS
+          ? chunks.map((c) => ({
+              kind: c.kind,
+              name: c.name,
+              data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength).toString(
+                "base64",
+              ),
+            }))
+          : undefined;
       void headsHash(decodeHeads(handle.heads())).then((heads) => {
-        this.#bus?.publish({ type: "document", documentId, heads });
+        this.#bus?.publish({
+          type: "document",
+          documentId,
+          heads,
+          ...(inline ? { chunks: inline } : {}),
+        });
         this.#o.metrics.busNotices.inc({ type: "document", direction: "out" });
       });
     });

@@ -7,6 +7,8 @@ import {
 } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
 import { headsHash } from "../../docs/heads-digest.js";
+import { incrementalName, snapshotName } from "./change-chunks.js";
+import type { InlineChunk } from "./notices.js";
 
 export interface DocumentFollowerOptions {
   repo: Repo;
@@ -18,6 +20,11 @@ export interface DocumentFollowerOptions {
    * reads chunks only for documents whose stored heads differ from the loaded ones.
    */
   storedHashes?: (ids: string[]) => Promise<Map<string, string>>;
+  /**
+   * Told of the changes each catch-up applied, all of which are in the store: the Repo, seeing
+   * them as edits, would store them again (see `NotifyingStorage.alreadyStored`).
+   */
+  alreadyStored?: (documentId: string, hashes: string[]) => void;
   /** Told of each catch-up that applied chunks (metrics). */
   onApplied?: (documentId: string, chunks: number, seconds: number) => void;
   /** Documents read at once during a re-check. Default 8. */
@@ -50,11 +57,20 @@ export class DocumentFollower {
     this.#o = options;
   }
 
-  /** A notice says `documentId` is stored with heads hashing to `hash`: catch up if behind. */
-  async notice(documentId: string, hash: string): Promise<void> {
+  /**
+   * A notice says `documentId` is stored with heads hashing to `hash`: catch up if behind. The
+   * chunks it carries, if any, are applied first (when their bytes match their names); the
+   * store is read only if the document is still not at `hash` after them.
+   */
+  async notice(documentId: string, hash: string, chunks?: readonly InlineChunk[]): Promise<void> {
     const handle = this.#o.repo.handles[documentId as DocumentId];
     if (!handle?.isReady()) return;
-    if ((await headsHash(decodeHeads(handle.heads()))) === hash) return;
+    const at = () => headsHash(decodeHeads(handle.heads()));
+    if ((await at()) === hash) return;
+    if (chunks && chunks.length > 0 && !this.#running.has(documentId)) {
+      this.#applyInline(documentId, chunks);
+      if ((await at()) === hash) return;
+    }
     await this.catchUp(documentId);
   }
 
@@ -135,6 +151,52 @@ export class DocumentFollower {
     return ids.length;
   }
 
+  /** Applies the chunks of a notice whose bytes are what their names say; drops the others. */
+  #applyInline(documentId: string, chunks: readonly InlineChunk[]): void {
+    const start = performance.now();
+    const valid: { name: string; data: Uint8Array; heads?: string[] }[] = [];
+    for (const chunk of chunks) {
+      const data = Buffer.from(chunk.data, "base64");
+      if (chunk.kind === "incremental") {
+        if (incrementalName(data) === chunk.name) valid.push({ name: chunk.name, data });
+        continue;
+      }
+      // A snapshot is named after its heads: load it alone to read them (and to reject garbage).
+      try {
+        const heads = A.getHeads(A.load(data));
+        if (snapshotName(heads) === chunk.name) valid.push({ name: chunk.name, data, heads });
+      } catch {
+        // Not a document: the read from the store will do.
+      }
+    }
+    if (valid.length === 0) return;
+    this.#apply(
+      documentId,
+      valid.map((c) => c.data),
+      start,
+    );
+    const applied = this.#applied.get(documentId) ?? new Set<string>();
+    for (const c of valid)
+      applied.add([documentId, c.heads ? "snapshot" : "incremental", c.name].join("/"));
+    this.#applied.set(documentId, applied);
+  }
+
+  /** Loads `chunks` into the document's handle; tells which changes were new (all stored). */
+  #apply(documentId: string, chunks: Uint8Array[], start: number): void {
+    const handle = this.#o.repo.handles[documentId as DocumentId];
+    if (!handle?.isReady()) return;
+    let added: string[] = [];
+    handle.update((doc) => {
+      const before = A.getHeads(doc);
+      let next = doc;
+      for (const chunk of chunks) next = A.loadIncremental(next, chunk);
+      added = A.getChangesMetaSince(next, before).map((c) => c.hash);
+      return next;
+    });
+    if (added.length > 0) this.#o.alreadyStored?.(documentId, added);
+    this.#o.onApplied?.(documentId, chunks.length, (performance.now() - start) / 1000);
+  }
+
   async #catchUp(documentId: string): Promise<void> {
     const { repo, storage } = this.#o;
     const handle = repo.handles[documentId as DocumentId];
@@ -148,13 +210,10 @@ export class DocumentFollower {
     // Remember only keys still stored: compaction replaces them, and the set must not grow.
     this.#applied.set(documentId, new Set(stored.map((c) => c.key.join("/"))));
     if (fresh.length === 0) return;
-    const current = repo.handles[documentId as DocumentId];
-    if (!current?.isReady()) return;
-    current.update((doc) => {
-      let next = doc;
-      for (const chunk of fresh) next = A.loadIncremental(next, chunk.data as Uint8Array);
-      return next;
-    });
-    this.#o.onApplied?.(documentId, fresh.length, (performance.now() - start) / 1000);
+    this.#apply(
+      documentId,
+      fresh.map((c) => c.data as Uint8Array),
+      start,
+    );
   }
 }

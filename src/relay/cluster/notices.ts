@@ -2,8 +2,9 @@
  * What nodes tell each other over the bus. Notices are hints, never the data: each says that
  * something changed in the store, and a node that receives one reads the store. A node that
  * misses one finds the same change at its next re-check, later. So a notice carries ids and a
- * short fingerprint, never document content or Automerge sync messages (those are per pair of
- * peers and assume nothing is dropped, which a bus does not promise).
+ * short fingerprint, and at most the bytes of small chunks already committed to the store (a
+ * shortcut for the read that would fetch them), never Automerge sync messages (those are per pair
+ * of peers and assume nothing is dropped, which a bus does not promise).
  */
 export type Notice = DocumentNotice | AccessNotice | WorkNotice;
 
@@ -20,6 +21,21 @@ export interface DocumentNotice extends NoticeBase {
   documentId: string;
   /** A hash of the heads stored (a node holding these heads already can skip the read). */
   heads: string;
+  /**
+   * The chunks just committed, when small (`MAX_INLINE_BYTES` in all): a node applies them
+   * instead of reading the store. Each names its storage key, which the receiver checks the
+   * bytes against; bytes that do not match are dropped and the store is read instead.
+   */
+  chunks?: InlineChunk[];
+}
+
+/** A committed chunk carried by a document notice. */
+export interface InlineChunk {
+  kind: "snapshot" | "incremental";
+  /** The last part of its storage key (a hash). */
+  name: string;
+  /** The chunk's bytes, base64. */
+  data: string;
 }
 
 /** A user was revoked or reinstated, or a document was reassigned: re-read access state. */
@@ -38,8 +54,24 @@ export interface WorkNotice extends NoticeBase {
   type: "work";
 }
 
-/** Largest encoded notice accepted; notices are ids and hashes, far smaller. */
-export const MAX_NOTICE_BYTES = 4_096;
+/** Chunk bytes a document notice carries at most (beyond, the receiver reads the store). */
+export const MAX_INLINE_BYTES = 65_536;
+
+/** Chunks a document notice carries at most. */
+export const MAX_INLINE_CHUNKS = 8;
+
+/** Largest encoded notice accepted: ids and hashes, plus inline chunks in base64. */
+export const MAX_NOTICE_BYTES = 4_096 + Math.ceil(MAX_INLINE_BYTES / 3) * 4;
+
+const isChunk = (v: unknown): v is InlineChunk => {
+  if (typeof v !== "object" || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return (
+    (c.kind === "snapshot" || c.kind === "incremental") &&
+    isText(c.name, 128) &&
+    isText(c.data, MAX_NOTICE_BYTES)
+  );
+};
 
 const isText = (v: unknown, max = 512): v is string =>
   typeof v === "string" && v.length > 0 && v.length <= max;
@@ -53,7 +85,30 @@ export function asNotice(value: unknown): Notice | undefined {
   switch (v.type) {
     case "document":
       if (!isText(v.documentId, 128) || !isText(v.heads, 128)) return undefined;
-      return { type: "document", ...base, documentId: v.documentId, heads: v.heads };
+      if (
+        v.chunks !== undefined &&
+        !(
+          Array.isArray(v.chunks) &&
+          v.chunks.length <= MAX_INLINE_CHUNKS &&
+          v.chunks.every(isChunk)
+        )
+      )
+        return undefined;
+      return {
+        type: "document",
+        ...base,
+        documentId: v.documentId,
+        heads: v.heads,
+        ...(v.chunks !== undefined
+          ? {
+              chunks: (v.chunks as InlineChunk[]).map(({ kind, name, data }) => ({
+                kind,
+                name,
+                data,
+              })),
+            }
+          : {}),
+      };
     case "access": {
       if (v.change !== "revoke" && v.change !== "reinstate" && v.change !== "reassign")
         return undefined;
