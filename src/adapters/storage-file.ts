@@ -21,6 +21,11 @@ function segment(part: string): string {
   return encoded === "" ? "%00" : encoded;
 }
 
+/** The key part of a path segment. */
+function unsegment(encoded: string): string {
+  return encoded === "%00" ? "" : decodeURIComponent(encoded);
+}
+
 /**
  * Temporary files live here, one subfolder per adapter instance (`<pid>.<random>`). No key can
  * name it: key segments escape ".".
@@ -481,7 +486,7 @@ export class FileStorageAdapter implements StorageAdapterInterface {
       const { file, parts } = found[i] as { file: string; parts: string[] };
       try {
         chunks[i] = {
-          key: parts.map(decodeURIComponent),
+          key: parts.map(unsegment),
           data: new Uint8Array(await fs.readFile(file)),
         };
       } catch (err) {
