@@ -462,7 +462,18 @@ export class FileStorageAdapter implements StorageAdapterInterface {
     for (let depth = Math.max(0, prefix.length - NAMED_PARTS); depth < prefix.length; depth++) {
       const leading = prefix.slice(0, depth);
       const dir = path.join(this.#folder, ...leading, bucketOf(prefix[depth] as string));
-      await bucket(dir, leading, false);
+      if (prefix.length - depth === NAMED_PARTS) {
+        // Only the prefix itself ends here: its file is looked up, not the bucket listed (which
+        // may hold thousands of names, such as every record of a partition).
+        const file = path.join(dir, prefix.slice(depth).join("."));
+        if (
+          await fs.stat(file).then(
+            (st) => st.isFile(),
+            () => false,
+          )
+        )
+          found.push({ file, parts: prefix });
+      } else await bucket(dir, leading, false);
     }
     const walk = async (dir: string, leading: string[]): Promise<void> => {
       for (const entry of await listing(fs, dir)) {
