@@ -88,6 +88,8 @@ export interface DeviceOptions {
   roles?: string[];
   /** The user's organization (default "acme"). */
   org?: string;
+  /** How long the first connection may take (default 10 s; a loaded machine needs more). */
+  connectTimeoutMs?: number;
   /**
    * Nodes to reconnect to after a drop, in turn (as a load balancer would send it elsewhere);
    * without them the device reconnects to its node.
@@ -124,7 +126,11 @@ export async function device(
     adapter.open();
   };
   d.close = d.pause;
-  await waitFor(() => d.repo.peers.length > 0, `${user} to connect to ${node.name}`);
+  await waitFor(
+    () => d.repo.peers.length > 0,
+    `${user} to connect to ${node.name}`,
+    options.connectTimeoutMs,
+  );
   return d;
 }
 

@@ -201,7 +201,7 @@ describe.skipIf(!available)("submissions across three relay nodes", () => {
             const i = first + k;
             const user = `rep${i}`;
             const node = nodes[i % nodes.length] as TestNode;
-            const d = await device(node, user, { failover: nodes });
+            const d = await device(node, user, { failover: nodes, connectTimeoutMs: 60_000 });
             cleanups.push(() => d.close());
             const { receipt, ledger } = await sessionOn(node, user);
             const orders = Array.from({ length: ORDERS_PER_REP }, (_, k) =>
@@ -264,7 +264,7 @@ describe.skipIf(!available)("submissions across three relay nodes", () => {
     const fresh = await Promise.all(
       nodes.map(async (node, i) => {
         const user = `late${i}`;
-        const d = await device(node, user);
+        const d = await device(node, user, { connectTimeoutMs: 60_000 });
         cleanups.push(() => d.close());
         const { receipt } = await sessionOn(node, user);
         const order = newOrder(d.repo, user, org, `Late customer ${i}`);
@@ -358,8 +358,8 @@ describe.skipIf(!available)("submissions across three relay nodes", () => {
       Array.from({ length: TWINS }, async (_, i) => {
         const user = `twin${i}`;
         // Two devices of one user, on nodes a and b.
-        const first = await device(a, user, { org });
-        const second = await device(b, user, { org });
+        const first = await device(a, user, { org, connectTimeoutMs: 60_000 });
+        const second = await device(b, user, { org, connectTimeoutMs: 60_000 });
         cleanups.push(
           () => first.close(),
           () => second.close(),
@@ -443,7 +443,11 @@ async function bothWays(
     return adapter;
   });
   const repo = new Repo({ network: adapters });
-  await waitFor(() => repo.peers.length === 2, `${user} to connect to ${x.name} and ${y.name}`);
+  await waitFor(
+    () => repo.peers.length === 2,
+    `${user} to connect to ${x.name} and ${y.name}`,
+    60_000,
+  );
   return {
     repo,
     pause() {
