@@ -554,6 +554,22 @@ try {
 }
 lap("scenario 10");
 
+// Scenario 11: a PostgreSQL node's RSS against the number of stored documents
+// (bench/cluster-memory.ts; quick: 1,000 and 5,000 documents, full: 1,000 to 50,000).
+try {
+  const [exe, base] = node("bench/cluster-memory.ts");
+  const { stdout } = await run(exe, [...base, ...(quick ? ["--quick"] : [])], {
+    timeout: 1_800_000,
+    maxBuffer: 1 << 22,
+  });
+  extra.scenario11 = JSON.parse(stdout.trim().split("\n").at(-1) as string);
+  process.stderr.write(`scenario 11: ${JSON.stringify(extra.scenario11)}\n`);
+} catch (err) {
+  failures.push(
+    `scenario 11 (PostgreSQL and NATS needed): ${(err as Error).message.split("\n")[0]}`,
+  );
+}
+
 const md = [
   `# Benchmark results${quick ? " (quick)" : ""}`,
   "",
@@ -637,6 +653,21 @@ const md = [
           submitted: { requests: number; perSecond: number };
         };
         return `Scenario 10, three nodes on PostgreSQL and NATS (docs/scale-out.md): edit propagation between two devices on different nodes with ${s10.crossNode.clients} clients (${s10.crossNode.samples} edits) p50 ${s10.crossNode.p50.toFixed(1)} ms, p99 ${s10.crossNode.p99.toFixed(1)} ms, max ${s10.crossNode.max.toFixed(1)} ms; cold sync of ${s10.coldSyncs.documents} documents from a PostgreSQL node ${s10.coldSyncs.postgresMs.toFixed(0)} ms against ${s10.coldSyncs.sqliteMs.toFixed(0)} ms from a SQLite node (${s10.coldSyncs.ratio.toFixed(2)}×); ${s10.submitted.requests} submissions decided at ${s10.submitted.perSecond.toFixed(1)} per second.`;
+      })()
+    : "",
+  extra.scenario11
+    ? (() => {
+        const s11 = extra.scenario11 as {
+          runs: { documents: number; rssMb: Record<string, number> }[];
+          ratios: Record<string, number | string>;
+        };
+        const rows = s11.runs
+          .map(
+            (r) =>
+              `${r.documents.toLocaleString("en")} stored: idle ${r.rssMb.idle}, after a digest ${r.rssMb.afterDigest}, after a cold sync of 500 ${r.rssMb.afterSync}, peak ${r.rssMb.peak} MB`,
+          )
+          .join("; ");
+        return `Scenario 11, a PostgreSQL node's RSS against the documents stored (docs/scale-out.md, "Memory per node"): ${rows}; ratio of the largest to the smallest (${s11.ratios.of}): idle ${s11.ratios.idle}×, after the digest ${s11.ratios.afterDigest}×, after the cold sync ${s11.ratios.afterSync}×.`;
       })()
     : "",
   "",

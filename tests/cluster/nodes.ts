@@ -26,9 +26,18 @@ export interface DeploymentOptions {
   recheckMs?: number;
   env?: Record<string, string>;
   extraArgs?: string[];
+  /** Starts the nodes one after the other (a loaded machine starts three at once slowly). */
+  oneAtATime?: boolean;
 }
 
 export async function startNodes(options: DeploymentOptions): Promise<TestNode[]> {
+  let previous: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(start: () => Promise<T>): Promise<T> => {
+    if (!options.oneAtATime) return start();
+    const next = previous.then(start, start);
+    previous = next;
+    return next;
+  };
   return Promise.all(
     options.busUrls.map(async (busUrl, i) => {
       const database = options.databases[i] as string;
@@ -48,7 +57,7 @@ export async function startNodes(options: DeploymentOptions): Promise<TestNode[]
       const dataDir = mkdtempSync(join(tmpdir(), `oms-${name}-`));
       const node: TestNode = {
         name,
-        process: await spawnRelay(dataDir, args, 0, options.env ?? {}),
+        process: await inTurn(() => spawnRelay(dataDir, args, 0, options.env ?? {})),
         async restart() {
           node.process = await spawnRelay(dataDir, args, node.process.port, options.env ?? {});
         },
@@ -77,6 +86,10 @@ export interface Device {
 
 export interface DeviceOptions {
   roles?: string[];
+  /** The user's organization (default "acme"). */
+  org?: string;
+  /** How long the first connection may take (default 10 s; a loaded machine needs more). */
+  connectTimeoutMs?: number;
   /**
    * Nodes to reconnect to after a drop, in turn (as a load balancer would send it elsewhere);
    * without them the device reconnects to its node.
@@ -89,7 +102,7 @@ export async function device(
   user: string,
   options: DeviceOptions = {},
 ): Promise<Device> {
-  const t = await token(user, options.roles);
+  const t = await token(user, options.roles, options.org);
   let stopped = false;
   const d = { user, node, closes: [] as number[] } as unknown as Device & { repo: Repo };
   const adapter: ClientSocketAdapter = new ClientSocketAdapter({
@@ -113,7 +126,11 @@ export async function device(
     adapter.open();
   };
   d.close = d.pause;
-  await waitFor(() => d.repo.peers.length > 0, `${user} to connect to ${node.name}`);
+  await waitFor(
+    () => d.repo.peers.length > 0,
+    `${user} to connect to ${node.name}`,
+    options.connectTimeoutMs,
+  );
   return d;
 }
 
@@ -135,4 +152,88 @@ export function through(url: string, address: string): string {
   const u = new URL(url);
   u.host = address;
   return u.toString();
+}
+
+/** What `GET /v1/session` tells a user on a node: a relay-time receipt and their documents. */
+export async function sessionOn(
+  node: TestNode,
+  user: string,
+  org = "acme",
+): Promise<{ receipt: string; ledger: string }> {
+  const authorization = `Bearer ${await token(user, ["rep"], org)}`;
+  // A busy node may answer 503 for a moment (its store check): ask again, as a client would.
+  const body = await waitFor(
+    async () => {
+      const res = await fetch(`${node.process.httpUrl}/v1/session`, {
+        headers: { authorization },
+      }).catch(() => undefined);
+      if (res?.status === 200)
+        return (await res.json()) as {
+          relayTime: { receipt: string };
+          documents: { ledger: string };
+        };
+      await new Promise((r) => setTimeout(r, 250));
+      return undefined;
+    },
+    `a session for ${user} on ${node.name}`,
+    30_000,
+  );
+  return { receipt: body.relayTime.receipt, ledger: body.documents.ledger };
+}
+
+/**
+ * SIGKILLs one node at a time at seeded random moments, restarting each after a random pause,
+ * until `stop` (which waits for the node down, if any, to be back).
+ */
+export function killAtRandom(
+  nodes: readonly TestNode[],
+  random: () => number,
+  timing: { minGapMs: number; maxGapMs: number; maxDownMs: number },
+): { stop(): Promise<{ kills: string[] }> } {
+  const kills: string[] = [];
+  let running = true;
+  let wake: () => void = () => undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((res) => {
+      const t = setTimeout(res, ms);
+      wake = () => {
+        clearTimeout(t);
+        res();
+      };
+    });
+  // A failure (a restart that timed out) ends the loop and is thrown by `stop`, not left unhandled.
+  const loop = (async () => {
+    while (running) {
+      await sleep(timing.minGapMs + random() * (timing.maxGapMs - timing.minGapMs));
+      if (!running) break;
+      const victim = nodes[Math.floor(random() * nodes.length)] as TestNode;
+      victim.process.child.kill("SIGKILL");
+      const { signal } = await victim.process.exited;
+      if (signal !== "SIGKILL")
+        throw new Error(`${victim.name} exited with ${signal}, not SIGKILL`);
+      kills.push(victim.name);
+      await new Promise((res) => setTimeout(res, random() * timing.maxDownMs));
+      // On a loaded machine a start can overrun spawnRelay's limit (which kills it): try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await victim.restart();
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+        }
+      }
+    }
+  })().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  return {
+    async stop() {
+      running = false;
+      wake();
+      const failed = await loop;
+      if (failed) throw failed;
+      return { kills };
+    },
+  };
 }
