@@ -1,5 +1,6 @@
 import type { DocumentId, Repo } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
+import { isStoreUnavailable } from "./store/store-unavailable.js";
 
 /** A document the relay stopped serving after the Repo failed on it. */
 export interface IsolatedDocument {
@@ -77,7 +78,7 @@ export class IsolatedDocuments {
         await receive(message);
       } catch (err) {
         if (!message.documentId) throw err;
-        if (await this.#storeFailed()) return;
+        if (await this.#storeFailed(message.documentId, err)) return;
         this.isolate(message.documentId, "sync", err);
       }
     };
@@ -101,13 +102,26 @@ export class IsolatedDocuments {
       const saving = save(documentId, doc);
       if (flushing > 0) return saving;
       return saving.catch(async (err: unknown) => {
-        if (await this.#storeFailed()) return;
+        if (await this.#storeFailed(documentId, err)) return;
         this.isolate(documentId, "save", err);
       });
     };
   }
 
-  async #storeFailed(): Promise<boolean> {
+  /**
+   * Whether a failure was the store's rather than the document's. An error that says so itself (a
+   * pool with no free connection in time, a dropped connection) is the store's even when the
+   * store answers again by the time it is asked: on an overloaded node it usually does, and
+   * isolating the document would stop it being served until a restart for the node's fault.
+   */
+  async #storeFailed(documentId: string, err: unknown): Promise<boolean> {
+    if (isStoreUnavailable(err)) {
+      this.#o.log.warn(
+        { documentId, err },
+        "the store was unavailable for a document; its next save retries (the node's health check decides whether to stop accepting)",
+      );
+      return true;
+    }
     const answers = this.#o.storeAnswers;
     return answers ? !(await answers().catch(() => false)) : false;
   }

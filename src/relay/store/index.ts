@@ -1,5 +1,6 @@
 // The relay's store: one interface for everything it keeps (types.ts), SQLite and PostgreSQL.
 export { type AcceptedRevision, numberCollision, planDecision } from "./decide.js";
+export { isStoreUnavailable } from "./store-unavailable.js";
 export type {
   AccessStore,
   CatalogueRowInput,
