@@ -21,61 +21,11 @@ function segment(part: string): string {
   return encoded === "" ? "%00" : encoded;
 }
 
-/** The key part of a path segment. */
-function unsegment(encoded: string): string {
-  return encoded === "%00" ? "" : decodeURIComponent(encoded);
-}
-
 /**
  * Temporary files live here, one subfolder per adapter instance (`<pid>.<random>`). No key can
  * name it: key segments escape ".".
  */
 const TEMP_FOLDER = ".tmp";
-
-/**
- * Names the layout of the folder once it is in place (its content is {@link LAYOUT}). Without it
- * the folder may hold chunks of the first layout, one folder per key part (`a/b/c.chunk`), which
- * are moved into place before anything is read or written.
- */
-const LAYOUT_FILE = ".layout";
-const LAYOUT = "flat-1";
-
-/**
- * How many of a key's last parts make up its file's name. A document's chunks
- * (`[..., documentId, kind, hash]`) share a bucket and never need a folder of their own: a new
- * document costs no `mkdir` and no folder flush of its own.
- */
-const NAMED_PARTS = 3;
-
-/** Buckets a folder spreads its files over, so that a listing reads a few hundred names, not all. */
-const BUCKETS = 64;
-
-/** The bucket of a file, from the first part of its name (a document's id): `#00` to `#3f`. */
-function bucketOf(part: string): string {
-  // FNV-1a: stable across versions and platforms, which is all the layout needs of it.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < part.length; i++) hash = Math.imul(hash ^ part.charCodeAt(i), 0x01000193);
-  return `#${((hash >>> 0) % BUCKETS).toString(16).padStart(2, "0")}`;
-}
-
-/**
- * Where a key (its parts escaped) lives: a folder per leading part, a bucket, then a file named by
- * the last {@link NAMED_PARTS} parts joined with "." (escaped in every part). Buckets start with
- * "#", also escaped in parts, so no key part can name one.
- */
-function placeOf(parts: string[]): { folders: string[]; file: string } {
-  const depth = Math.max(0, parts.length - NAMED_PARTS);
-  const named = parts.slice(depth);
-  return {
-    folders: [...parts.slice(0, depth), bucketOf(named[0] as string)],
-    file: named.join("."),
-  };
-}
-
-/** The escaped parts of a key named by a file of a bucket under the folders `leading`. */
-function partsOf(leading: string[], file: string): string[] {
-  return [...leading, ...file.split(".")];
-}
 
 /** Options of {@link FileStorageAdapter}. */
 export interface FileStorageOptions {
@@ -96,12 +46,7 @@ interface PendingSave {
 }
 
 /**
- * Stores chunks as files under a folder, one file per key. The last three parts of a key name its
- * file, the parts before them are folders, and the files of a folder are spread over 64 buckets by
- * the first part of their name: `[p, documentId, "snapshot", hash]` is
- * `p/#2a/documentId.snapshot.hash`, so a document's chunks share a bucket and a new document makes
- * no folder. Folders of the first layout (`p/documentId/snapshot/hash.chunk`) are moved into this
- * one when first opened (see {@link FileStorageAdapter.open}). A save is written to a
+ * Stores chunks as files under a folder, one file per key (`a/b/c.chunk`). A save is written to a
  * temporary file, flushed to disk, renamed over the target and its folder flushed too, so a crash
  * (a kill, a power cut) leaves either the old chunk or the new one, never a torn one, and a save
  * that resolved survives. Saves issued together are committed together: their files are written,
@@ -124,7 +69,6 @@ export class FileStorageAdapter implements StorageAdapterInterface {
   #committing = false;
   #scheduled = false;
   #temp: Promise<string> | undefined;
-  #ready: Promise<void> | undefined;
   #counter = 0;
 
   constructor(folder: string, options: FileStorageOptions = {}) {
@@ -163,99 +107,15 @@ export class FileStorageAdapter implements StorageAdapterInterface {
   }
 
   /**
-   * Removes temporary files left by killed processes (done anyway before the first write), and
-   * moves the chunks of a folder written in the first layout into this one (done anyway before
-   * the first read or write). A client calls it when it opens the folder.
+   * Removes temporary files left by killed processes (done anyway before the first write). A
+   * client calls it when it opens the folder, so leftovers go even when nothing is written.
    */
   async open(): Promise<void> {
-    await this.#prepared();
     await this.#tempFolder();
-  }
-
-  /** The folder in this layout: migrated once per adapter, before its first operation. */
-  #prepared(): Promise<void> {
-    this.#ready ??= this.#migrate();
-    this.#ready.catch(() => {
-      this.#ready = undefined;
-    });
-    return this.#ready;
-  }
-
-  /**
-   * Moves every chunk of the first layout (a folder per key part, `<last part>.chunk`) to its
-   * place in this one, then writes the layout marker. Each move is one `rename`, so a chunk is in
-   * one place or the other, never lost nor doubled; the moved files' folders are flushed before
-   * the marker is written, so a kill or power cut at any point leaves a folder the next open
-   * finishes migrating. Several openers at once are safe: a file another one moved is skipped.
-   */
-  async #migrate(): Promise<void> {
-    const { fs, path } = await node();
-    const marker = path.join(this.#folder, LAYOUT_FILE);
-    const layout = await fs.readFile(marker, "utf8").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT" || err.code === "ENOTDIR") return undefined;
-      throw err;
-    });
-    if (layout === LAYOUT) return;
-    const old: { from: string; parts: string[] }[] = [];
-    const folders: string[] = [];
-    const walk = async (dir: string, parts: string[]): Promise<void> => {
-      for (const entry of await listing(fs, dir)) {
-        // Buckets are this layout's; ".tmp" and the marker are no keys'.
-        if (entry.name.startsWith("#") || entry.name.startsWith(".")) continue;
-        const at = path.join(dir, entry.name);
-        if (entry.isDirectory()) {
-          folders.push(at);
-          await walk(at, [...parts, entry.name]);
-        } else if (entry.name.endsWith(".chunk"))
-          old.push({ from: at, parts: [...parts, entry.name.slice(0, -".chunk".length)] });
-      }
-    };
-    await walk(this.#folder, []);
-    const toSync = new Set<string>();
-    await this.#ensureFolder(this.#folder, toSync);
-    await this.#limited(old, async ({ from, parts }) => {
-      const to = this.#placePath(parts, path);
-      await this.#ensureFolder(path.dirname(to), toSync);
-      await fs.rename(from, to).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== "ENOENT") throw err;
-      });
-      toSync.add(path.dirname(from));
-    });
-    await this.#syncFolders([...toSync]);
-    // The old layout's folders, now empty, deepest first; one still holding something stays.
-    for (const dir of folders.reverse()) await fs.rmdir(dir).catch(() => undefined);
-    const handle = await fs.open(marker, "w");
-    try {
-      await handle.writeFile(LAYOUT);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await this.#syncFolders([this.#folder]);
-  }
-
-  /** Flushes folders to disk (their entries: files renamed in, folders made), many at once. */
-  async #syncFolders(dirs: string[]): Promise<void> {
-    const { fs } = await node();
-    await this.#limited(dirs, async (dir) => {
-      const handle = await fs.open(dir, "r");
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
   }
 
   #pathOf(key: StorageKey): string {
     return key.map(segment).join("/");
-  }
-
-  /** The file of a key given its escaped parts. */
-  #placePath(parts: string[], path: Path): string {
-    if (parts.length === 0) throw new RangeError("a storage key needs at least one part");
-    const { folders, file } = placeOf(parts);
-    return path.join(this.#folder, ...folders, file);
   }
 
   #after(path: string, exact: boolean, fn: () => Promise<void>): Promise<void> {
@@ -290,12 +150,17 @@ export class FileStorageAdapter implements StorageAdapterInterface {
 
   async #file(key: StorageKey): Promise<string> {
     const { path } = await node();
-    return this.#placePath(key.map(segment), path);
+    const parts = key.map(segment);
+    return `${path.join(this.#folder, ...parts)}.chunk`;
+  }
+
+  async #dir(prefix: StorageKey): Promise<string> {
+    const { path } = await node();
+    return path.join(this.#folder, ...prefix.map(segment));
   }
 
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
     const { fs } = await node();
-    await this.#prepared();
     try {
       return new Uint8Array(await fs.readFile(await this.#file(key)));
     } catch (err) {
@@ -306,7 +171,6 @@ export class FileStorageAdapter implements StorageAdapterInterface {
 
   save(key: StorageKey, data: Uint8Array): Promise<void> {
     return this.#after(this.#pathOf(key), true, async () => {
-      await this.#prepared();
       const file = await this.#file(key);
       await new Promise<void>((resolve, reject) => {
         this.#pending.push({ file, data, resolve, reject });
@@ -383,7 +247,14 @@ export class FileStorageAdapter implements StorageAdapterInterface {
         await fs.rm(name, { force: true }).catch(() => undefined);
       }
     });
-    await this.#syncFolders([...toSync]);
+    await this.#limited([...toSync], async (dir) => {
+      const handle = await fs.open(dir, "r");
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
     for (const save of group) {
       const err = failed.get(save);
       if (err === undefined) save.resolve();
@@ -437,116 +308,62 @@ export class FileStorageAdapter implements StorageAdapterInterface {
   remove(key: StorageKey): Promise<void> {
     return this.#after(this.#pathOf(key), true, async () => {
       const { fs } = await node();
-      await this.#prepared();
       await fs.rm(await this.#file(key), { force: true });
     });
   }
 
-  /**
-   * The files whose keys start with `prefix` (escaped parts): those of keys that end at most
-   * {@link NAMED_PARTS} parts after one of the prefix's parts, which sit in that part's bucket;
-   * then, if `deep`, those under the prefix's folder.
-   */
-  async #range(prefix: string[], deep: boolean): Promise<{ file: string; parts: string[] }[]> {
-    const { fs, path } = await node();
-    const found: { file: string; parts: string[] }[] = [];
-    const starts = (parts: string[]) =>
-      parts.length >= prefix.length && prefix.every((p, i) => parts[i] === p);
-    const bucket = async (dir: string, leading: string[], keep: boolean) => {
-      for (const entry of await listing(fs, dir)) {
-        if (!entry.isFile()) continue;
-        const parts = partsOf(leading, entry.name);
-        if (keep || starts(parts)) found.push({ file: path.join(dir, entry.name), parts });
-      }
-    };
-    for (let depth = Math.max(0, prefix.length - NAMED_PARTS); depth < prefix.length; depth++) {
-      const leading = prefix.slice(0, depth);
-      const dir = path.join(this.#folder, ...leading, bucketOf(prefix[depth] as string));
-      if (prefix.length - depth === NAMED_PARTS) {
-        // Only the prefix itself ends here: its file is looked up, not the bucket listed (which
-        // may hold thousands of names, such as every record of a partition).
-        const file = path.join(dir, prefix.slice(depth).join("."));
-        if (
-          await fs.stat(file).then(
-            (st) => st.isFile(),
-            () => false,
-          )
-        )
-          found.push({ file, parts: prefix });
-      } else await bucket(dir, leading, false);
-    }
-    const walk = async (dir: string, leading: string[]): Promise<void> => {
-      for (const entry of await listing(fs, dir)) {
-        if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
-        const at = path.join(dir, entry.name);
-        if (entry.name.startsWith("#")) await bucket(at, leading, true);
-        else await walk(at, [...leading, entry.name]);
-      }
-    };
-    if (deep) await walk(path.join(this.#folder, ...prefix), prefix);
-    return found;
-  }
-
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
-    const { fs } = await node();
-    await this.#prepared();
-    const found = await this.#range(keyPrefix.map(segment), true);
-    found.sort((a, b) => compareParts(a.parts, b.parts));
-    const chunks: (Chunk | undefined)[] = [];
-    await this.#limited([...found.keys()], async (i) => {
-      const { file, parts } = found[i] as { file: string; parts: string[] };
+    const { fs, path } = await node();
+    const chunks: Chunk[] = [];
+    if (keyPrefix.length > 0) {
+      const own = await this.load(keyPrefix);
+      if (own) chunks.push({ key: [...keyPrefix], data: own });
+    }
+    const walk = async (dir: string, key: string[]): Promise<void> => {
+      let entries: import("node:fs").Dirent[];
       try {
-        chunks[i] = {
-          key: parts.map(unsegment),
-          data: new Uint8Array(await fs.readFile(file)),
-        };
+        entries = await fs.readdir(dir, { withFileTypes: true });
       } catch (err) {
-        // Removed since it was listed.
-        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw err;
       }
-    });
-    return chunks.filter((c): c is Chunk => c !== undefined);
+      for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        if (entry.name === TEMP_FOLDER) continue;
+        if (entry.isDirectory())
+          await walk(path.join(dir, entry.name), [...key, decodeURIComponent(entry.name)]);
+        else if (entry.name.endsWith(".chunk")) {
+          const part = decodeURIComponent(entry.name.slice(0, -".chunk".length));
+          chunks.push({
+            key: [...key, part],
+            data: new Uint8Array(await fs.readFile(path.join(dir, entry.name))),
+          });
+        }
+      }
+    };
+    await walk(await this.#dir(keyPrefix), [...keyPrefix]);
+    return chunks;
   }
 
   removeRange(keyPrefix: StorageKey): Promise<void> {
     return this.#after(this.#pathOf(keyPrefix), false, async () => {
-      const { fs, path } = await node();
-      await this.#prepared();
-      const prefix = keyPrefix.map(segment);
-      const dir = path.join(this.#folder, ...prefix);
+      const { fs } = await node();
+      const dir = await this.#dir(keyPrefix);
       for (const known of this.#known)
-        if (prefix.length === 0 || known === dir || known.startsWith(`${dir}/`))
+        if (keyPrefix.length === 0 || known === dir || known.startsWith(`${dir}/`))
           this.#known.delete(known);
-      if (prefix.length === 0) {
-        // Everything but the temporary folder, which a write in progress elsewhere may use, and
-        // the layout marker.
-        for (const entry of await listing(fs, this.#folder))
-          if (!entry.name.startsWith("."))
-            await fs.rm(path.join(this.#folder, entry.name), { recursive: true, force: true });
+      if (keyPrefix.length === 0) {
+        // Everything but the temporary folder, which a write in progress elsewhere may use.
+        const entries = await fs.readdir(this.#folder).catch(() => [] as string[]);
+        const { path } = await node();
+        for (const entry of entries)
+          if (entry !== TEMP_FOLDER)
+            await fs.rm(path.join(this.#folder, entry), { recursive: true, force: true });
         return;
       }
-      for (const { file } of await this.#range(prefix, false)) await fs.rm(file, { force: true });
+      await fs.rm(await this.#file(keyPrefix), { force: true });
       await fs.rm(dir, { recursive: true, force: true });
     });
   }
-}
-
-/** The entries of a folder; none when it does not exist. */
-async function listing(fs: Fs, dir: string): Promise<import("node:fs").Dirent[]> {
-  try {
-    return await fs.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return [];
-    throw err;
-  }
-}
-
-/** Key order, part by part (escaped parts, as the old layout listed them). */
-function compareParts(a: string[], b: string[]): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++)
-    if (a[i] !== b[i]) return (a[i] as string) < (b[i] as string) ? -1 : 1;
-  return a.length - b.length;
 }
 
 /** Temporary folders of the adapters of this process. */
