@@ -1,7 +1,7 @@
 import * as A from "@automerge/automerge";
 import { type AutomergeUrl, type DocHandle, decodeHeads, Repo } from "@automerge/automerge-repo";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed, onTestFinished } from "vitest";
 import { ClientSocketAdapter } from "../../src/adapters/network-ws-client.js";
 import {
   addLineItem,
@@ -233,6 +233,11 @@ describe.skipIf(!available)("submissions across three relay nodes", () => {
         minGapMs: 500,
         maxGapMs: 2_500,
         maxDownMs: 500,
+      });
+      // A failure before `faults.stop()` below must not leave nodes dying under the next test
+      // (it did: the twins test then timed out as well).
+      onTestFinished(async () => {
+        await faults.stop().catch(() => undefined);
       });
       let issued = 0;
       let steps = 0;
