@@ -78,6 +78,12 @@ const defaultRetry: RetryConfig = { initialMs: 1_000, maxMs: 300_000 };
 const defaultClaimLeaseMs = 30_000;
 /** Rows of each kind one pass takes at most (the next pass takes the rest). */
 const passBatch = 500;
+/**
+ * Rows a node claims at once, just before working on them. A claim's lease covers the work on a
+ * few rows: a node that claimed a whole batch held rows it would reach only minutes later
+ * (a delivery takes tens of ms) while the other nodes idled, and the lease ran out under it.
+ */
+const claimSlice = 8;
 
 /**
  * Gives every submission request and every new assistance request exactly one outcome.
@@ -93,6 +99,8 @@ const passBatch = 500;
 export class SubmissionProcessor {
   readonly #o: SubmissionProcessorOptions;
   #queue: Promise<void> = Promise.resolve();
+  /** The pass scheduled and not started yet, if any. */
+  #queued: Promise<void> | undefined;
   #closed = false;
   /** Rows whose step failed: when each may be tried again. In memory: a restart retries all. */
   readonly #waiting = new Map<string, { attempts: number; nextAt: number }>();
@@ -136,11 +144,20 @@ export class SubmissionProcessor {
     }
   }
 
-  /** Schedules a pass over everything pending. Passes run one at a time. */
+  /**
+   * Schedules a pass over everything pending. Passes run one at a time; a pass that is queued and
+   * not yet started serves every call until it starts (each notice of work from another node and
+   * each timer tick used to queue one more pass behind a long one).
+   */
   schedule(): Promise<void> {
+    if (this.#queued) return this.#queued;
     const next = this.#queue
-      .then(() => this.#pass())
+      .then(() => {
+        this.#queued = undefined;
+        return this.#pass();
+      })
       .catch((err) => this.#o.log.error({ err }, "processing failed; will retry"));
+    this.#queued = next;
     this.#queue = next;
     return next;
   }
@@ -204,46 +221,60 @@ export class SubmissionProcessor {
     this.#wakeTimer.unref?.();
   }
 
-  /** The ids of `ids` this node now holds a claim on. */
-  async #claim(kind: WorkKind, ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
+  /**
+   * Runs `work` on each row of `rows` this node can claim, claiming `claimSlice` rows at a time
+   * just before working on them (rows another node holds are skipped), and skipping rows whose
+   * retry is not due yet so that they are not claimed for nothing.
+   */
+  async #claimed<R>(
+    kind: WorkKind,
+    rows: readonly R[],
+    idOf: (row: R) => string,
+    work: (row: R) => Promise<void>,
+  ): Promise<void> {
+    const now = Date.now();
+    const due = rows.filter((r) => !((this.#waiting.get(`${kind}:${idOf(r)}`)?.nextAt ?? 0) > now));
     const lease = this.#o.claimLeaseMs ?? defaultClaimLeaseMs;
-    return new Set(await this.#o.store.claim(kind, ids, this.#node, lease, Date.now()));
+    for (let i = 0; i < due.length; i += claimSlice) {
+      if (this.#closed) return;
+      const slice = due.slice(i, i + claimSlice);
+      const mine = new Set(
+        await this.#o.store.claim(kind, slice.map(idOf), this.#node, lease, Date.now()),
+      );
+      for (const row of slice) {
+        if (this.#closed) return;
+        if (mine.has(idOf(row))) await work(row);
+      }
+    }
   }
 
   async #pass(): Promise<void> {
     if (this.#closed) return;
     const store = this.#o.store;
-    const undecided = await store.undecided(passBatch);
-    const decidable = await this.#claim(
+    await this.#claimed(
       "decide",
-      undecided.map((r) => r.requestId),
+      await store.undecided(passBatch),
+      (r) => r.requestId,
+      (row) =>
+        this.#attempt(
+          "decide",
+          row.requestId,
+          { requestId: row.requestId, orderId: row.orderId },
+          () => this.#decide(row.requestId, row.orderId, row.receivedAt),
+        ),
     );
-    for (const row of undecided) {
-      if (this.#closed) return;
-      if (!decidable.has(row.requestId)) continue;
-      await this.#attempt(
-        "decide",
-        row.requestId,
-        { requestId: row.requestId, orderId: row.orderId },
-        () => this.#decide(row.requestId, row.orderId, row.receivedAt),
-      );
-    }
-    const undelivered = await store.undelivered(passBatch);
-    const deliverable = await this.#claim(
+    await this.#claimed(
       "deliver",
-      undelivered.map((r) => r.requestId),
+      await store.undelivered(passBatch),
+      (r) => r.requestId,
+      (row) =>
+        this.#attempt(
+          "deliver",
+          row.requestId,
+          { requestId: row.requestId, orderId: row.orderId, organization: row.organization },
+          () => this.#deliver(row),
+        ),
     );
-    for (const row of undelivered) {
-      if (this.#closed) return;
-      if (!deliverable.has(row.requestId)) continue;
-      await this.#attempt(
-        "deliver",
-        row.requestId,
-        { requestId: row.requestId, orderId: row.orderId, organization: row.organization },
-        () => this.#deliver(row),
-      );
-    }
     await this.#tickets();
   }
 
@@ -410,39 +441,33 @@ export class SubmissionProcessor {
   /** Tickets for new assistance requests, and their delivery. */
   async #tickets(): Promise<void> {
     const store = this.#o.store;
-    const fresh = await store.unticketed(passBatch);
-    const ticketable = await this.#claim(
+    await this.#claimed(
       "ticket",
-      fresh.map((d) => d.documentId),
+      await store.unticketed(passBatch),
+      (d) => d.documentId,
+      (doc) =>
+        this.#attempt(
+          "ticket",
+          doc.documentId,
+          { documentId: doc.documentId, organization: doc.organization },
+          async () => {
+            await store.assignTicket(doc, this.#o.ticketNumber, Date.now());
+            this.#o.fault?.("ticket-committed");
+          },
+        ),
     );
-    for (const doc of fresh) {
-      if (this.#closed) return;
-      if (!ticketable.has(doc.documentId)) continue;
-      await this.#attempt(
-        "ticket",
-        doc.documentId,
-        { documentId: doc.documentId, organization: doc.organization },
-        async () => {
-          await store.assignTicket(doc, this.#o.ticketNumber, Date.now());
-          this.#o.fault?.("ticket-committed");
-        },
-      );
-    }
-    const undelivered = await store.undeliveredTickets(passBatch);
-    const deliverable = await this.#claim(
+    await this.#claimed(
       "ticket-deliver",
-      undelivered.map((t) => t.documentId),
+      await store.undeliveredTickets(passBatch),
+      (t) => t.documentId,
+      (t) =>
+        this.#attempt(
+          "ticket-deliver",
+          t.documentId,
+          { documentId: t.documentId, organization: t.organization, ticket: t.ticketNumber },
+          () => this.#deliverTicket(t),
+        ),
     );
-    for (const t of undelivered) {
-      if (this.#closed) return;
-      if (!deliverable.has(t.documentId)) continue;
-      await this.#attempt(
-        "ticket-deliver",
-        t.documentId,
-        { documentId: t.documentId, organization: t.organization, ticket: t.ticketNumber },
-        () => this.#deliverTicket(t),
-      );
-    }
   }
 
   async #deliverTicket(t: TicketRow): Promise<void> {

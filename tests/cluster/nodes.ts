@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type DocHandle, type PeerId, Repo } from "@automerge/automerge-repo";
@@ -57,14 +57,30 @@ export async function startNodes(options: DeploymentOptions): Promise<TestNode[]
       const dataDir = mkdtempSync(join(tmpdir(), `oms-${name}-`));
       const node: TestNode = {
         name,
-        process: await inTurn(() => spawnRelay(dataDir, args, 0, options.env ?? {})),
+        process: keepLog(name, await inTurn(() => spawnRelay(dataDir, args, 0, options.env ?? {}))),
         async restart() {
-          node.process = await spawnRelay(dataDir, args, node.process.port, options.env ?? {});
+          node.process = keepLog(
+            name,
+            await spawnRelay(dataDir, args, node.process.port, options.env ?? {}),
+          );
         },
       };
       return node;
     }),
   );
+}
+
+/**
+ * With OMS_CLUSTER_LOG_DIR set, appends everything a node writes to `<dir>/<node>.log` (across
+ * its restarts): a failure's last lines seldom show why an outcome never came.
+ */
+function keepLog(name: string, relay: RelayProcess): RelayProcess {
+  const dir = process.env.OMS_CLUSTER_LOG_DIR;
+  if (!dir) return relay;
+  const file = createWriteStream(join(dir, `${name}.log`), { flags: "a" });
+  relay.child.stdout?.pipe(file, { end: false });
+  relay.child.stderr?.pipe(file, { end: false });
+  return relay;
 }
 
 export function token(user: string, roles: string[] = ["rep"], org = "acme"): Promise<string> {
