@@ -24,6 +24,7 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
   readonly #save: Database.Statement<[string, Buffer]>;
   readonly #remove: Database.Statement<[string]>;
   readonly #loadRange: Database.Statement<[string, string, string], { key: string; data: Buffer }>;
+  readonly #keyRange: Database.Statement<[string, string, string], { key: string }>;
   readonly #removeRange: Database.Statement<[string, string, string]>;
   readonly #all: Database.Statement<[], { key: string; data: Buffer }>;
   readonly #removeAll: Database.Statement<[]>;
@@ -40,6 +41,9 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
     this.#remove = db.prepare("DELETE FROM chunks WHERE key = ?");
     this.#loadRange = db.prepare(
       "SELECT key, data FROM chunks WHERE key = ? OR (key >= ? AND key < ?) ORDER BY id",
+    );
+    this.#keyRange = db.prepare(
+      "SELECT key FROM chunks WHERE key = ? OR (key >= ? AND key < ?) ORDER BY id",
     );
     this.#removeRange = db.prepare("DELETE FROM chunks WHERE key = ? OR (key >= ? AND key < ?)");
     this.#all = db.prepare("SELECT key, data FROM chunks ORDER BY id");
@@ -101,6 +105,21 @@ export class SqliteStorageAdapter implements StorageAdapterInterface {
       if (chunks.length > 0) out.set(id, chunks);
     }
     return out;
+  }
+
+  /** The keys of each document's content chunks, without their bytes (`ChunkStore.contentKeys`). */
+  async contentKeys(documentIds: readonly string[]): Promise<Map<string, StorageKey[]>> {
+    return this.#timed("contentKeys", () => {
+      const out = new Map<string, StorageKey[]>();
+      for (const id of documentIds) {
+        const keys = this.#keyRange
+          .all(...this.#range([id]))
+          .map((row) => row.key.split(SEP))
+          .filter((key) => key[1] === "snapshot" || key[1] === "incremental");
+        if (keys.length > 0) out.set(id, keys);
+      }
+      return out;
+    });
   }
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {

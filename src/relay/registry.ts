@@ -12,8 +12,9 @@ import type { RegistryStore, UserDocumentKind } from "./store/types.js";
 export class DocumentRegistry {
   readonly #store: RegistryStore;
   readonly #cache = new Map<string, DocumentMeta>();
-  /** Loaded metas to read again on their next `get` (`peek` still answers them meanwhile). */
-  readonly #stale = new Set<string>();
+  /** Ids whose meta was set during the running `rereadAll`: its older read must not undo it. */
+  readonly #setDuringReread = new Set<string>();
+  #rereading: Promise<string[]> | undefined;
 
   constructor(store: RegistryStore) {
     this.#store = store;
@@ -22,10 +23,10 @@ export class DocumentRegistry {
   /** The meta of a document, read from the store unless loaded before. */
   async get(documentId: string): Promise<DocumentMeta | undefined> {
     const cached = this.#cache.get(documentId);
-    if (cached && !this.#stale.delete(documentId)) return cached;
+    if (cached) return cached;
     const meta = await this.#store.get(documentId);
     // Unknown ids are not cached: a flood of them must not grow memory.
-    if (meta) this.#cache.set(documentId, meta);
+    if (meta) this.#set(documentId, meta);
     return meta;
   }
 
@@ -38,16 +39,15 @@ export class DocumentRegistry {
     const toRead: string[] = [];
     for (const id of new Set(documentIds)) {
       const cached = this.#cache.get(id);
-      if (cached && !this.#stale.has(id)) out.set(id, cached);
+      if (cached) out.set(id, cached);
       else toRead.push(id);
     }
     if (toRead.length === 0) return out;
     const read = await this.#store.getMany(toRead);
     for (const id of toRead) {
-      this.#stale.delete(id);
       const meta = read.get(id);
       if (!meta) continue;
-      this.#cache.set(id, meta);
+      this.#set(id, meta);
       out.set(id, meta);
     }
     return out;
@@ -61,8 +61,8 @@ export class DocumentRegistry {
   /** Registers a document; false when the id was already registered. */
   async register(documentId: string, meta: DocumentMeta, now = Date.now()): Promise<boolean> {
     const registered = await this.#store.register(documentId, meta, now);
-    this.#cache.delete(documentId);
-    if (registered) this.#cache.set(documentId, meta);
+    this.#remove(documentId);
+    if (registered) this.#set(documentId, meta);
     return registered;
   }
 
@@ -72,8 +72,8 @@ export class DocumentRegistry {
    */
   async refresh(documentId: string): Promise<DocumentMeta | undefined> {
     const meta = await this.#store.get(documentId);
-    if (meta) this.#cache.set(documentId, meta);
-    else this.#cache.delete(documentId);
+    if (meta) this.#set(documentId, meta);
+    else this.#remove(documentId);
     return meta;
   }
 
@@ -82,17 +82,40 @@ export class DocumentRegistry {
    * next lookup reads the store.
    */
   invalidate(documentId: string): void {
-    this.#cache.delete(documentId);
-    this.#stale.delete(documentId);
+    this.#remove(documentId);
   }
 
   /**
-   * Marks every loaded meta to be read again by its next `get` (a node among several re-reads
-   * owners periodically: another node may have reassigned a document without a notice arriving).
-   * `peek` keeps answering them, so outbound messages are not refused in between.
+   * Reads every loaded meta again, `perRead` ids per round trip, and replaces those that changed
+   * (a node among several re-reads owners periodically: another node may have reassigned a
+   * document without a notice arriving). Lookups keep answering from what was loaded meanwhile,
+   * so no message waits on this. Answers the ids whose meta changed.
    */
-  refreshAll(): void {
-    for (const id of this.#cache.keys()) this.#stale.add(id);
+  rereadAll(perRead = 500): Promise<string[]> {
+    this.#rereading ??= this.#rereadAll(perRead).finally(() => {
+      this.#rereading = undefined;
+      this.#setDuringReread.clear();
+    });
+    return this.#rereading;
+  }
+
+  async #rereadAll(perRead: number): Promise<string[]> {
+    const ids = [...this.#cache.keys()];
+    const changed: string[] = [];
+    for (let i = 0; i < ids.length; i += perRead) {
+      const page = ids.slice(i, i + perRead);
+      const read = await this.#store.getMany(page);
+      for (const id of page) {
+        const before = this.#cache.get(id);
+        const after = read.get(id);
+        if (before === undefined || this.#setDuringReread.has(id) || sameMeta(before, after))
+          continue;
+        if (after) this.#cache.set(id, after);
+        else this.#cache.delete(id);
+        changed.push(id);
+      }
+    }
+    return changed;
   }
 
   /**
@@ -117,7 +140,7 @@ export class DocumentRegistry {
     now = Date.now(),
   ): Promise<string> {
     const id = await this.#store.registerUserDocument(documentId, meta, now);
-    if (id === documentId) this.#cache.set(documentId, meta);
+    if (id === documentId) this.#set(documentId, meta);
     return id;
   }
 
@@ -133,14 +156,30 @@ export class DocumentRegistry {
   ): Promise<string> {
     const id = await this.#store.registerOrganizationDocument(documentId, organization, now);
     if (id === documentId)
-      this.#cache.set(documentId, {
+      this.#set(documentId, {
         kind: "organization",
         organization: organization as OrganizationId,
       });
     return id;
   }
 
+  #set(documentId: string, meta: DocumentMeta): void {
+    this.#cache.set(documentId, meta);
+    if (this.#rereading) this.#setDuringReread.add(documentId);
+  }
+
+  #remove(documentId: string): void {
+    this.#cache.delete(documentId);
+    if (this.#rereading) this.#setDuringReread.add(documentId);
+  }
+
   count(): Promise<number> {
     return this.#store.count();
   }
+}
+
+function sameMeta(a: DocumentMeta, b: DocumentMeta | undefined): boolean {
+  return (
+    b !== undefined && a.kind === b.kind && a.owner === b.owner && a.organization === b.organization
+  );
 }

@@ -219,6 +219,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     config: clusterConfig,
     log,
     metrics: clusterMetrics,
+    storedKeys: (ids) => store.chunks.contentKeys(ids),
     onAccess: async (notice) => {
       const admin = adminRef.admin;
       if (!admin) return;
@@ -227,10 +228,16 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         await registry.refresh(notice.documentId);
         repoRef.repo?.shareConfigChanged();
       } else if (!notice && Date.now() - ownersReadAt >= clusterConfig.recheckMs) {
-        // Owners may have changed on another node without a notice reaching this one: lookups
-        // read the store again (each message is judged on a fresh owner).
+        // Owners may have changed on another node without a notice reaching this one. Read in
+        // the background, a page of ids per round trip: messages are judged on the owners loaded
+        // meanwhile (at most one period old) instead of each waiting on the store.
         ownersReadAt = Date.now();
-        registry.refreshAll();
+        void registry
+          .rereadAll()
+          .then((changed) => {
+            if (changed.length > 0) repoRef.repo?.shareConfigChanged();
+          })
+          .catch((err) => log.warn({ err }, "owners re-read failed; trying again next period"));
       }
       const added = await admin.loadRevocations();
       for (const member of added)

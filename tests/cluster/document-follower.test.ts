@@ -58,16 +58,26 @@ function counting(inner: StorageAdapterInterface) {
   };
 }
 
-function node(file: string): Node {
+/**
+ * A node on `file`. `listsKeys`: its re-check lists stored chunk keys and reads only documents
+ * with chunks it does not hold, told of what it stores and loads as the relay's Cluster tells it.
+ */
+function node(file: string, listsKeys = false): Node {
   const db = openDatabase(file);
   const stored: string[] = [];
   const committed: StoredChunk[] = [];
-  const chunks = counting(new SqliteStorageAdapter(db));
-  const repoRef: { repo?: Repo } = {};
+  const sqlite = new SqliteStorageAdapter(db);
+  const chunks = counting(sqlite);
+  const repoRef: { repo?: Repo; follower?: DocumentFollower } = {};
   const storage = new NotifyingStorage(chunks.adapter, {
     onStored: (chunk) => {
       stored.push(chunk.documentId);
       committed.push(chunk);
+      if (listsKeys)
+        repoRef.follower?.holds(chunk.documentId, [[chunk.documentId, chunk.kind, chunk.name]]);
+    },
+    onLoaded: (keys) => {
+      for (const key of keys) if (listsKeys && key[0]) repoRef.follower?.holds(key[0], [key]);
     },
     headsOf: (id) => {
       const handle = repoRef.repo?.handles[id as DocumentId];
@@ -81,7 +91,9 @@ function node(file: string): Node {
     storage: chunks.adapter,
     log,
     alreadyStored: (id, hashes) => storage.alreadyStored(id, hashes),
+    ...(listsKeys ? { storedKeys: (ids: string[]) => sqlite.contentKeys(ids) } : {}),
   });
+  repoRef.follower = follower;
   cleanups.push(async () => {
     await repo.shutdown();
     db.close();
@@ -290,5 +302,48 @@ describe("what a node stores and reads when another node's change reaches it", (
     expect(b.reads(other.documentId)).toBe(0);
     expect(b.writes(other.documentId)).toBe(0);
     expect(onA.documentId).not.toBe(other.documentId);
+  });
+
+  it("re-checks by listing keys: reads only documents with chunks it does not hold", async () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const file = `${dir}/relay.db`;
+    const a = node(file, true);
+    const b = node(file, true);
+    const shared = a.repo.create<Counter>({ items: {} });
+    const quiet = a.repo.create<Counter>({ items: { q: 1 } });
+    await a.repo.flush();
+    const onB = await b.repo.find<Counter>(shared.url);
+    const quietOnB = await b.repo.find<Counter>(quiet.url);
+
+    // Nothing stored since B loaded them: a re-check reads no chunk of either.
+    const reads = () => b.reads(shared.documentId) + b.reads(quiet.documentId);
+    const before = reads();
+    expect(await b.follower.recheck()).toBe(0);
+    expect(reads()).toBe(before);
+
+    // B's own change, stored by B: still nothing to read.
+    onB.change((d) => {
+      d.items.b = 1;
+    });
+    await b.repo.flush();
+    expect(await b.follower.recheck()).toBe(0);
+    expect(reads()).toBe(before);
+
+    // A stores a change and its notice is lost: the re-check reads that document alone.
+    const quietReads = b.reads(quiet.documentId);
+    const sharedReads = b.reads(shared.documentId);
+    shared.change((d) => {
+      d.items.a = 1;
+    });
+    await a.repo.flush();
+    expect(await b.follower.recheck()).toBe(1);
+    expect(onB.doc().items).toEqual({ a: 1, b: 1 });
+    expect(b.reads(quiet.documentId)).toBe(quietReads);
+    expect(b.reads(shared.documentId)).toBeGreaterThan(sharedReads);
+    const afterCatchUp = reads();
+    expect(await b.follower.recheck()).toBe(0);
+    expect(reads()).toBe(afterCatchUp);
+    expect(quietOnB.doc().items).toEqual({ q: 1 });
   });
 });

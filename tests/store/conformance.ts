@@ -193,6 +193,12 @@ export function runStoreConformance(name: string, fixture: () => Promise<StoreFi
       );
       expect(docs.get("m2")?.map((c) => c.data?.[0])).toEqual([2]);
       expect((await store.chunks.loadDocuments([])).size).toBe(0);
+      // The same keys without the bytes, in the same order.
+      const keys = await store.chunks.contentKeys(["m2", "m1", "m3", "none"]);
+      expect([...keys].sort()).toEqual(
+        [...docs].map(([id, chunks]) => [id, chunks.map((c) => c.key)]).sort(),
+      );
+      expect((await store.chunks.contentKeys([])).size).toBe(0);
 
       await other.heads.record("mh1", { hash: "x", heads: ["aa", "bb"] });
       await other.heads.record("mh2", { hash: "y", heads: [] });

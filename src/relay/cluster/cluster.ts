@@ -3,6 +3,7 @@ import type {
   DocumentId,
   Repo,
   StorageAdapterInterface,
+  StorageKey,
 } from "@automerge/automerge-repo/slim";
 import { decodeHeads } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
@@ -48,8 +49,11 @@ export interface ClusterOptions {
   config: ClusterConfig;
   log: Logger;
   metrics: ClusterMetrics;
-  /** The store's heads index: a re-check then reads only documents that changed. */
-  storedHashes?: (ids: string[]) => Promise<Map<string, string>>;
+  /**
+   * The store's content chunk keys per document (`ChunkStore.contentKeys`): a re-check then
+   * reads only documents with chunks this node has not applied.
+   */
+  storedKeys?: (ids: string[]) => Promise<Map<string, StorageKey[]>>;
   /** Re-read revocations and reassignments (a notice came, or the periodic re-read is due). */
   onAccess: (notice?: AccessNotice) => Promise<void> | void;
   /** Another node noted submission work (a hint: the processor also runs periodically). */
@@ -97,7 +101,13 @@ export class Cluster {
   wrapStorage(chunks: StorageAdapterInterface): StorageAdapterInterface {
     this.#storage = chunks;
     this.#notifying = new NotifyingStorage(chunks, {
-      onStored: (chunk) => this.#stored(chunk),
+      onStored: (chunk) => {
+        this.#follower?.holds(chunk.documentId, [[chunk.documentId, chunk.kind, chunk.name]]);
+        this.#stored(chunk);
+      },
+      onLoaded: (keys) => {
+        for (const key of keys) if (key[0]) this.#follower?.holds(key[0], [key]);
+      },
       headsOf: (documentId) => {
         const handle = this.#repo?.handles[documentId as DocumentId];
         return handle?.isReady() ? decodeHeads(handle.heads()) : undefined;
@@ -114,7 +124,7 @@ export class Cluster {
       repo,
       storage: this.#storage,
       log,
-      ...(this.#o.storedHashes ? { storedHashes: this.#o.storedHashes } : {}),
+      ...(this.#o.storedKeys ? { storedKeys: this.#o.storedKeys } : {}),
       alreadyStored: (id, hashes) => this.#notifying?.alreadyStored(id, hashes),
       onApplied: (_id, _chunks, seconds) => {
         metrics.catchUps.inc();

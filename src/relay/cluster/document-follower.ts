@@ -4,6 +4,7 @@ import {
   decodeHeads,
   type Repo,
   type StorageAdapterInterface,
+  type StorageKey,
 } from "@automerge/automerge-repo/slim";
 import type { Logger } from "pino";
 import { headsHash } from "../../docs/heads-digest.js";
@@ -16,10 +17,11 @@ export interface DocumentFollowerOptions {
   storage: StorageAdapterInterface;
   log: Logger;
   /**
-   * The stored heads hash of each id, when the store keeps an index of them: a re-check then
-   * reads chunks only for documents whose stored heads differ from the loaded ones.
+   * The stored content chunk keys of each id, without their bytes (`ChunkStore.contentKeys`): a
+   * re-check then reads chunks only of documents with a chunk this node has not applied, instead
+   * of every loaded document's.
    */
-  storedHashes?: (ids: string[]) => Promise<Map<string, string>>;
+  storedKeys?: (ids: string[]) => Promise<Map<string, StorageKey[]>>;
   /**
    * Told of the changes each catch-up applied, all of which are in the store: the Repo, seeing
    * them as edits, would store them again (see `NotifyingStorage.alreadyStored`).
@@ -27,8 +29,10 @@ export interface DocumentFollowerOptions {
   alreadyStored?: (documentId: string, hashes: string[]) => void;
   /** Told of each catch-up that applied chunks (metrics). */
   onApplied?: (documentId: string, chunks: number, seconds: number) => void;
-  /** Documents read at once during a re-check. Default 8. */
+  /** Documents read at once during a re-check. Default 4. */
   concurrency?: number;
+  /** Documents whose keys a re-check lists in one round trip. Default 500. */
+  keysPerRead?: number;
 }
 
 const CHUNK_KINDS = ["snapshot", "incremental"] as const;
@@ -114,26 +118,50 @@ export class DocumentFollower {
     this.#applied.delete(documentId);
   }
 
-  async #recheck(): Promise<number> {
-    const { repo, storedHashes } = this.#o;
-    let ids = Object.entries(repo.handles)
+  /**
+   * Chunks the document as loaded already holds: ones this node stored, or ones its Repo loaded.
+   * A re-check does not read them again.
+   */
+  holds(documentId: string, keys: readonly StorageKey[]): void {
+    const content = keys.filter((k) => k[1] === "snapshot" || k[1] === "incremental");
+    if (content.length === 0) return;
+    const applied = this.#applied.get(documentId) ?? new Set<string>();
+    for (const key of content) applied.add(key.join("/"));
+    this.#applied.set(documentId, applied);
+  }
+
+  /**
+   * The loaded documents with a stored chunk not applied here: with `storedKeys`, found by
+   * listing keys (a few round trips without chunk bytes); else every loaded document.
+   */
+  async #behind(): Promise<string[]> {
+    const { repo, storedKeys } = this.#o;
+    const ids = Object.entries(repo.handles)
       .filter(([, h]) => h.isReady())
       .map(([id]) => id);
-    if (storedHashes && ids.length > 0) {
-      const stored = await storedHashes(ids);
-      const behind: string[] = [];
-      for (const id of ids) {
-        const handle = repo.handles[id as DocumentId];
-        if (!handle?.isReady()) continue;
-        const mine = await headsHash(decodeHeads(handle.heads()));
-        const theirs = stored.get(id);
-        if (theirs && theirs !== mine) behind.push(id);
+    if (!storedKeys) return ids;
+    const behind: string[] = [];
+    const perRead = this.#o.keysPerRead ?? 500;
+    for (let i = 0; i < ids.length; i += perRead) {
+      const page = ids.slice(i, i + perRead);
+      const stored = await storedKeys(page);
+      for (const id of page) {
+        const keys = (stored.get(id) ?? []).map((k) => k.join("/"));
+        const applied = this.#applied.get(id);
+        if (keys.some((k) => !applied?.has(k))) behind.push(id);
+        // Keep only keys still stored: compaction replaces them, and the set must not grow. A
+        // chunk this node stores meanwhile may be dropped here: it costs one more read, no more.
+        else if (applied) this.#applied.set(id, new Set(keys));
       }
-      ids = behind;
     }
+    return behind;
+  }
+
+  async #recheck(): Promise<number> {
+    const ids = await this.#behind();
     const queue = [...ids];
     const workers = Array.from(
-      { length: Math.min(this.#o.concurrency ?? 8, queue.length) },
+      { length: Math.min(this.#o.concurrency ?? 4, queue.length) },
       async () => {
         for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
           try {

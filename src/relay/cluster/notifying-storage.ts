@@ -15,6 +15,8 @@ export interface NotifyingStorageOptions {
   onStored: (chunk: StoredChunk) => void;
   /** The loaded document's current heads (Automerge hex), if it is loaded. */
   headsOf?: (documentId: string) => readonly string[] | undefined;
+  /** Told of the keys each range read answered (what the Repo loads a document from). */
+  onLoaded?: (keys: StorageKey[]) => void;
 }
 
 /** Change hashes remembered per document as already in the store (the newest kept). */
@@ -144,8 +146,10 @@ export class NotifyingStorage implements StorageAdapterInterface {
     return this.#inner.remove(key);
   }
 
-  loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
-    return this.#inner.loadRange(keyPrefix);
+  async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
+    const chunks = await this.#inner.loadRange(keyPrefix);
+    this.#o.onLoaded?.(chunks.map((c) => c.key));
+    return chunks;
   }
 
   removeRange(keyPrefix: StorageKey): Promise<void> {

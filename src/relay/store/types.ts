@@ -1,4 +1,4 @@
-import type { Chunk, StorageAdapterInterface } from "@automerge/automerge-repo/slim";
+import type { Chunk, StorageAdapterInterface, StorageKey } from "@automerge/automerge-repo/slim";
 import type { UserId } from "../../docs/ids.js";
 import type { DocumentKind, DocumentMeta } from "../../docs/kinds.js";
 
@@ -45,6 +45,12 @@ export interface ChunkStore extends StorageAdapterInterface {
    * for a whole page of documents (bulk export). A document without any is left out.
    */
   loadDocuments(documentIds: readonly string[]): Promise<Map<string, Chunk[]>>;
+  /**
+   * The keys of the content chunks of each document, without their bytes, in one round trip: a
+   * node compares them with what it has applied and reads only documents with new chunks. A
+   * document without any is left out.
+   */
+  contentKeys(documentIds: readonly string[]): Promise<Map<string, StorageKey[]>>;
 }
 
 /** The heads of a document as last stored, and their hash (the sync digest compares hashes). */

@@ -71,6 +71,23 @@ export class PgChunkStore implements ChunkStore {
     return out;
   }
 
+  async contentKeys(documentIds: readonly string[]): Promise<Map<string, StorageKey[]>> {
+    const out = new Map<string, StorageKey[]>();
+    if (documentIds.length === 0) return out;
+    const { rows } = await this.#db.query<{ doc_id: string; key: string[] }>(
+      `SELECT doc_id, key FROM chunks
+       WHERE doc_id = ANY($1::text[]) AND key[2] IN ('snapshot', 'incremental')
+       ORDER BY doc_id, seq`,
+      [documentIds],
+    );
+    for (const row of rows) {
+      const list = out.get(row.doc_id) ?? [];
+      list.push(row.key);
+      out.set(row.doc_id, list);
+    }
+    return out;
+  }
+
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     if (keyPrefix.length === 0) await this.#db.query("DELETE FROM chunks");
     else
