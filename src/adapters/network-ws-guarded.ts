@@ -5,7 +5,11 @@ import type { Logger } from "pino";
 import type { WebSocket, WebSocketServer } from "ws";
 import type { Principal } from "../policy/principal.js";
 import { ConnectionBudget, type ConnectionLimits } from "../relay/connection-budget.js";
-import { type JoinMessage, parseInboundMessage } from "../relay/inbound-message.js";
+import {
+  type EphemeralMessage,
+  type JoinMessage,
+  parseInboundMessage,
+} from "../relay/inbound-message.js";
 import { allowOutbound, judgeInbound } from "../relay/message-policy.js";
 import type { RelayMetrics } from "../relay/metrics.js";
 import { isReservedPeerId, namespacedPeerId, namespacedStorageId } from "../relay/peer-ids.js";
@@ -34,6 +38,11 @@ export interface GuardedAdapterOptions {
   limits: ConnectionLimits & RefusalLogLimits;
   /** A document a peer is using (a message for it was let through, in or out). */
   onDocumentUsed?(documentId: string): void;
+  /**
+   * A client's ephemeral message was let through, as the Repo gets it (the sender's namespaced
+   * peer id, this adapter's session and count): a relay among several passes it on.
+   */
+  onEphemeral?(message: EphemeralMessage): void;
 }
 
 interface PeerBinding {
@@ -199,11 +208,17 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       // automerge-repo remembers every (sender, sessionId) of an ephemeral message forever: the
       // relay names one session per peer and numbers the messages itself, so a client's choice
       // of session ids costs nothing (the relay's socket order already rules out replays).
-      const relayed =
-        message.type === "ephemeral"
-          ? { ...message, senderId: peerId, sessionId: this.#sessionId, count: ++this.#count }
-          : { ...message, senderId: peerId };
-      return super.receiveMessage(cbor.encode(relayed), socket);
+      if (message.type === "ephemeral") {
+        const relayed = {
+          ...message,
+          senderId: peerId,
+          sessionId: this.#sessionId,
+          count: ++this.#count,
+        };
+        super.receiveMessage(cbor.encode(relayed), socket);
+        return this.#o.onEphemeral?.(relayed);
+      }
+      return super.receiveMessage(cbor.encode({ ...message, senderId: peerId }), socket);
     }
     if (decision.action !== "answer") this.#refused(socket, decision.reason, principal);
     if (decision.action === "answer") {

@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { join, resolve } from "node:path";
 import type { Duplex } from "node:stream";
-import { type PeerId, Repo } from "@automerge/automerge-repo/slim";
+import {
+  type DocumentId,
+  type EphemeralMessage,
+  type PeerId,
+  Repo,
+  type SessionId,
+} from "@automerge/automerge-repo/slim";
 import { type Logger, pino } from "pino";
 import { type WebSocket, WebSocketServer } from "ws";
 import { flushEach } from "../adapters/flush-ready.js";
@@ -248,6 +254,27 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       if (added.length > 0) repoRef.repo?.shareConfigChanged();
     },
     onWork: () => void processorRef.processor?.schedule(),
+    // Presence from another node's client reaches this node's peers of the document, as the Repo
+    // passes on a local one (the adapter's outbound filter still checks each reader).
+    onEphemeral: (notice) => {
+      const documentId = notice.documentId as DocumentId;
+      const synchronizer = repoRef.repo?.synchronizer.docSynchronizers[documentId];
+      if (!synchronizer) return;
+      const data = new Uint8Array(Buffer.from(notice.data, "base64"));
+      for (const peer of repoRef.repo?.peers ?? []) {
+        if (peer === notice.senderId || !synchronizer.hasPeer(peer)) continue;
+        const message: EphemeralMessage = {
+          type: "ephemeral",
+          senderId: notice.senderId as PeerId,
+          targetId: peer,
+          documentId,
+          sessionId: notice.sessionId as SessionId,
+          count: notice.count,
+          data,
+        };
+        adapter.send(message);
+      }
+    },
     ...(isPostgresUrl(database) ? { writerLock: new PostgresWriterLock(database) } : {}),
   });
 
@@ -275,6 +302,8 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     principalOf: (socket) => principals.get(socket),
     limits,
     onDocumentUsed: (documentId) => cacheRef.cache?.touch(documentId),
+    onEphemeral: ({ documentId, senderId, sessionId, count, data }) =>
+      cluster.publishEphemeral({ documentId, senderId, sessionId, count, data }),
     beforeSync: async (documentId) => {
       const handle = repoRef.repo?.handles[documentId as never];
       // A change another node stored is durable already: its sync message need not wait.

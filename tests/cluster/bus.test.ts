@@ -4,6 +4,7 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Bus, type ResyncReason, startNatsBus } from "../../src/relay/cluster/bus.js";
 import {
+  MAX_EPHEMERAL_BYTES,
   MAX_INLINE_BYTES,
   MAX_NOTICE_BYTES,
   type Notice,
@@ -140,5 +141,38 @@ describe.skipIf(!available)("the NATS bus between nodes (real NATS, through a TC
     await waitFor(() => b.notices.some((n) => n.type === "work"), "the notice after the bad ones");
     expect(b.invalid).toBe(3);
     expect(b.notices.some((n) => n.type === "document" && n.documentId === "doc2")).toBe(false);
+  });
+
+  it("carries a client's presence message, and drops one too big or malformed", async () => {
+    const subject = `oms-test-${randomUUID().slice(0, 8)}`;
+    const a = node(services.natsUrl, "node-a", subject);
+    const b = node(services.natsUrl, "node-b", subject);
+    await waitFor(() => a.bus.connected && b.bus.connected, "both buses to connect");
+    const presence = {
+      type: "ephemeral" as const,
+      documentId: "doc1",
+      senderId: "acme/alice/p1",
+      sessionId: "s1",
+      count: 3,
+      data: Buffer.alloc(MAX_EPHEMERAL_BYTES, 1).toString("base64"),
+    };
+    a.bus.publish(presence);
+    const got = await waitFor(
+      () => b.notices.find((n) => n.type === "ephemeral"),
+      "the presence message",
+    );
+    expect(got).toMatchObject(presence);
+
+    const raw = await connect({ servers: services.natsUrl });
+    cleanups.push(() => raw.close());
+    const send = (body: unknown) =>
+      raw.publish(`${subject}.notice.ephemeral`, new TextEncoder().encode(JSON.stringify(body)));
+    const base = { ...presence, node: "x", at: 1, documentId: "doc2" };
+    send({ ...base, data: Buffer.alloc(MAX_EPHEMERAL_BYTES + 3, 1).toString("base64") });
+    send({ ...base, count: "3" });
+    send({ ...base, senderId: "" });
+    await raw.flush();
+    await waitFor(() => b.invalid === 3, "the bad ones to be dropped");
+    expect(b.notices.some((n) => n.type === "ephemeral" && n.documentId === "doc2")).toBe(false);
   });
 });

@@ -87,6 +87,42 @@ describe.skipIf(!available)("three relay processes on PostgreSQL and NATS", () =
     for (const [i, h] of handles.entries()) edit(h, `P-${i}`);
     await waitFor(converged, "every device to hold every edit", 15_000);
 
+    // Presence: an ephemeral message from a device on node a reaches alice's devices on every
+    // node (on b and c through the bus), and not a rep of hers who asked for the quote and was
+    // refused.
+    const carol = await device(b, "carol");
+    cleanups.push(() => carol.close());
+    const carolsCopy = carol.repo.find<Quote>(quote.url).catch(() => undefined);
+    const heard = handles.map(() => [] as unknown[]);
+    for (const [i, h] of handles.entries())
+      h.on("ephemeral-message", (e) => heard[i]?.push(e.message));
+    let carolHeard = 0;
+    const carolHandle = await Promise.race([
+      carolsCopy,
+      new Promise<undefined>((r) => setTimeout(r, 2_000)),
+    ]);
+    carolHandle?.on("ephemeral-message", () => carolHeard++);
+    const cursorAt = (i: number) => ({ cursor: `line-${i}` });
+    (handles[0] as DocHandle<Quote>).broadcast(cursorAt(0));
+    await waitFor(
+      () =>
+        heard
+          .slice(1)
+          .every((m) => m.some((x) => JSON.stringify(x) === JSON.stringify(cursorAt(0)))),
+      "presence from node a on the devices of every node",
+      5_000,
+    );
+    // And back: from node c to node a.
+    (handles[5] as DocHandle<Quote>).broadcast(cursorAt(5));
+    await waitFor(
+      () => heard[0]?.some((x) => JSON.stringify(x) === JSON.stringify(cursorAt(5))) === true,
+      "presence from node c on node a",
+      5_000,
+    );
+    expect(carolHeard).toBe(0);
+    const presence = await (await fetch(`${b.process.httpUrl}/metrics`)).text();
+    expect(presence).toMatch(/oms_relay_bus_notices_total\{[^}]*type="ephemeral"[^}]*\} [1-9]/);
+
     // Node c loses the bus: its devices still get edits made on a, by re-reading the store,
     // and edits made on c reach a and b.
     busProxy.cut();

@@ -13,7 +13,9 @@ import type { ClusterMetrics } from "./cluster-metrics.js";
 import { DocumentFollower } from "./document-follower.js";
 import {
   type AccessNotice,
+  type EphemeralNotice,
   type InlineChunk,
+  MAX_EPHEMERAL_BYTES,
   MAX_INLINE_BYTES,
   MAX_INLINE_CHUNKS,
 } from "./notices.js";
@@ -56,6 +58,8 @@ export interface ClusterOptions {
   storedKeys?: (ids: string[]) => Promise<Map<string, StorageKey[]>>;
   /** Re-read revocations and reassignments (a notice came, or the periodic re-read is due). */
   onAccess: (notice?: AccessNotice) => Promise<void> | void;
+  /** Another node passed on a client's ephemeral message (presence): send it to local peers. */
+  onEphemeral?: (notice: EphemeralNotice) => void;
   /** Another node noted submission work (a hint: the processor also runs periodically). */
   onWork?: () => void;
   /** One writer per relay-written document across nodes (default: within this process only). */
@@ -146,6 +150,7 @@ export class Cluster {
                 log.warn({ err, documentId: notice.documentId }, "catch-up failed; re-check later"),
               );
           else if (notice.type === "access") void this.#access(notice);
+          else if (notice.type === "ephemeral") this.#o.onEphemeral?.(notice);
           else this.#o.onWork?.();
         },
         onResync: (reason) => void this.resync(reason),
@@ -210,6 +215,21 @@ export class Cluster {
   publishAccess(notice: Omit<AccessNotice, "type" | "node" | "at">): void {
     this.#bus?.publish({ type: "access", ...notice });
     this.#o.metrics.busNotices.inc({ type: "access", direction: "out" });
+  }
+
+  /**
+   * Passes a client's ephemeral message that this node accepted to the other nodes, whose peers
+   * of the document get it too (messages over `MAX_EPHEMERAL_BYTES` of data stay on this node).
+   */
+  publishEphemeral(
+    message: Omit<EphemeralNotice, "type" | "node" | "at" | "data"> & {
+      data: Uint8Array;
+    },
+  ): void {
+    if (!this.#bus || message.data.byteLength > MAX_EPHEMERAL_BYTES) return;
+    const { data, ...rest } = message;
+    this.#bus.publish({ type: "ephemeral", ...rest, data: Buffer.from(data).toString("base64") });
+    this.#o.metrics.busNotices.inc({ type: "ephemeral", direction: "out" });
   }
 
   /** Tells the other nodes that submission work was noted. */

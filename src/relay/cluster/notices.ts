@@ -5,8 +5,11 @@
  * short fingerprint, and at most the bytes of small chunks already committed to the store (a
  * shortcut for the read that would fetch them), never Automerge sync messages (those are per pair
  * of peers and assume nothing is dropped, which a bus does not promise).
+ *
+ * The one exception is presence: a client's ephemeral message is passed on to the other nodes as
+ * it is, because it is never stored and at most once is what its senders expect of it anyway.
  */
-export type Notice = DocumentNotice | AccessNotice | WorkNotice;
+export type Notice = DocumentNotice | AccessNotice | WorkNotice | EphemeralNotice;
 
 interface NoticeBase {
   /** The node that published it (a node ignores its own). */
@@ -53,6 +56,24 @@ export interface AccessNotice extends NoticeBase {
 export interface WorkNotice extends NoticeBase {
   type: "work";
 }
+
+/**
+ * A client's ephemeral message (presence and the like) for a document, as the node it reached
+ * passed it on: its sender's peer id as that node names it, that node's session and count.
+ * Other nodes send it to their own peers of the document who may read it.
+ */
+export interface EphemeralNotice extends NoticeBase {
+  type: "ephemeral";
+  documentId: string;
+  senderId: string;
+  sessionId: string;
+  count: number;
+  /** The message's data (CBOR), base64. */
+  data: string;
+}
+
+/** Data bytes of an ephemeral message passed to other nodes at most (larger ones stay local). */
+export const MAX_EPHEMERAL_BYTES = 16_384;
 
 /** Chunk bytes a document notice carries at most (beyond, the receiver reads the store). */
 export const MAX_INLINE_BYTES = 65_536;
@@ -126,6 +147,24 @@ export function asNotice(value: unknown): Notice | undefined {
     }
     case "work":
       return { type: "work", ...base };
+    case "ephemeral":
+      if (
+        !isText(v.documentId, 128) ||
+        !isText(v.senderId, 1_024) ||
+        !isText(v.sessionId, 128) ||
+        !Number.isSafeInteger(v.count) ||
+        !isText(v.data, Math.ceil(MAX_EPHEMERAL_BYTES / 3) * 4)
+      )
+        return undefined;
+      return {
+        type: "ephemeral",
+        ...base,
+        documentId: v.documentId,
+        senderId: v.senderId,
+        sessionId: v.sessionId,
+        count: v.count as number,
+        data: v.data,
+      };
     default:
       return undefined;
   }
