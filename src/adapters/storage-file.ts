@@ -333,10 +333,15 @@ export class FileStorageAdapter implements StorageAdapterInterface {
           await walk(path.join(dir, entry.name), [...key, decodeURIComponent(entry.name)]);
         else if (entry.name.endsWith(".chunk")) {
           const part = decodeURIComponent(entry.name.slice(0, -".chunk".length));
-          chunks.push({
-            key: [...key, part],
-            data: new Uint8Array(await fs.readFile(path.join(dir, entry.name))),
-          });
+          let data: Buffer;
+          try {
+            data = await fs.readFile(path.join(dir, entry.name));
+          } catch (err) {
+            // Removed since the folder was listed: no longer in the range.
+            if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
+            throw err;
+          }
+          chunks.push({ key: [...key, part], data: new Uint8Array(data) });
         }
       }
     };

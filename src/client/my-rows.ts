@@ -298,7 +298,10 @@ export class MyRows {
       const device = this.#ctx.device;
       if (!device) return;
       const decoder = new TextDecoder();
-      for (const chunk of await device.loadRange([ROWS])) {
+      // Kept rows are a cache: when they cannot be read (the device closing, a storage error),
+      // each row is derived from its document instead.
+      const stored = await device.loadRange([ROWS]).catch(() => []);
+      for (const chunk of stored) {
         const id = chunk.key[1];
         if (!id || !chunk.data || this.#cache.has(id)) continue;
         try {

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
-import { decodeHeads, Repo } from "@automerge/automerge-repo";
+import { type DocHandle, decodeHeads, Repo } from "@automerge/automerge-repo";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClientSocketAdapter } from "../../src/adapters/network-ws-client.js";
 import { asOrganizationId, asUserId, createQuote, type Quote } from "../../src/docs/index.js";
@@ -142,34 +142,50 @@ describe("a SIGKILL of an idle relay", () => {
     client.adapter.close();
 
     // The next start checkpoints that log; its next write starts the log again from the top,
-    // over the old frames. One small write, then idle, then a kill.
-    relay = await spawnRelay(data.dir, [], port);
-    client = await repoFor(relay);
-    const small = client.repo.create<Quote>(
-      createQuote({
-        owner: asUserId("alice"),
-        organization: asOrganizationId("acme"),
-        currency: "USD",
-        projectName: "small",
-      }),
-    );
-    await waitStored(client.repo, small, client.relayPeer);
-    await new Promise((r) => setTimeout(r, 500));
-    relay.child.kill("SIGKILL");
-    await relay.exited;
-    client.adapter.close();
+    // over the old frames. One small write, then idle, then a kill. SQLite restarts the log only
+    // when the checkpoint could copy every frame (no reader in the way), so on a busy machine the
+    // log may go on instead: then it is tried again, each start checked for a torn-write report.
+    let small: DocHandle<Quote> | undefined;
+    const stale: number[] = [];
+    for (let attempt = 0; attempt < 3 && !stale.some((n) => n > 0); attempt++) {
+      relay = await spawnRelay(data.dir, [], port);
+      client = await repoFor(relay);
+      small = client.repo.create<Quote>(
+        createQuote({
+          owner: asUserId("alice"),
+          organization: asOrganizationId("acme"),
+          currency: "USD",
+          projectName: "small",
+        }),
+      );
+      await waitStored(client.repo, small, client.relayPeer);
+      await new Promise((r) => setTimeout(r, 500));
+      relay.child.kill("SIGKILL");
+      await relay.exited;
+      client.adapter.close();
 
-    relay = await spawnRelay(data.dir, [], port);
-    const lines = relay.output().split("\n");
-    expect(lines.filter((l) => l.includes("torn write"))).toEqual([]);
-    const opened = lines
-      .filter((l) => l.includes("database opened"))
-      .map((l) => JSON.parse(l) as { recovery: Record<string, number> });
-    expect(opened).toHaveLength(1);
-    expect(opened[0]?.recovery).toMatchObject({ discardedFrames: 0, discardedBytes: 0 });
+      relay = await spawnRelay(data.dir, [], port);
+      const lines = relay.output().split("\n");
+      expect(lines.filter((l) => l.includes("torn write"))).toEqual([]);
+      const opened = lines
+        .filter((l) => l.includes("database opened"))
+        .map((l) => JSON.parse(l) as { recovery: Record<string, number> });
+      expect(opened).toHaveLength(1);
+      expect(opened[0]?.recovery).toMatchObject({ discardedFrames: 0, discardedBytes: 0 });
+      stale.push(opened[0]?.recovery.staleFrames ?? 0);
+      if (!stale.some((n) => n > 0)) {
+        relay.child.kill("SIGKILL");
+        await relay.exited;
+      }
+    }
     // The case the report got wrong: old frames behind the current ones.
-    expect(opened[0]?.recovery.staleFrames).toBeGreaterThan(0);
+    expect(
+      stale.some((n) => n > 0),
+      `stale frames at each start: ${stale.join(", ")}`,
+    ).toBe(true);
     const again = await repoFor(relay);
-    expect((await again.repo.find<Quote>(small.url)).doc().projectName).toBe("small");
+    expect((await again.repo.find<Quote>((small as DocHandle<Quote>).url)).doc().projectName).toBe(
+      "small",
+    );
   }, 90_000);
 });

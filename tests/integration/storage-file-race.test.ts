@@ -27,4 +27,31 @@ describe("FileStorageAdapter under a removal racing a save", () => {
       dir.remove();
     }
   });
+
+  it("lists a range while its chunks are removed: never rejects, and answers only saved chunks", async () => {
+    const dir = tempDir();
+    try {
+      const storage = new FileStorageAdapter(dir.dir);
+      const failures: unknown[] = [];
+      for (let round = 0; round < 10; round++) {
+        const doc = `listed${round}`;
+        const names = Array.from({ length: 60 }, (_, i) => `h${i}`);
+        for (const name of names)
+          await storage.save([doc, "incremental", name], new Uint8Array([round]));
+        // The list reads each chunk after listing the folder; removals land in between.
+        const listing = storage.loadRange([doc]).catch((e) => {
+          failures.push(e);
+          return [];
+        });
+        await Promise.all(names.map((name) => storage.remove([doc, "incremental", name])));
+        for (const chunk of await listing) {
+          expect(names).toContain(chunk.key[2]);
+          expect([...(chunk.data ?? [])]).toEqual([round]);
+        }
+      }
+      expect(failures).toEqual([]);
+    } finally {
+      dir.remove();
+    }
+  });
 });
