@@ -50,13 +50,19 @@ export async function judgeInbound(
         },
       };
     }
-    case "ephemeral":
+    case "ephemeral": {
+      // automerge-repo decodes the data of every ephemeral message it gets (DocSynchronizer),
+      // and the relay isolates a document whose message throws there: data that is not CBOR
+      // would let any reader stop the document being served. Such data reaches nobody.
+      const data = decodeData(message.data);
+      if (!data.ok) return { action: "drop", reason: refusalReasons.malformedMessage };
       // Clients treat a refusal notice as the relay's word: one from a client is a forgery,
       // whoever it claims to be from, and never reaches anyone.
-      if (isNotice(message.data)) return { action: "drop", reason: refusalReasons.forgedNotice };
+      if (isNotice(data.value)) return { action: "drop", reason: refusalReasons.forgedNotice };
       return (await gate.mayRead(principal, message.documentId))
         ? { action: "pass" }
         : { action: "drop", reason: refusalReasons.noAccess };
+    }
     case "doc-unavailable":
       return (await gate.mayRead(principal, message.documentId))
         ? { action: "pass" }
@@ -74,16 +80,20 @@ export function allowOutbound(
   return !documentId || message.type === "doc-unavailable" || gate.canRead(principal, documentId);
 }
 
-/** Anything typed as a refusal notice, complete or not: clients may check only the type. */
-function isNotice(data: Uint8Array): boolean {
+/** An ephemeral message's data decoded as automerge-repo decodes it, or not decodable. */
+function decodeData(data: Uint8Array): { ok: true; value: unknown } | { ok: false } {
   try {
-    const value: unknown = cbor.decode(data);
-    return (
-      typeof value === "object" &&
-      value !== null &&
-      (value as { type?: unknown }).type === REFUSAL_NOTICE
-    );
+    return { ok: true, value: cbor.decode(data) };
   } catch {
-    return false;
+    return { ok: false };
   }
+}
+
+/** Anything typed as a refusal notice, complete or not: clients may check only the type. */
+function isNotice(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as { type?: unknown }).type === REFUSAL_NOTICE
+  );
 }
