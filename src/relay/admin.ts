@@ -54,6 +54,11 @@ export interface AdminServiceOptions {
   disconnectUser(member: MemberRef, reason: string): void;
   /** Told after every action, for logs and metrics. */
   onAction?(action: "reassign" | "revoke" | "reinstate", detail: Record<string, unknown>): void;
+  /**
+   * Told as soon as a reassignment is committed, before the workspaces and inbox are written:
+   * other relay nodes stop serving the previous owner on this (their window is what it waits).
+   */
+  onOwnerChanged?(documentId: string, organization: string): void;
   /** Writes inboxes and workspaces as their one writer across relay nodes; default `change`. */
   write?: DocumentWriter;
 }
@@ -156,13 +161,15 @@ export class AdminService {
     const handle = await this.#o.repo.find<{ owner: string }>(documentId as DocumentId);
     const headsBefore = A.getHeads(handle.doc() as A.Doc<unknown>);
     const now = Date.now();
-    // The registry first: from here on nothing of this document goes to the previous owner.
+    // The registry first: from here on nothing of this document goes to the previous owner from
+    // this node, nor from the others once the notice below reaches them.
     await this.#o.store.reassign(
       documentId,
       owner,
       previous ? { userId: previous, reason, heads: headsBefore, at: now } : undefined,
     );
     await this.#o.registry.refresh(documentId);
+    this.#o.onOwnerChanged?.(documentId, meta.organization);
     handle.change((d) => {
       d.owner = owner;
     });

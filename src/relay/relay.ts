@@ -438,17 +438,14 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
       metrics.adminActions.inc({ action });
       log.info({ action, ...detail }, "admin action");
       // Every other node applies it within a second: at once on this notice, else by re-reading.
-      const d = detail as { organization?: string; userId?: string; documentId?: string };
-      if (action === "reassign" && d.documentId) {
-        cluster.publishAccess({
-          change: "reassign",
-          organization: registry.peek(d.documentId)?.organization ?? "",
-          documentId: d.documentId,
-        });
-      } else if ((action === "revoke" || action === "reinstate") && d.organization && d.userId) {
+      const d = detail as { organization?: string; userId?: string };
+      if ((action === "revoke" || action === "reinstate") && d.organization && d.userId)
         cluster.publishAccess({ change: action, organization: d.organization, userId: d.userId });
-      }
     },
+    // Published at the commit, not after the workspaces are written: other nodes stop serving the
+    // previous owner that much sooner.
+    onOwnerChanged: (documentId, organization) =>
+      cluster.publishAccess({ change: "reassign", organization, documentId }),
   });
   adminRef.admin = admin;
   await admin.loadRevocations();
