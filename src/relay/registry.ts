@@ -15,6 +15,11 @@ export class DocumentRegistry {
   /** Ids whose meta was set during the running `rereadAll`: its older read must not undo it. */
   readonly #setDuringReread = new Set<string>();
   #rereading: Promise<string[]> | undefined;
+  /**
+   * Ids looked up or set since the last `rereadAll`: kept by it even if not in use, so that an
+   * entry a message was just judged on is still there for the answer that follows.
+   */
+  #used = new Set<string>();
 
   constructor(store: RegistryStore) {
     this.#store = store;
@@ -22,6 +27,7 @@ export class DocumentRegistry {
 
   /** The meta of a document, read from the store unless loaded before. */
   async get(documentId: string): Promise<DocumentMeta | undefined> {
+    this.#used.add(documentId);
     const cached = this.#cache.get(documentId);
     if (cached) return cached;
     const meta = await this.#store.get(documentId);
@@ -38,6 +44,7 @@ export class DocumentRegistry {
     const out = new Map<string, DocumentMeta>();
     const toRead: string[] = [];
     for (const id of new Set(documentIds)) {
+      this.#used.add(id);
       const cached = this.#cache.get(id);
       if (cached) out.set(id, cached);
       else toRead.push(id);
@@ -86,21 +93,30 @@ export class DocumentRegistry {
   }
 
   /**
-   * Reads every loaded meta again, `perRead` ids per round trip, and replaces those that changed
-   * (a node among several re-reads owners periodically: another node may have reassigned a
-   * document without a notice arriving). Lookups keep answering from what was loaded meanwhile,
-   * so no message waits on this. Answers the ids whose meta changed.
+   * Reads the metas of documents in use again, `perRead` ids per round trip, and replaces those
+   * that changed (a node among several re-reads owners periodically: another node may have
+   * reassigned a document without a notice arriving). Lookups keep answering from what was
+   * loaded meanwhile, so no message waits on this. The metas of documents neither `inUse` nor
+   * looked up since the last call are dropped instead: their next lookup reads the store, and
+   * the cache holds no more than the documents in use and those asked about in the last two
+   * periods. Answers the ids whose meta changed.
    */
-  rereadAll(perRead = 500): Promise<string[]> {
-    this.#rereading ??= this.#rereadAll(perRead).finally(() => {
+  rereadAll(inUse: (documentId: string) => boolean = () => true, perRead = 500): Promise<string[]> {
+    this.#rereading ??= this.#rereadAll(inUse, perRead).finally(() => {
       this.#rereading = undefined;
       this.#setDuringReread.clear();
     });
     return this.#rereading;
   }
 
-  async #rereadAll(perRead: number): Promise<string[]> {
-    const ids = [...this.#cache.keys()];
+  async #rereadAll(inUse: (documentId: string) => boolean, perRead: number): Promise<string[]> {
+    const used = this.#used;
+    this.#used = new Set();
+    const ids: string[] = [];
+    for (const id of [...this.#cache.keys()]) {
+      if (inUse(id) || used.has(id)) ids.push(id);
+      else this.#cache.delete(id);
+    }
     const changed: string[] = [];
     for (let i = 0; i < ids.length; i += perRead) {
       const page = ids.slice(i, i + perRead);
@@ -165,6 +181,7 @@ export class DocumentRegistry {
 
   #set(documentId: string, meta: DocumentMeta): void {
     this.#cache.set(documentId, meta);
+    this.#used.add(documentId);
     if (this.#rereading) this.#setDuringReread.add(documentId);
   }
 

@@ -239,7 +239,7 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
         // meanwhile (at most one period old) instead of each waiting on the store.
         ownersReadAt = Date.now();
         void registry
-          .rereadAll()
+          .rereadAll((id) => repoRef.repo?.handles[id as DocumentId] !== undefined)
           .then((changed) => {
             if (changed.length > 0) repoRef.repo?.shareConfigChanged();
           })

@@ -99,8 +99,11 @@ export class WriteGate {
    * can wait use `mayRead`.
    */
   canRead(principal: Principal, documentId: string): boolean {
+    return this.#canRead(principal, documentId, this.#o.registry.peek(documentId));
+  }
+
+  #canRead(principal: Principal, documentId: string, meta: DocumentMeta | undefined): boolean {
     if (this.#o.isRevoked?.(principal.organization, principal.userId)) return false;
-    const meta = this.#o.registry.peek(documentId);
     if (meta) return this.#o.policy.canRead(principal, meta);
     return (
       this.#offers.get(documentId)?.has(memberKey(principal.organization, principal.userId)) ??
@@ -108,16 +111,18 @@ export class WriteGate {
     );
   }
 
-  /** `canRead` after loading the document's registry entry from the store. */
+  /**
+   * `canRead` on the document's registry entry as read from the store (or loaded before): the
+   * entry read is the one judged, even if the registry drops it meanwhile.
+   */
   async mayRead(principal: Principal, documentId: string): Promise<boolean> {
-    await this.#o.registry.get(documentId);
-    return this.canRead(principal, documentId);
+    return this.#canRead(principal, documentId, await this.#o.registry.get(documentId));
   }
 
   /** `mayRead` for many documents, their registry entries loaded in one round trip. */
   async mayReadAll(principal: Principal, documentIds: readonly string[]): Promise<boolean[]> {
-    await this.#o.registry.getMany(documentIds);
-    return documentIds.map((id) => this.canRead(principal, id));
+    const metas = await this.#o.registry.getMany(documentIds);
+    return documentIds.map((id) => this.#canRead(principal, id, metas.get(id)));
   }
 
   /**

@@ -38,7 +38,7 @@ function slowReads(inner: RegistryStore) {
 }
 
 describe("the registry's periodic re-read of owners", () => {
-  it("replaces owners changed elsewhere, answers lookups from what was loaded meanwhile, and never undoes a newer read", async () => {
+  it("replaces owners changed elsewhere, answers lookups from what was loaded meanwhile, never undoes a newer read, and drops documents not in use", async () => {
     // Two nodes on one database: B reassigns, A re-reads.
     const db = openDatabase(":memory:");
     const shared = new SqliteStore(db);
@@ -50,7 +50,7 @@ describe("the registry's periodic re-read of owners", () => {
     await shared.access.reassign("d1", "kim");
     await shared.access.reassign("d2", "lee");
     slow.holdNext();
-    const reread = onA.rereadAll(2);
+    const reread = onA.rereadAll(() => true, 2);
     await slow.read;
     // The re-read has read d1 and d2 and is still under way: lookups answer the loaded owner.
     expect((await onA.get("d1"))?.owner).toBe("sam");
@@ -66,6 +66,20 @@ describe("the registry's periodic re-read of owners", () => {
 
     // Nothing changed since: a second re-read replaces nothing.
     expect(await onA.rereadAll()).toEqual([]);
+
+    // A document not in use (not loaded on this node) is dropped, not read, once a whole period
+    // passed without a lookup: its next lookup reads the store, and the cache does not grow with
+    // every document ever asked about. One just looked up stays (a message judged on it may
+    // still be answered).
+    await shared.access.reassign("d3", "kim");
+    await onA.get("d3");
+    expect(await onA.rereadAll((id) => id !== "d3")).toEqual(["d3"]);
+    expect(onA.peek("d3")?.owner).toBe("kim");
+    await shared.access.reassign("d3", "max");
+    expect(await onA.rereadAll((id) => id !== "d3")).toEqual([]);
+    expect(onA.peek("d3")).toBeUndefined();
+    expect((await onA.get("d3"))?.owner).toBe("max");
+    expect(onA.peek("d1")?.owner).toBe("kim");
     db.close();
   });
 });
