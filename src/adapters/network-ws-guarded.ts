@@ -89,6 +89,21 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
     this.#refusalLog = new RefusalLog(options.log, options.limits);
   }
 
+  /**
+   * Ready from the start. The stock adapter becomes ready only when a first socket connects, and
+   * until then the Repo's `find` of a document not in storage waits for it: on a node no client
+   * has reached yet (just restarted, or one the load balancer sends nobody) the submission
+   * processor hung on a new order, holding its claim for the whole lease and running no other
+   * pass. A relay has nobody to wait for: what is not in its storage is unavailable to it now.
+   */
+  override isReady(): boolean {
+    return true;
+  }
+
+  override whenReady(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** The user bound to a (namespaced) peer id, while its socket is open. */
   principalOfPeer(peerId: string): Principal | undefined {
     return this.#peers.get(peerId)?.principal;
