@@ -70,7 +70,10 @@ export interface SubmissionProcessorOptions {
    * default: `handle.change` (one node).
    */
   write?: DocumentWriter;
-  /** Told after requests were noted (other relay nodes hear of the work, see docs/scale-out.md). */
+  /**
+   * Told when there is work other relay nodes may take (docs/scale-out.md): requests were noted,
+   * or this node released a request it could not decide (it does not hold the order yet).
+   */
   onNoted?: () => void;
 }
 
@@ -304,8 +307,11 @@ export class SubmissionProcessor {
         { requestId, orderId },
         "submission request not in the relay's copy yet; will retry",
       );
-      // Another node may hold the change that carries it: let it decide.
+      // Another node may hold the change that carries it: let it decide, and tell it so. The
+      // node that noted the request skipped it while it was claimed here, and would otherwise
+      // come back to it only at its next periodic pass.
       await this.#o.store.release("decide", [requestId], this.#node);
+      this.#o.onNoted?.();
       return;
     }
     const { order } = found;

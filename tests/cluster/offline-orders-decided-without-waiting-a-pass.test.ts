@@ -14,10 +14,10 @@ import { startNodes, type TestNode, token } from "./nodes.js";
 // A rep creates orders offline and submits them, then reconnects to node a. Node a notes each
 // request before its change is stored and tells the other nodes there is work; node b or c often
 // claims the decision first, cannot load the order (not in PostgreSQL yet: a new order), waits
-// `requestAppearTimeoutMs` (5 s), releases the claim and tells nobody. Node a already skipped
-// the row (claimed elsewhere) and decides it at its next pass: `processorIntervalMs`, 30 s by
-// default. The rep's submission stays pending about 30 s instead of under a second. (The other
-// cluster tests run with --processor-interval-ms 500 or 1000, which hides it.)
+// `requestAppearTimeoutMs` (5 s) and releases the claim. Node a skipped the row while it was
+// claimed; unless the releasing node tells the others, node a decides it only at its next
+// periodic pass (`processorIntervalMs`, 30 s by default), and the rep's submission stays pending
+// that long. The nodes here run with a 10-minute pass, so every outcome must come from notices.
 
 const available = await servicesAvailable(
   "tests/cluster/offline-new-order-submission-waits-a-pass.test.ts",
@@ -49,14 +49,15 @@ async function open(url: string, folder: string): Promise<OmsClient> {
 describe.skipIf(!available)(
   "orders created and submitted offline, on a three-node deployment",
   () => {
-    it("are decided within seconds of the reconnect, with the default processor interval", async () => {
+    it("are decided after the reconnect through notices alone, whichever node claims them first", async () => {
       const database = await createTestDatabase("oms_offline_new_orders");
       cleanups.push(() => database.drop());
-      // Default --processor-interval-ms (30 s), as deployed.
+      // A periodic pass too rare to rescue anything within the test.
       const nodes = (await startNodes({
         databases: [database.url, database.url, database.url],
         busUrls: [services.natsUrl, services.natsUrl, services.natsUrl],
         oneAtATime: true,
+        extraArgs: ["--processor-interval-ms", "600000"],
       })) as [TestNode, TestNode, TestNode];
       cleanups.push(() => {
         for (const n of nodes) n.process.child.kill("SIGKILL");
@@ -93,7 +94,6 @@ describe.skipIf(!available)(
       const db = new pg.Client({ connectionString: database.url });
       await db.connect();
       cleanups.push(() => db.end());
-      const started = Date.now();
       const claimedBy = new Set<string>();
       await waitFor(
         async () => {
@@ -103,13 +103,10 @@ describe.skipIf(!available)(
           const states = await Promise.all(orders.map((id) => c.orders.state(id)));
           return states.every((s) => s.status === "submitted");
         },
-        "every outcome",
-        90_000,
+        "every outcome, with no periodic pass to fall back on",
+        60_000,
       );
-      const took = Date.now() - started;
-      expect(
-        `${took < 10_000 ? "within 10 s" : `${took} ms`} (claims by ${[...claimedBy].sort().join(", ")})`,
-      ).toBe(`within 10 s (claims by ${[...claimedBy].sort().join(", ")})`);
+      expect(claimedBy.size).toBeGreaterThan(0);
     }, 180_000);
   },
 );

@@ -16,7 +16,9 @@ import { startNodes, type TestNode, token } from "./nodes.js";
 // the network adapter to be "ready", which automerge-repo's WebSocketServerAdapter becomes only
 // when a first socket connects. The find never returns: the row's claim is held for its whole
 // lease (30 s) and that node's processor never runs another pass (decisions, deliveries,
-// tickets) until some client connects to it. A rep submitting a new order waits 30 s.
+// tickets) until some client connects to it. A rep submitting a new order waited 30 s.
+// tests/integration/relay-idle-find.test.ts checks the cause without any timing; this runs the
+// rep's side across three nodes and checks that later work still flows.
 
 const available = await servicesAvailable("tests/cluster/idle-node-processor-hangs.test.ts");
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -25,7 +27,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!available)("a node with no client connected yet", () => {
-  it("does not hold a new order's submission for the claim lease", async () => {
+  it("decides new orders' submissions, whichever node claims them, and later work flows", async () => {
     const database = await createTestDatabase("oms_idle_node");
     cleanups.push(() => database.drop());
     const nodes = (await startNodes({
@@ -52,8 +54,7 @@ describe.skipIf(!available)("a node with no client connected yet", () => {
     await db.connect();
     cleanups.push(() => db.end());
 
-    const took: number[] = [];
-    const claimedBy: string[] = [];
+    const claimedBy = new Set<string>();
     for (let round = 0; round < 3; round++) {
       const order = await c.orders.create({
         currency: "USD",
@@ -63,25 +64,22 @@ describe.skipIf(!available)("a node with no client connected yet", () => {
       order.change((o) =>
         addLineItem(o, { productCode: "DH-3046", quantity: 1, unitPrice: 45_900 }),
       );
-      const started = Date.now();
       const request = await c.orders.submit(order.id);
-      const claims = new Set<string>();
       await waitFor(
         async () => {
           const q = await db.query<{ node: string }>(
             "SELECT node FROM work_claims WHERE kind = 'decide' AND id = $1",
             [request],
           );
-          for (const r of q.rows) claims.add(r.node);
+          for (const r of q.rows) claimedBy.add(r.node);
           await c.sync.now().catch(() => undefined);
           return (await c.orders.state(order.id)).status === "submitted";
         },
         `the outcome of request ${round}`,
         60_000,
       );
-      took.push(Date.now() - started);
-      claimedBy.push([...claims].join("+"));
     }
+    expect(claimedBy.size).toBeGreaterThan(0);
     // Later work flows through node b too: a second device there gets every order and its edit
     // reaches the first device.
     const folder2 = mkdtempSync(join(tmpdir(), "oms-idle-"));
@@ -113,10 +111,6 @@ describe.skipIf(!available)("a node with no client connected yet", () => {
       },
       "an edit from node b on node a's device",
       30_000,
-    );
-    // Each took about 0.5 s when node a decided it, and 30 s when node b or c claimed it.
-    expect(took.map((ms, i) => `${claimedBy[i]}: ${ms < 10_000 ? "fast" : `${ms} ms`}`)).toEqual(
-      claimedBy.map((n) => `${n}: fast`),
     );
   }, 240_000);
 });
