@@ -25,6 +25,13 @@ import type { WriteGate } from "../relay/write-gate.js";
 
 type OutboundMessage = Parameters<WebSocketServerAdapter["send"]>[0];
 
+/**
+ * Unsent bytes a peer's socket may hold before ephemeral messages (presence) for it are dropped.
+ * Presence is at most once and replaced by the sender's next: a peer that does not read (or reads
+ * slower than others send) must not make the relay buffer it without bound.
+ */
+export const MAX_EPHEMERAL_BACKLOG_BYTES = 1_048_576;
+
 export interface GuardedAdapterOptions {
   server: WebSocketServer;
   keepAliveMs: number;
@@ -346,6 +353,13 @@ export class GuardedServerAdapter extends WebSocketServerAdapter {
       )
     )
       return;
+    if (
+      message.type === "ephemeral" &&
+      binding.socket.bufferedAmount > MAX_EPHEMERAL_BACKLOG_BYTES
+    ) {
+      this.#o.metrics.presenceDropped.inc();
+      return;
+    }
     const documentId =
       "documentId" in message ? (message.documentId as string | undefined) : undefined;
     if (documentId) this.#o.onDocumentUsed?.(documentId);

@@ -76,6 +76,11 @@ export function createRelayMetrics(sources: {
       help: "Times a connection's reads were paused for sending faster than maxMessagesPerSecond",
       registers: [registry],
     }),
+    presenceDropped: new Counter({
+      name: "oms_relay_presence_dropped_total",
+      help: "Ephemeral messages (presence) not sent to a peer whose socket had over MAX_EPHEMERAL_BACKLOG_BYTES unsent",
+      registers: [registry],
+    }),
     restoreReceipts: new Counter({
       name: "oms_relay_restore_receipts_total",
       help: "Ledger entries devices sent back to a relay that lost data, by result (learned, known, refused: not sealed by this relay, conflict)",
