@@ -35,6 +35,12 @@ export interface PgOptions {
   onPoolError?: (err: Error) => void;
   /** How long to wait for a connection before an operation fails; default 5 s. */
   connectTimeoutMs?: number;
+  /**
+   * How long one query may go unanswered before it fails and its connection is dropped; default
+   * 15 s. A connection the network silently lost (a failover, a firewall dropping it) answers
+   * nothing and is not reset for many minutes: without this, every later query queued on it.
+   */
+  queryTimeoutMs?: number;
 }
 
 export function createPgDatabase(url: string, options: PgOptions = {}): PgDatabase {
@@ -42,6 +48,7 @@ export function createPgDatabase(url: string, options: PgOptions = {}): PgDataba
     connectionString: url,
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    query_timeout: options.queryTimeoutMs ?? 15_000,
     types,
     ...(options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {}),
   });
@@ -52,16 +59,20 @@ export function createPgDatabase(url: string, options: PgOptions = {}): PgDataba
     query: (sql, params) => pool.query(sql, params),
     async tx(fn) {
       const client = await pool.connect();
+      let failed: Error | undefined;
       try {
         await client.query("BEGIN");
         const result = await fn(client);
         await client.query("COMMIT");
         return result;
       } catch (err) {
+        failed = err instanceof Error ? err : new Error(String(err));
         await client.query("ROLLBACK").catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        // A connection whose transaction failed is dropped, not reused: after a query timeout it
+        // may still be waiting for an answer that never comes.
+        client.release(failed);
       }
     },
   };
