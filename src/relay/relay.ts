@@ -71,6 +71,9 @@ const upgradeRefusals = {
   503: ["UNAVAILABLE", "Service Unavailable"],
 } as const;
 
+/** How long `/healthz` waits for the store to count documents before it answers without. */
+const HEALTH_COUNT_TIMEOUT_MS = 2_000;
+
 /** A running relay. */
 export interface Relay {
   /** WebSocket URL for clients, without a token: append `?token=…`. */
@@ -507,11 +510,23 @@ export async function createRelay(options: RelayOptions = {}): Promise<Relay> {
     sessions,
     metrics,
     status: async () => ({
-      // A store that does not answer makes the health answer 503, never a 500.
-      documents: await registry.count().catch(() => {
-        storeHealth.suspect();
-        return null;
-      }),
+      // A store that does not answer makes the health answer 503, never a 500, and soon: a
+      // connection that went silent would hold the count until the query timeout, longer than a
+      // load balancer waits for a health check.
+      documents: !storeHealth.up
+        ? null
+        : await Promise.race([
+            registry.count(),
+            new Promise<never>((_, reject) => {
+              setTimeout(
+                () => reject(new Error("count timed out")),
+                HEALTH_COUNT_TIMEOUT_MS,
+              ).unref();
+            }),
+          ]).catch(() => {
+            storeHealth.suspect();
+            return null;
+          }),
       connections: wss.clients.size,
       database: !storeHealth.up
         ? "unreachable"

@@ -140,6 +140,13 @@ describe.skipIf(!available)("a node back from losing PostgreSQL", () => {
         "node c to close its sockets with 1013",
         20_000,
       );
+      // And says so: /healthz answers 503 at once (a silent store must not hold the answer past
+      // a load balancer's health check timeout, here 2 s).
+      await waitFor(
+        async () => (await health(c.process.httpUrl)) === 503,
+        "node c to answer 503",
+        10_000,
+      );
       for (let i = 0; i < 5; i++) edit(quote, `during-${i}`);
       await waitFor(() => storedByRelay(onA.repo, quote), "the edits stored by node a");
       const boss = await token("boss", ["admin"]);
