@@ -73,7 +73,12 @@ export interface SyncEngineOptions {
   ): Promise<void>;
 }
 
-type Waiter = { resolve: () => void; reject: (e: unknown) => void };
+type Waiter = {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  /** The connection attempts begun when it started waiting (see `#attempts`). */
+  since: number;
+};
 
 class ConnectionLost extends OmsError {
   constructor() {
@@ -107,6 +112,12 @@ export class SyncEngine {
   #intervalTimer: unknown;
   #connected = false;
   #connectWaiters: Waiter[] = [];
+  /**
+   * Connection attempts begun so far. A failed attempt answers only the waiters that were there
+   * when it began: one that came while it was under way (a sync asked for just after the relay
+   * came back) gets an attempt of its own, not the OFFLINE of an attempt made before.
+   */
+  #attempts = 0;
   #run: Promise<void> | undefined;
   /** The current run is connected and at work (not waiting for a connection). */
   #runBegun = false;
@@ -194,6 +205,7 @@ export class SyncEngine {
   async #connect(): Promise<void> {
     if (this.#stopped) return;
     this.#o.clock.clearTimeout(this.#retryTimer);
+    const attempt = ++this.#attempts;
     this.#set({ state: "connecting", error: null });
     let session: SessionResponse;
     try {
@@ -201,7 +213,7 @@ export class SyncEngine {
       // May refuse to go on (a relay that lost data has not taken this device's receipts yet).
       await this.#o.onSession(session);
     } catch (err) {
-      return this.#failed(err);
+      return this.#failed(err, attempt);
     }
     if (this.#stopped) return;
     this.#o.adapter.open();
@@ -230,7 +242,7 @@ export class SyncEngine {
     }
   }
 
-  #failed(err: unknown): void {
+  #failed(err: unknown, attempt: number): void {
     if (err instanceof OmsError && err.code === "USER_REVOKED") {
       this.#set({ state: "error", error: { reason: "revoked", message: err.message } });
       this.#rejectWaiters(err);
@@ -243,8 +255,10 @@ export class SyncEngine {
     if (auth)
       this.#set({ state: "error", error: { reason: "auth", message: (err as Error).message } });
     else this.#set({ state: "offline", error: null });
-    this.#rejectWaiters(err);
-    this.#retryLater();
+    this.#rejectWaiters(err, attempt);
+    // Someone began waiting after this attempt began: try again for them now, not after backoff.
+    if (!auth && this.#connectWaiters.length > 0) void this.#connect();
+    else this.#retryLater();
   }
 
   #retryLater(): void {
@@ -287,8 +301,14 @@ export class SyncEngine {
     }
   }
 
-  #rejectWaiters(err: unknown): void {
-    for (const w of this.#connectWaiters.splice(0)) w.reject(err);
+  /** Rejects the waiters (only those waiting before attempt `attempt` began, if given). */
+  #rejectWaiters(err: unknown, attempt?: number): void {
+    const answered =
+      attempt === undefined
+        ? this.#connectWaiters
+        : this.#connectWaiters.filter((w) => w.since < attempt);
+    this.#connectWaiters = this.#connectWaiters.filter((w) => !answered.includes(w));
+    for (const w of answered) w.reject(err);
   }
 
   /**
@@ -309,7 +329,7 @@ export class SyncEngine {
     if (this.#stopped) return Promise.reject(new OmsError("OFFLINE", "the client was closed"));
     if (this.#connected) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
+      const waiter: Waiter = { resolve, reject, since: this.#attempts };
       this.#connectWaiters.push(waiter);
       const timer = this.#o.clock.setTimeout(() => {
         this.#connectWaiters = this.#connectWaiters.filter((w) => w !== waiter);
