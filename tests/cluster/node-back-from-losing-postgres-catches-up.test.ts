@@ -13,7 +13,7 @@ import { waitFor } from "../integration/helpers.js";
 import { portOf, services, servicesAvailable } from "../integration/services.js";
 import { startTcpProxy } from "../integration/tcp-proxy.js";
 import { createTestDatabase } from "../store/postgres-test-database.js";
-import { device, startNodes, storedByRelay, type TestNode, through, token } from "./nodes.js";
+import { device, reassign, startNodes, storedByRelay, type TestNode, through } from "./nodes.js";
 
 const available = await servicesAvailable(
   "tests/cluster/node-back-from-losing-postgres-catches-up.test.ts",
@@ -135,11 +135,9 @@ describe.skipIf(!available)("a node back from losing PostgreSQL", () => {
       // Node c loses PostgreSQL and the bus: whatever happens on a meanwhile, it hears nothing of.
       pgProxy.cut();
       busProxy.cut();
-      await waitFor(
-        () => onC.closes.includes(1013),
-        "node c to close its sockets with 1013",
-        20_000,
-      );
+      // (Which close code the device sees is three-nodes' subject; on a loaded machine the close
+      // handshake may not finish, and the device sees 1006.)
+      await waitFor(() => onC.closes.length > 0, "node c to close its sockets", 30_000);
       // And says so: /healthz answers 503 at once (a silent store must not hold the answer past
       // a load balancer's health check timeout, here 2 s).
       await waitFor(
@@ -149,16 +147,7 @@ describe.skipIf(!available)("a node back from losing PostgreSQL", () => {
       );
       for (let i = 0; i < 5; i++) edit(quote, `during-${i}`);
       await waitFor(() => storedByRelay(onA.repo, quote), "the edits stored by node a");
-      const boss = await token("boss", ["admin"]);
-      const reassigned = await fetch(
-        `${a.process.httpUrl}/v1/admin/documents/${given.documentId}/reassign`,
-        {
-          method: "POST",
-          headers: { authorization: `Bearer ${boss}`, "content-type": "application/json" },
-          body: JSON.stringify({ owner: "dave", reason: "territory change" }),
-        },
-      );
-      expect(reassigned.status).toBe(200);
+      expect(await reassign(a, given.documentId, "dave")).toBe(200);
       // Several re-check and owner re-read periods fail meanwhile.
       await new Promise((r) => setTimeout(r, 3_000));
 

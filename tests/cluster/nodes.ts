@@ -87,6 +87,19 @@ export function token(user: string, roles: string[] = ["rep"], org = "acme"): Pr
   return mintToken(secret, { sub: user, org, roles, offline: true });
 }
 
+/** An acme admin ("boss") gives a document to `owner` through `node`'s admin API: the status. */
+export async function reassign(node: TestNode, documentId: string, owner: string): Promise<number> {
+  const res = await fetch(`${node.process.httpUrl}/v1/admin/documents/${documentId}/reassign`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${await token("boss", ["admin"])}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ owner, reason: "territory change" }),
+  });
+  return res.status;
+}
+
 /** A client device: a Repo on oms-sync's socket adapter, reconnecting after a drop. */
 export interface Device {
   readonly user: string;

@@ -17,6 +17,7 @@ import { createTestDatabase } from "../store/postgres-test-database.js";
 import {
   type Device,
   device,
+  reassign,
   sortedHeads,
   startNodes,
   storedByRelay,
@@ -219,15 +220,7 @@ describe.skipIf(!available)("three relay processes on PostgreSQL and NATS", () =
     given.on("ephemeral-message", ({ message }) => {
       if (isRefusalNotice(message)) refusals.push(message);
     });
-    const reassigned = await fetch(
-      `${a.process.httpUrl}/v1/admin/documents/${given.documentId}/reassign`,
-      {
-        method: "POST",
-        headers: { authorization: `Bearer ${boss}`, "content-type": "application/json" },
-        body: JSON.stringify({ owner: "dave", reason: "territory change" }),
-      },
-    );
-    expect(reassigned.status).toBe(200);
+    expect(await reassign(a, given.documentId, "dave")).toBe(200);
     await new Promise((r) => setTimeout(r, 1_000));
     given.change((q) => {
       q.projectName = "alice keeps typing";
