@@ -1,3 +1,4 @@
+import type pg from "pg";
 import { type PgDatabase, quoteIdent } from "./database.js";
 
 /**
@@ -197,6 +198,13 @@ export const pgMigrations: readonly string[] = [
 const MIGRATION_LOCK = 0x6f6d_7331;
 
 /**
+ * How long the migration's statements may run (and a node wait for another's migration): far
+ * beyond the pool's query timeout, which is for a node's everyday queries. Building an index on
+ * a large table, or waiting for the node that builds it, takes minutes.
+ */
+const MIGRATION_QUERY_TIMEOUT_MS = 6 * 3_600_000;
+
+/**
  * Applies the migrations not applied yet. Safe when several nodes start at once: they take
  * turns under an advisory lock, and each finds what the one before it applied.
  */
@@ -205,7 +213,16 @@ export async function migrate(
   options: { schema?: string; upToVersion?: number } = {},
 ): Promise<number> {
   const upToVersion = options.upToVersion ?? pgMigrations.length;
-  const client = await db.pool.connect();
+  const pooled = await db.pool.connect();
+  const client = {
+    query: <R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]) =>
+      // `query_timeout` per query is node-postgres's own option (missing from its types).
+      pooled.query<R>({
+        text,
+        ...(values ? { values } : {}),
+        query_timeout: MIGRATION_QUERY_TIMEOUT_MS,
+      } as pg.QueryConfig),
+  };
   try {
     await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
     try {
@@ -241,6 +258,6 @@ export async function migrate(
       await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    pooled.release();
   }
 }
