@@ -151,7 +151,9 @@ describe("submission across devices, partitions and restarts", () => {
           );
           for (const c of w.clients) await c.sync.now();
 
-          const relayOrder = relay.repo.handles[orderId as never]?.doc() as A.Doc<Order>;
+          // The relay may not hold it loaded (a restarted relay loads only what a sync needs,
+          // and devices in step need nothing): read it from the relay's storage.
+          const relayOrder = (await relay.repo.find<Order>(orderId as never)).doc() as A.Doc<Order>;
           const requestIds = Object.keys(relayOrder.submissions).sort();
           const db = new Database(join(w.data.dir, "relay.db"), { readonly: true });
           const outcomes = db
@@ -212,6 +214,20 @@ describe("submission across devices, partitions and restarts", () => {
         numRuns: runs,
         endOnFailure: true,
         examples: [
+          // CI's seed -468376105 found it: after a relay restart nothing needed the order loaded
+          // (every device in step), and the check read the relay's loaded copy, not its storage.
+          [
+            {
+              devices: 3,
+              steps: [
+                { kind: "sync", device: 0 },
+                { kind: "toggleRelay" },
+                { kind: "restartDevice", device: 1 },
+                { kind: "restartDevice", device: 1 },
+                { kind: "toggleRelay" },
+              ],
+            },
+          ],
           // Seed 87235888 found it: a second device's first sync ended "complete" without the
           // order its workspace listed, so the order could not be opened offline.
           [
